@@ -1,0 +1,16 @@
+# Every bench/<area>/bench_<name>.c is one benchmark program, built as
+# build/bench/bench_<area>_<name>; `make bench` runs them all.
+file(GLOB_RECURSE GB_BENCH_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/bench/*/bench_*.c)
+foreach(src ${GB_BENCH_SOURCES})
+  get_filename_component(area_dir ${src} DIRECTORY)
+  get_filename_component(area ${area_dir} NAME)
+  get_filename_component(name ${src} NAME_WE)
+  string(REGEX REPLACE "^bench_" "" short ${name})
+  set(target bench_${area}_${short})
+  add_executable(${target} ${src})
+  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/bench)
+  target_compile_definitions(${target} PRIVATE _GNU_SOURCE)
+  target_link_libraries(${target} PRIVATE gpubridge_static Threads::Threads)
+  gb_target_warnings(${target})
+endforeach()

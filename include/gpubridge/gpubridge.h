@@ -1,0 +1,15 @@
+/*
+ * gpubridge: GPU-native virtual actors. The umbrella header; include this
+ * one, or the per-concept headers it lists.
+ */
+#ifndef GPUBRIDGE_H
+#define GPUBRIDGE_H
+
+#include "gpubridge/status.h"
+#include "gpubridge/log.h"
+#include "gpubridge/time.h"
+#include "gpubridge/hash.h"
+#include "gpubridge/clock.h"
+#include "gpubridge/version.h"
+
+#endif
