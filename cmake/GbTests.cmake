@@ -22,7 +22,7 @@ foreach(src ${GB_TEST_SOURCES})
   set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
   target_compile_definitions(${target} PRIVATE _GNU_SOURCE
-    GB_SOURCE_DIR="${PROJECT_SOURCE_DIR}" GB_BINARY_DIR="${CMAKE_BINARY_DIR}")
+    GB_SOURCE_DIR="${PROJECT_SOURCE_DIR}" GB_BINARY_DIR="${CMAKE_BINARY_DIR}" GB_SANITIZE_MODE="${GB_SANITIZE}")
   target_link_libraries(${target} PRIVATE gpubridge_static ${GB_CRITERION} Threads::Threads)
   if(TARGET gb_test_support)
     target_link_libraries(${target} PRIVATE gb_test_support)
