@@ -13,5 +13,6 @@
 #include "gpubridge/message.h"
 #include "gpubridge/version.h"
 #include "gpubridge/temporal_graph.h"
+#include "gpubridge/causal.h"
 
 #endif

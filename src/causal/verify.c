@@ -1,0 +1,373 @@
+/*
+ * Verification of a recorded causal history (gb_causal_verify and
+ * gb_causal_each_violation): message matching, vector-clock consistency,
+ * causal delivery order, HLC anomalies, and wait-for deadlocks.
+ *
+ * A process's local order is its own vector-clock entry (`own`), so the
+ * checks never depend on the order in which threads recorded events. Index
+ * building (message id -> first send/receive, events sorted by node and
+ * local position, by actor) happens once per call, under the graph mutex.
+ */
+#include "causal/causal_graph.h"
+
+#include "base/error.h"
+#include "causal/u64map.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALL_CHECKS (GB_CV_CHECK_MESSAGES | GB_CV_CHECK_VCLOCK | GB_CV_CHECK_DELIVERY | \
+                    GB_CV_CHECK_HLC | GB_CV_CHECK_DEADLOCK)
+
+typedef struct vkey {
+    uint64_t major; /* node (local order) or actor (HLC order) */
+    uint64_t minor; /* node for actor order, else 0 */
+    uint64_t own;
+    uint64_t idx;
+} vkey;
+
+typedef struct vctx {
+    const gb_causal_graph *g;
+    uint32_t checks;
+    int64_t max_offset_ns;
+    gb_causal_violation_fn fn;
+    void *ctx;
+    size_t found;
+    bool stop;
+    gbi_u64map sends, recvs; /* msg id -> index of its first send / receive */
+    vkey *local;             /* events by (node, own, id) */
+    uint64_t *vc_twin;       /* earlier event id with the same (node, own), 0 = none */
+    uint64_t *hlc_prev;      /* previous event id of the actor if its HLC went back */
+} vctx;
+
+static int cmp_vkey(const void *a, const void *b)
+{
+    const vkey *x = a, *y = b;
+    if (x->major != y->major)
+        return x->major < y->major ? -1 : 1;
+    if (x->minor != y->minor)
+        return x->minor < y->minor ? -1 : 1;
+    if (x->own != y->own)
+        return x->own < y->own ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void emit(vctx *v, gb_causal_violation_kind kind, const uint64_t *ev, uint32_t n_ev,
+                 uint64_t msg, const char *fmt, ...) GBI_PRINTF(6, 7);
+
+static void emit(vctx *v, gb_causal_violation_kind kind, const uint64_t *ev, uint32_t n_ev,
+                 uint64_t msg, const char *fmt, ...)
+{
+    gb_causal_violation out = {.kind = kind, .n_events = n_ev, .msg = {msg, 0}};
+    memcpy(out.event, ev, n_ev * sizeof *ev);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out.what, sizeof out.what, fmt, ap);
+    va_end(ap);
+    v->found++;
+    v->stop = v->fn(&out, v->ctx) != 0;
+}
+
+/* ---- indexes ------------------------------------------------------------------- */
+
+static gb_status index_messages(vctx *v)
+{
+    const gb_causal_graph *g = v->g;
+    if (gbi_u64map_init(&v->sends, g->n / 2) != GB_OK || gbi_u64map_init(&v->recvs, g->n / 2) != GB_OK)
+        return GB_ENOMEM;
+    for (size_t i = 0; i < g->n; i++) {
+        const gbi_cevent *e = &g->ev[i];
+        gbi_u64map *m = e->kind == GB_CAUSAL_SEND ? &v->sends : &v->recvs;
+        if (e->kind == GB_CAUSAL_LOCAL || gbi_u64map_get(m, e->msg_id, NULL))
+            continue;
+        if (gbi_u64map_put(m, e->msg_id, (uint32_t)i) != GB_OK)
+            return GB_ENOMEM;
+    }
+    return GB_OK;
+}
+
+/* Local order per node and the per-event twin / backwards flags. */
+static gb_status index_order(vctx *v)
+{
+    const gb_causal_graph *g = v->g;
+    size_t n = g->n;
+    v->local = malloc((n + 1) * sizeof *v->local);
+    vkey *by_actor = malloc((n + 1) * sizeof *by_actor);
+    v->vc_twin = calloc(n + 1, sizeof *v->vc_twin);
+    v->hlc_prev = calloc(n + 1, sizeof *v->hlc_prev);
+    if (!v->local || !by_actor || !v->vc_twin || !v->hlc_prev) {
+        free(by_actor);
+        return gbi_error(GB_ENOMEM, "gb_causal_verify", "out of memory for %zu events", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const gbi_cevent *e = &g->ev[i];
+        v->local[i] = (vkey){e->node, 0, e->own, i};
+        by_actor[i] = (vkey){e->actor, e->node, e->own, i};
+    }
+    qsort(v->local, n, sizeof *v->local, cmp_vkey);
+    qsort(by_actor, n, sizeof *by_actor, cmp_vkey);
+    for (size_t k = 1; k < n; k++) {
+        const vkey *a = &v->local[k - 1], *b = &v->local[k];
+        if (a->major == b->major && a->own == b->own)
+            v->vc_twin[b->idx] = v->vc_twin[a->idx] ? v->vc_twin[a->idx] : a->idx + 1;
+        const vkey *p = &by_actor[k - 1], *q = &by_actor[k];
+        if (p->major == q->major && p->minor == q->minor && g->ev[q->idx].hlc < g->ev[p->idx].hlc)
+            v->hlc_prev[q->idx] = p->idx + 1;
+    }
+    free(by_actor);
+    return GB_OK;
+}
+
+/* The matched send of a receive, or NULL. */
+static const gbi_cevent *send_of(const vctx *v, const gbi_cevent *recv, uint64_t *send_id)
+{
+    uint32_t s;
+    if (!gbi_u64map_get(&v->sends, recv->msg_id, &s))
+        return NULL;
+    *send_id = (uint64_t)s + 1;
+    return &v->g->ev[s];
+}
+
+/* ---- per-event checks ---------------------------------------------------------- */
+
+static void check_messages(vctx *v, const gbi_cevent *e, uint64_t id)
+{
+    if (e->kind == GB_CAUSAL_LOCAL)
+        return;
+    uint64_t send_id;
+    if (e->kind == GB_CAUSAL_RECV && !send_of(v, e, &send_id)) {
+        emit(v, GB_CV_UNMATCHED_RECV, (uint64_t[]){id}, 1, e->msg_id,
+             "event %llu (node %u, actor %llx) receives message %llu that was never sent",
+             (unsigned long long)id, e->node, (unsigned long long)e->actor,
+             (unsigned long long)e->msg_id);
+        return;
+    }
+    uint32_t first;
+    gbi_u64map_get(e->kind == GB_CAUSAL_SEND ? &v->sends : &v->recvs, e->msg_id, &first);
+    if (first + 1 != id)
+        emit(v, GB_CV_DUPLICATE_MSG, (uint64_t[]){(uint64_t)first + 1, id}, 2, e->msg_id,
+             "message %llu is %s twice: events %llu and %llu", (unsigned long long)e->msg_id,
+             e->kind == GB_CAUSAL_SEND ? "sent" : "received", (unsigned long long)first + 1,
+             (unsigned long long)id);
+}
+
+static void check_vclock(vctx *v, const gbi_cevent *e, uint64_t id)
+{
+    uint64_t twin = v->vc_twin[id - 1], send_id;
+    if (e->own == 0) {
+        emit(v, GB_CV_VC_NOT_ADVANCING, (uint64_t[]){id}, 1, e->msg_id,
+             "event %llu's vector clock has no entry for its own node %u",
+             (unsigned long long)id, e->node);
+    } else if (twin) {
+        emit(v, GB_CV_VC_NOT_ADVANCING, (uint64_t[]){twin, id}, 2, e->msg_id,
+             "events %llu and %llu of node %u have the same own entry %llu",
+             (unsigned long long)twin, (unsigned long long)id, e->node,
+             (unsigned long long)e->own);
+    }
+    if (v->stop || e->kind != GB_CAUSAL_RECV)
+        return;
+    const gbi_cevent *s = send_of(v, e, &send_id);
+    if (s && gb_vclock_compare(s->vc, e->vc) != GB_VC_BEFORE)
+        emit(v, GB_CV_VC_RECV_BEFORE_SEND, (uint64_t[]){send_id, id}, 2, e->msg_id,
+             "receive %llu of message %llu is not causally after its send %llu",
+             (unsigned long long)id, (unsigned long long)e->msg_id, (unsigned long long)send_id);
+}
+
+static void check_hlc(vctx *v, const gbi_cevent *e, uint64_t id)
+{
+    uint64_t send_id, prev = v->hlc_prev[id - 1];
+    const gbi_cevent *s = e->kind == GB_CAUSAL_RECV ? send_of(v, e, &send_id) : NULL;
+    if (s && e->hlc <= s->hlc)
+        emit(v, GB_CV_HLC_RECV_NOT_AFTER_SEND, (uint64_t[]){send_id, id}, 2, e->msg_id,
+             "receive %llu HLC %llx is not after send %llu HLC %llx", (unsigned long long)id,
+             (unsigned long long)e->hlc, (unsigned long long)send_id,
+             (unsigned long long)s->hlc);
+    if (!v->stop && prev)
+        emit(v, GB_CV_HLC_BACKWARDS, (uint64_t[]){prev, id}, 2, e->msg_id,
+             "actor %llx's HLC went backwards from %llx (event %llu) to %llx (event %llu)",
+             (unsigned long long)e->actor, (unsigned long long)v->g->ev[prev - 1].hlc,
+             (unsigned long long)prev, (unsigned long long)e->hlc, (unsigned long long)id);
+    int64_t ahead = gb_hlc_physical_ns(e->hlc) - e->pt_ns;
+    if (!v->stop && e->pt_ns != 0 && ahead > v->max_offset_ns)
+        emit(v, GB_CV_HLC_OFFSET, (uint64_t[]){id}, 1, e->msg_id,
+             "event %llu's HLC is %lld ns ahead of its physical clock (max %lld)",
+             (unsigned long long)id, (long long)ahead, (long long)v->max_offset_ns);
+}
+
+static void check_events(vctx *v)
+{
+    for (uint64_t id = 1; id <= v->g->n && !v->stop; id++) {
+        const gbi_cevent *e = &v->g->ev[id - 1];
+        if (v->checks & GB_CV_CHECK_MESSAGES)
+            check_messages(v, e, id);
+        if (!v->stop && (v->checks & GB_CV_CHECK_VCLOCK))
+            check_vclock(v, e, id);
+        if (!v->stop && (v->checks & GB_CV_CHECK_HLC))
+            check_hlc(v, e, id);
+    }
+}
+
+/* ---- causal delivery ----------------------------------------------------------- */
+
+/* Receives a[i] (delivered earlier) and b (later) at one node: violation if
+ * b's message was sent causally before a's. */
+static void check_pair(vctx *v, uint64_t ra, uint64_t rb)
+{
+    const gbi_cevent *a = &v->g->ev[ra - 1], *b = &v->g->ev[rb - 1];
+    uint64_t sa = 0, sb = 0;
+    const gbi_cevent *send_a = send_of(v, a, &sa), *send_b = send_of(v, b, &sb);
+    if (!send_a || !send_b || gb_vclock_compare(send_b->vc, send_a->vc) != GB_VC_BEFORE)
+        return;
+    emit(v, GB_CV_DELIVERY_ORDER, (uint64_t[]){ra, rb, sa, sb}, 4, a->msg_id,
+         "node %u delivered message %llu (event %llu) before message %llu (event %llu) "
+         "whose send %llu happened before send %llu",
+         a->node, (unsigned long long)a->msg_id, (unsigned long long)ra,
+         (unsigned long long)b->msg_id, (unsigned long long)rb, (unsigned long long)sb,
+         (unsigned long long)sa);
+}
+
+/* Is event idx the first receive of a message that was sent? */
+static bool deliverable(const vctx *v, uint64_t idx)
+{
+    const gbi_cevent *e = &v->g->ev[idx];
+    uint32_t first;
+    return e->kind == GB_CAUSAL_RECV && gbi_u64map_get(&v->recvs, e->msg_id, &first) &&
+           first == idx && gbi_u64map_get(&v->sends, e->msg_id, NULL);
+}
+
+static void check_delivery(vctx *v)
+{
+    size_t n = v->g->n;
+    for (size_t lo = 0, hi; lo < n && !v->stop; lo = hi) {
+        for (hi = lo; hi < n && v->local[hi].major == v->local[lo].major; hi++)
+            ;
+        for (size_t i = lo; i < hi && !v->stop; i++) {
+            if (!deliverable(v, v->local[i].idx))
+                continue;
+            for (size_t j = i + 1; j < hi && !v->stop; j++)
+                if (deliverable(v, v->local[j].idx))
+                    check_pair(v, v->local[i].idx + 1, v->local[j].idx + 1);
+        }
+    }
+}
+
+/* ---- deadlocks ----------------------------------------------------------------- */
+
+static int on_deadlock(const gb_deadlock *d, void *ctx)
+{
+    vctx *v = ctx;
+    char cycle[160];
+    size_t off = 0;
+    for (size_t i = 0; i < d->cycle_len && off < sizeof cycle; i++)
+        off += (size_t)snprintf(cycle + off, sizeof cycle - off, "%llx -(%llu)-> ",
+                                (unsigned long long)d->cycle_actor[i],
+                                (unsigned long long)d->cycle_call[i]);
+    emit(v, GB_CV_DEADLOCK, NULL, 0, 0, "deadlock among %zu actors: %s%llx", d->n_actors, cycle,
+         (unsigned long long)d->cycle_actor[0]);
+    return v->stop;
+}
+
+/* ---- entry points -------------------------------------------------------------- */
+
+static gb_status run_checks(vctx *v, gb_causal_graph *g)
+{
+    pthread_mutex_lock(&g->mu);
+    v->g = g;
+    gb_status st = index_messages(v);
+    if (st == GB_OK)
+        st = index_order(v);
+    if (st == GB_OK)
+        check_events(v);
+    if (st == GB_OK && !v->stop && (v->checks & GB_CV_CHECK_DELIVERY))
+        check_delivery(v);
+    pthread_mutex_unlock(&g->mu);
+    gbi_u64map_free(&v->sends);
+    gbi_u64map_free(&v->recvs);
+    free(v->local);
+    free(v->vc_twin);
+    free(v->hlc_prev);
+    return st;
+}
+
+gb_status gb_causal_each_violation(gb_causal_graph *g, const gb_causal_verify_opts *opts,
+                                   gb_causal_violation_fn fn, void *ctx, size_t *n_found)
+{
+    static const char *where = "gb_causal_verify";
+    if (n_found)
+        *n_found = 0;
+    if (!g || !fn)
+        return gbi_error(GB_EINVAL, where, "%s is NULL", g ? "callback" : "graph");
+    gb_causal_verify_opts o = {0};
+    if (opts)
+        o = *opts;
+    if (o.checks & ~ALL_CHECKS)
+        return gbi_error(GB_EINVAL, where, "unknown check bits %#x", o.checks & ~ALL_CHECKS);
+    if (o.max_offset_ns < 0)
+        return gbi_error(GB_EINVAL, where, "max_offset_ns %lld is negative",
+                         (long long)o.max_offset_ns);
+    vctx v = {.checks = o.checks ? o.checks : ALL_CHECKS,
+              .max_offset_ns = o.max_offset_ns ? o.max_offset_ns : GB_HLC_DEFAULT_MAX_OFFSET_NS,
+              .fn = fn, .ctx = ctx};
+    gb_status st = run_checks(&v, g);
+    if (st == GB_OK && !v.stop && o.waitfor && (v.checks & GB_CV_CHECK_DEADLOCK))
+        st = gb_waitfor_deadlocks(o.waitfor, on_deadlock, &v, NULL);
+    if (n_found)
+        *n_found = v.found;
+    return st;
+}
+
+static int keep_first(const gb_causal_violation *v, void *ctx)
+{
+    *(gb_causal_violation *)ctx = *v;
+    return 1;
+}
+
+static gb_status status_of(gb_causal_violation_kind kind)
+{
+    switch (kind) {
+    case GB_CV_NONE: return GB_OK;
+    case GB_CV_UNMATCHED_RECV: return GB_ENOENT;
+    case GB_CV_DUPLICATE_MSG: return GB_EEXIST;
+    case GB_CV_HLC_RECV_NOT_AFTER_SEND:
+    case GB_CV_HLC_BACKWARDS:
+    case GB_CV_HLC_OFFSET: return GB_ECLOCK;
+    case GB_CV_DEADLOCK: return GB_EDEADLK;
+    default: return GB_EORDER;
+    }
+}
+
+gb_status gb_causal_verify(gb_causal_graph *g, const gb_causal_verify_opts *opts,
+                           gb_causal_violation *violation)
+{
+    gb_causal_violation first = {.kind = GB_CV_NONE};
+    gb_status st = gb_causal_each_violation(g, opts, keep_first, &first, NULL);
+    if (violation)
+        *violation = first;
+    if (st != GB_OK)
+        return st;
+    if (first.kind == GB_CV_NONE)
+        return GB_OK;
+    return gbi_error(status_of(first.kind), "gb_causal_verify", "%s: %s",
+                     gb_causal_violation_name(first.kind), first.what);
+}
+
+const char *gb_causal_violation_name(gb_causal_violation_kind kind)
+{
+    static const char *const names[] = {
+        [GB_CV_NONE] = "none",
+        [GB_CV_UNMATCHED_RECV] = "unmatched-receive",
+        [GB_CV_DUPLICATE_MSG] = "duplicate-message",
+        [GB_CV_VC_NOT_ADVANCING] = "vclock-not-advancing",
+        [GB_CV_VC_RECV_BEFORE_SEND] = "vclock-receive-before-send",
+        [GB_CV_DELIVERY_ORDER] = "delivery-order",
+        [GB_CV_HLC_RECV_NOT_AFTER_SEND] = "hlc-receive-not-after-send",
+        [GB_CV_HLC_BACKWARDS] = "hlc-backwards",
+        [GB_CV_HLC_OFFSET] = "hlc-offset",
+        [GB_CV_DEADLOCK] = "deadlock",
+    };
+    if ((unsigned)kind >= sizeof names / sizeof names[0])
+        return "unknown";
+    return names[kind];
+}
