@@ -61,7 +61,8 @@ static void emit(vctx *v, gb_causal_violation_kind kind, const uint64_t *ev, uin
                  uint64_t msg, const char *fmt, ...)
 {
     gb_causal_violation out = {.kind = kind, .n_events = n_ev, .msg = {msg, 0}};
-    memcpy(out.event, ev, n_ev * sizeof *ev);
+    if (n_ev > 0)
+        memcpy(out.event, ev, n_ev * sizeof *ev);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(out.what, sizeof out.what, fmt, ap);
