@@ -1,10 +1,12 @@
 // gb-test-labels: concurrency
 /* gb_time_realtime_fast_ns: stays with CLOCK_REALTIME across re-anchors,
- * from one thread and from several at once (the anchor seqlock). */
-#include <criterion/criterion.h>
+ * from one thread and from several at once (the anchor seqlock).
+ * Written with GB_TEST/GB_CHECK so that it also runs under TSan
+ * (tests/base/tsan_harness.h). */
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "base/tsan_harness.h"
 #include "gpubridge/time.h"
 
 /* Accuracy margin: the extrapolation error is at most ~10 us (the anchor
@@ -23,7 +25,7 @@ static int fast_within_bracket(int64_t *fast_out)
     return fast >= before - TOLERANCE_NS && fast <= after + TOLERANCE_NS;
 }
 
-Test(time_realtime, fast_tracks_realtime_across_reanchors)
+GB_TEST(time_realtime, fast_tracks_realtime_across_reanchors)
 {
     gb_time_realtime_fast_ns(); /* calibrate first (~20 ms) */
     int64_t start = gb_time_monotonic_ns();
@@ -31,15 +33,15 @@ Test(time_realtime, fast_tracks_realtime_across_reanchors)
     /* Spin through at least three re-anchor intervals. */
     while (gb_time_monotonic_ns() - start < 3 * GB_TIME_REANCHOR_NS || samples < 1000) {
         int64_t fast;
-        cr_assert(fast_within_bracket(&fast), "sample %ld: fast %lld off realtime", samples,
-                  (long long)fast);
+        GB_CHECK(fast_within_bracket(&fast), "sample %ld: fast %lld off realtime", samples,
+                 (long long)fast);
         samples++;
     }
 }
 
-Test(time_realtime, fast_realtime_is_after_2020)
+GB_TEST(time_realtime, fast_realtime_is_after_2020)
 {
-    cr_assert_gt(gb_time_realtime_fast_ns(), 1577836800LL * 1000000000LL);
+    GB_CHECK(gb_time_realtime_fast_ns() > 1577836800LL * 1000000000LL, "before 2020");
 }
 
 #define READERS 4
@@ -56,14 +58,14 @@ static void *reader(void *arg)
     return NULL;
 }
 
-Test(time_realtime, concurrent_readers_and_reanchors_agree_with_realtime)
+GB_TEST(time_realtime, concurrent_readers_and_reanchors_agree_with_realtime)
 {
     pthread_t th[READERS];
     long bad[READERS] = {0};
     for (int i = 0; i < READERS; i++)
-        cr_assert_eq(pthread_create(&th[i], NULL, reader, &bad[i]), 0);
+        GB_CHECK(pthread_create(&th[i], NULL, reader, &bad[i]) == 0, "thread %d", i);
     for (int i = 0; i < READERS; i++)
         pthread_join(th[i], NULL);
     for (int i = 0; i < READERS; i++)
-        cr_assert_eq(bad[i], 0, "reader %d saw %ld readings off realtime", i, bad[i]);
+        GB_CHECK(bad[i] == 0, "reader %d saw %ld readings off realtime", i, bad[i]);
 }

@@ -2,12 +2,14 @@
 /* Hybrid logical clock under contention: many threads ticking one clock
  * (now and update mixed) get globally unique timestamps, strictly
  * increasing per thread, and a timestamp passed between threads through a
- * release/acquire mailbox is always exceeded by the receiver's update. */
-#include <criterion/criterion.h>
+ * release/acquire mailbox is always exceeded by the receiver's update.
+ * Written with GB_TEST/GB_CHECK so that it also runs under TSan
+ * (tests/base/tsan_harness.h). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "base/tsan_harness.h"
 #include "clock/prop.h"
 #include "gpubridge/clock.h"
 
@@ -67,45 +69,46 @@ static int cmp_u64(const void *a, const void *b)
 static void run_threads(shared *sh)
 {
     gb_hlc_t *all = calloc((size_t)THREADS * TICKS, sizeof *all);
-    cr_assert_not_null(all);
+    GB_CHECK(all != NULL, "out of memory");
     worker w[THREADS];
     pthread_t th[THREADS];
     for (int i = 0; i < THREADS; i++) {
         w[i] = (worker){.sh = sh, .id = i, .out = all + (size_t)i * TICKS};
-        cr_assert_eq(pthread_create(&th[i], NULL, tick_loop, &w[i]), 0);
+        GB_CHECK(pthread_create(&th[i], NULL, tick_loop, &w[i]) == 0, "thread %d", i);
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
     for (int i = 0; i < THREADS; i++) {
-        cr_assert_eq(w[i].errors, 0, "thread %d: update failed", i);
-        cr_assert_eq(w[i].failures, 0, "thread %d: update not after the received stamp", i);
+        GB_CHECK(w[i].errors == 0, "thread %d: update failed", i);
+        GB_CHECK(w[i].failures == 0, "thread %d: update not after the received stamp", i);
         for (int k = 1; k < TICKS; k++)
-            cr_assert_gt(w[i].out[k], w[i].out[k - 1], "thread %d tick %d", i, k);
+            GB_CHECK(w[i].out[k] > w[i].out[k - 1], "thread %d tick %d", i, k);
     }
     qsort(all, (size_t)THREADS * TICKS, sizeof *all, cmp_u64);
     for (size_t k = 1; k < (size_t)THREADS * TICKS; k++)
-        cr_assert_neq(all[k], all[k - 1], "duplicate timestamp %#llx", (unsigned long long)all[k]);
-    cr_assert_eq(gb_hlc_peek(sh->clock), all[(size_t)THREADS * TICKS - 1], "peek is the largest");
+        GB_CHECK(all[k] != all[k - 1], "duplicate timestamp %#llx", (unsigned long long)all[k]);
+    GB_CHECK(gb_hlc_peek(sh->clock) == all[(size_t)THREADS * TICKS - 1], "peek is the largest");
     free(all);
 }
 
-Test(hlc_concurrent, real_clock_ticks_are_unique_and_increase_per_thread)
+GB_TEST(hlc_concurrent, real_clock_ticks_are_unique_and_increase_per_thread)
 {
     shared sh = {.seed = prop_seed("hlc_concurrent.real_clock")};
-    cr_assert_eq(gb_hlc_create(&sh.clock, NULL), GB_OK);
+    GB_CHECK(gb_hlc_create(&sh.clock, NULL) == GB_OK, "create");
     run_threads(&sh);
     gb_hlc_destroy(sh.clock);
 }
 
-Test(hlc_concurrent, frozen_clock_ticks_are_unique_and_carry)
+GB_TEST(hlc_concurrent, frozen_clock_ticks_are_unique_and_carry)
 {
     shared sh = {.seed = prop_seed("hlc_concurrent.frozen_clock")};
     atomic_init(&sh.frozen_ns, 1700000000LL * 1000000000LL);
     gb_hlc_opts o = {.physical_ns = frozen_source, .ctx = &sh};
-    cr_assert_eq(gb_hlc_create(&sh.clock, &o), GB_OK);
+    GB_CHECK(gb_hlc_create(&sh.clock, &o) == GB_OK, "create");
     gb_hlc_t start = gb_hlc_now(sh.clock);
     run_threads(&sh);
     /* Every tick added exactly one: the logical counter carried many times. */
-    cr_assert_eq(gb_hlc_peek(sh.clock), start + (gb_hlc_t)THREADS * TICKS);
+    GB_CHECK(gb_hlc_peek(sh.clock) == start + (gb_hlc_t)THREADS * TICKS, "peek %#llx",
+             (unsigned long long)gb_hlc_peek(sh.clock));
     gb_hlc_destroy(sh.clock);
 }
