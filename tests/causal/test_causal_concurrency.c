@@ -4,12 +4,13 @@
  * into one causal graph and add/remove pending calls in one wait-for graph
  * while a reader verifies, queries and looks for deadlocks. Every snapshot
  * must verify clean and nothing recorded may be lost. Failures in threads
- * are counted and asserted on the main thread.
+ * are counted and asserted on the main thread. Written with GB_TEST/GB_CHECK
+ * so that it also runs under TSan (tests/base/tsan_harness.h).
  */
-#include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "base/tsan_harness.h"
 #include "gpubridge/causal.h"
 
 #define WRITERS 4
@@ -102,7 +103,7 @@ static int no_deadlock_expected(const gb_deadlock *d, void *ctx)
 static void *reader_main(void *arg)
 {
     shared *sh = arg;
-    while (!atomic_load_explicit(&sh->done, memory_order_acquire)) {
+    do { /* at least once, however fast the writers are */
         gb_causal_violation v;
         fail_if(sh, gb_causal_verify(sh->g, NULL, &v) != GB_OK);
         size_t n = gb_causal_count(sh->g);
@@ -111,35 +112,35 @@ static void *reader_main(void *arg)
             fail_if(sh, gb_causal_order(sh->g, 1, n, &o) != GB_OK);
         fail_if(sh, gb_waitfor_deadlocks(sh->w, no_deadlock_expected, sh, NULL) != GB_OK);
         atomic_fetch_add_explicit(&sh->verifies, 1, memory_order_relaxed);
-    }
+    } while (!atomic_load_explicit(&sh->done, memory_order_acquire));
     return NULL;
 }
 
-Test(causal_concurrency, concurrent_recording_loses_nothing_and_stays_clean)
+GB_TEST(causal_concurrency, concurrent_recording_loses_nothing_and_stays_clean)
 {
     static shared sh;
-    cr_assert_eq(gb_causal_create(&sh.g), GB_OK);
-    cr_assert_eq(gb_waitfor_create(&sh.w), GB_OK);
+    GB_CHECK(gb_causal_create(&sh.g) == GB_OK, "create");
+    GB_CHECK(gb_waitfor_create(&sh.w) == GB_OK, "create");
     atomic_init(&sh.failures, 0);
     atomic_init(&sh.done, false);
     atomic_init(&sh.verifies, 0);
     pthread_t wt[WRITERS], rt;
     writer wr[WRITERS];
-    cr_assert_eq(pthread_create(&rt, NULL, reader_main, &sh), 0);
+    GB_CHECK(pthread_create(&rt, NULL, reader_main, &sh) == 0, "thread");
     for (uint32_t t = 0; t < WRITERS; t++) {
         wr[t] = (writer){&sh, t};
-        cr_assert_eq(pthread_create(&wt[t], NULL, writer_main, &wr[t]), 0);
+        GB_CHECK(pthread_create(&wt[t], NULL, writer_main, &wr[t]) == 0, "thread");
     }
     for (int t = 0; t < WRITERS; t++)
         pthread_join(wt[t], NULL);
     atomic_store_explicit(&sh.done, true, memory_order_release);
     pthread_join(rt, NULL);
-    cr_assert_eq(atomic_load(&sh.failures), 0, "%d failures in threads", atomic_load(&sh.failures));
-    cr_assert_eq(gb_causal_count(sh.g), (size_t)WRITERS * ROUNDS * EVENTS_PER_ROUND);
-    cr_assert_eq(gb_waitfor_count(sh.w), 0);
+    GB_CHECK(atomic_load(&sh.failures) == 0, "%d failures in threads", atomic_load(&sh.failures));
+    GB_CHECK(gb_causal_count(sh.g) == (size_t)WRITERS * ROUNDS * EVENTS_PER_ROUND, "%zu events", gb_causal_count(sh.g));
+    GB_CHECK(gb_waitfor_count(sh.w) == 0, "calls still pending");
     gb_causal_violation v;
-    cr_assert_eq(gb_causal_verify(sh.g, NULL, &v), GB_OK, "%s", v.what);
-    cr_assert_gt(atomic_load(&sh.verifies), 0);
+    GB_CHECK(gb_causal_verify(sh.g, NULL, &v) == GB_OK, "%s", v.what);
+    GB_CHECK(atomic_load(&sh.verifies) > 0, "reader never ran");
     gb_waitfor_destroy(sh.w);
     gb_causal_destroy(sh.g);
 }
