@@ -36,6 +36,7 @@ typedef struct vctx {
     void *ctx;
     size_t found;
     bool stop;
+    uint64_t second_msg;     /* msg[1] of the next violation emitted, 0 = none */
     gbi_u64map sends, recvs; /* msg id -> index of its first send / receive */
     vkey *local;             /* events by (node, own, id) */
     uint64_t *vc_twin;       /* earlier event id with the same (node, own), 0 = none */
@@ -60,7 +61,7 @@ static void emit(vctx *v, gb_causal_violation_kind kind, const uint64_t *ev, uin
 static void emit(vctx *v, gb_causal_violation_kind kind, const uint64_t *ev, uint32_t n_ev,
                  uint64_t msg, const char *fmt, ...)
 {
-    gb_causal_violation out = {.kind = kind, .n_events = n_ev, .msg = {msg, 0}};
+    gb_causal_violation out = {.kind = kind, .n_events = n_ev, .msg = {msg, v->second_msg}};
     if (n_ev > 0)
         memcpy(out.event, ev, n_ev * sizeof *ev);
     va_list ap;
@@ -212,46 +213,62 @@ static void check_events(vctx *v)
 
 /* ---- causal delivery ----------------------------------------------------------- */
 
-/* Receives a[i] (delivered earlier) and b (later) at one node: violation if
- * b's message was sent causally before a's. */
-static void check_pair(vctx *v, uint64_t ra, uint64_t rb)
+/* A receive that counts for delivery order: the first receive of a message
+ * whose send was recorded. */
+typedef struct delivered {
+    uint64_t recv; /* event ids */
+    uint64_t send;
+    const gb_vclock *send_vc;
+} delivered;
+
+static void report_overtake(vctx *v, const delivered *a, const delivered *b)
 {
-    const gbi_cevent *a = &v->g->ev[ra - 1], *b = &v->g->ev[rb - 1];
-    uint64_t sa = 0, sb = 0;
-    const gbi_cevent *send_a = send_of(v, a, &sa), *send_b = send_of(v, b, &sb);
-    if (!send_a || !send_b || gb_vclock_compare(send_b->vc, send_a->vc) != GB_VC_BEFORE)
-        return;
-    emit(v, GB_CV_DELIVERY_ORDER, (uint64_t[]){ra, rb, sa, sb}, 4, a->msg_id,
+    const gbi_cevent *ra = &v->g->ev[a->recv - 1], *rb = &v->g->ev[b->recv - 1];
+    v->second_msg = rb->msg_id;
+    emit(v, GB_CV_DELIVERY_ORDER, (uint64_t[]){a->recv, b->recv, a->send, b->send}, 4,
+         ra->msg_id,
          "node %u delivered message %llu (event %llu) before message %llu (event %llu) "
          "whose send %llu happened before send %llu",
-         a->node, (unsigned long long)a->msg_id, (unsigned long long)ra,
-         (unsigned long long)b->msg_id, (unsigned long long)rb, (unsigned long long)sb,
-         (unsigned long long)sa);
+         ra->node, (unsigned long long)ra->msg_id, (unsigned long long)a->recv,
+         (unsigned long long)rb->msg_id, (unsigned long long)b->recv,
+         (unsigned long long)b->send, (unsigned long long)a->send);
+    v->second_msg = 0;
 }
 
-/* Is event idx the first receive of a message that was sent? */
-static bool deliverable(const vctx *v, uint64_t idx)
+/* The deliveries among local[lo..hi) (one node, local order) into d. */
+static size_t node_deliveries(const vctx *v, size_t lo, size_t hi, delivered *d)
 {
-    const gbi_cevent *e = &v->g->ev[idx];
-    uint32_t first;
-    return e->kind == GB_CAUSAL_RECV && gbi_u64map_get(&v->recvs, e->msg_id, &first) &&
-           first == idx && gbi_u64map_get(&v->sends, e->msg_id, NULL);
+    size_t k = 0;
+    for (size_t i = lo; i < hi; i++) {
+        const gbi_cevent *e = &v->g->ev[v->local[i].idx];
+        uint32_t first, send;
+        if (e->kind != GB_CAUSAL_RECV || !gbi_u64map_get(&v->recvs, e->msg_id, &first) ||
+            first != v->local[i].idx || !gbi_u64map_get(&v->sends, e->msg_id, &send))
+            continue;
+        d[k++] = (delivered){(uint64_t)first + 1, (uint64_t)send + 1, v->g->ev[send].vc};
+    }
+    return k;
 }
 
-static void check_delivery(vctx *v)
+/* Per node, every pair of deliveries a (earlier) and b (later) where b's
+ * send happened before a's send: b was overtaken. */
+static gb_status check_delivery(vctx *v)
 {
     size_t n = v->g->n;
+    delivered *d = malloc((n + 1) * sizeof *d);
+    if (!d)
+        return gbi_error(GB_ENOMEM, "gb_causal_verify", "out of memory for %zu events", n);
     for (size_t lo = 0, hi; lo < n && !v->stop; lo = hi) {
         for (hi = lo; hi < n && v->local[hi].major == v->local[lo].major; hi++)
             ;
-        for (size_t i = lo; i < hi && !v->stop; i++) {
-            if (!deliverable(v, v->local[i].idx))
-                continue;
-            for (size_t j = i + 1; j < hi && !v->stop; j++)
-                if (deliverable(v, v->local[j].idx))
-                    check_pair(v, v->local[i].idx + 1, v->local[j].idx + 1);
-        }
+        size_t k = node_deliveries(v, lo, hi, d);
+        for (size_t i = 0; i < k && !v->stop; i++)
+            for (size_t j = i + 1; j < k && !v->stop; j++)
+                if (gb_vclock_compare(d[j].send_vc, d[i].send_vc) == GB_VC_BEFORE)
+                    report_overtake(v, &d[i], &d[j]);
     }
+    free(d);
+    return GB_OK;
 }
 
 /* ---- deadlocks ----------------------------------------------------------------- */
@@ -282,7 +299,7 @@ static gb_status run_checks(vctx *v, gb_causal_graph *g)
     if (st == GB_OK)
         check_events(v);
     if (st == GB_OK && !v->stop && (v->checks & GB_CV_CHECK_DELIVERY))
-        check_delivery(v);
+        st = check_delivery(v);
     pthread_mutex_unlock(&g->mu);
     gbi_u64map_free(&v->sends);
     gbi_u64map_free(&v->recvs);

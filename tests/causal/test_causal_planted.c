@@ -72,6 +72,10 @@ Test(causal_planted, overtaking_a_direct_predecessor_is_a_delivery_violation)
     uint64_t r2 = rec(GB_CAUSAL_RECV, 52, 9002, H(3), PT, VC(50, 2, 52, 1));
     uint64_t r1 = rec(GB_CAUSAL_RECV, 52, 9001, H(4), PT, VC(50, 2, 52, 2));
     expect(GB_EORDER, GB_CV_DELIVERY_ORDER, 4, (uint64_t[]){r2, r1, s2, s1});
+    gb_causal_violation v;
+    gb_causal_verify(G, NULL, &v);
+    cr_assert_eq(v.msg[0], 9002);
+    cr_assert_eq(v.msg[1], 9001);
 }
 
 Test(causal_planted, overtaking_a_transitive_predecessor_is_a_delivery_violation)
