@@ -9,7 +9,7 @@
  * frame stack, so a long chain of waiting actors cannot overflow the C
  * stack). Each component with two or more actors, or one actor with a call
  * to itself, is a deadlock; its witness cycle is the shortest cycle back to
- * the component's first-found actor, by breadth-first search inside it.
+ * the component's smallest actor id, by breadth-first search inside it.
  */
 #include "base/error.h"
 #include "causal/u64map.h"
@@ -131,8 +131,10 @@ size_t gb_waitfor_count(gb_waitfor *w)
 /* ---- snapshot in CSR form ------------------------------------------------------ */
 
 typedef struct wf_csr {
-    uint64_t *actor; /* sorted, unique */
+    uint64_t *actor; /* actor ids in order of first appearance */
     size_t n;        /* actors */
+    gbi_u64map index; /* actor id -> position in actor[] */
+    uint32_t *src;   /* caller index of each live edge (scratch) */
     size_t *off;     /* actor v's edges are [off[v], off[v+1]) */
     uint32_t *dst;   /* target actor of each edge */
     uint64_t *call;  /* call id of each edge */
@@ -141,6 +143,8 @@ typedef struct wf_csr {
 static void csr_free(wf_csr *c)
 {
     free(c->actor);
+    free(c->src);
+    gbi_u64map_free(&c->index);
     free(c->off);
     free(c->dst);
     free(c->call);
@@ -153,28 +157,28 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static uint32_t actor_index(const wf_csr *c, uint64_t id)
+/* Number one actor (first appearance order); *out gets its index. */
+static gb_status number_actor(wf_csr *c, uint64_t id, uint32_t *out)
 {
-    const uint64_t *p = bsearch(&id, c->actor, c->n, sizeof id, cmp_u64);
-    return (uint32_t)(p - c->actor);
+    if (gbi_u64map_get(&c->index, id, out))
+        return GB_OK;
+    *out = (uint32_t)c->n;
+    c->actor[c->n++] = id;
+    return gbi_u64map_put(&c->index, id, *out);
 }
 
-/* Sorted unique actors of every edge. */
-static gb_status csr_actors(const wf_edge *e, size_t m, wf_csr *c)
+/* Number every actor of edges e[0..m); c->src gets each edge's caller. */
+static gb_status csr_actors(const wf_edge *e, size_t m, wf_csr *c, uint32_t *dst)
 {
     c->actor = malloc((2 * m + 1) * sizeof *c->actor);
-    if (!c->actor)
+    c->src = malloc((m + 1) * sizeof *c->src);
+    if (!c->actor || !c->src || gbi_u64map_init(&c->index, 2 * m) != GB_OK)
         return gbi_error(GB_ENOMEM, "gb_waitfor", "out of memory for a snapshot");
     for (size_t i = 0; i < m; i++) {
-        c->actor[2 * i] = e[i].caller;
-        c->actor[2 * i + 1] = e[i].callee;
+        if (number_actor(c, e[i].caller, &c->src[i]) != GB_OK ||
+            number_actor(c, e[i].callee, &dst[i]) != GB_OK)
+            return gbi_error(GB_ENOMEM, "gb_waitfor", "out of memory for a snapshot");
     }
-    qsort(c->actor, 2 * m, sizeof *c->actor, cmp_u64);
-    size_t n = 0;
-    for (size_t i = 0; i < 2 * m; i++)
-        if (n == 0 || c->actor[n - 1] != c->actor[i])
-            c->actor[n++] = c->actor[i];
-    c->n = n;
     return GB_OK;
 }
 
@@ -182,29 +186,34 @@ static gb_status csr_actors(const wf_edge *e, size_t m, wf_csr *c)
 static gb_status csr_build(const wf_edge *e, size_t m, wf_csr *c)
 {
     memset(c, 0, sizeof *c);
-    if (csr_actors(e, m, c) != GB_OK)
-        return GB_ENOMEM;
-    c->off = calloc(c->n + 1, sizeof *c->off);
-    c->dst = malloc((m + 1) * sizeof *c->dst);
-    c->call = malloc((m + 1) * sizeof *c->call);
-    size_t *pos = malloc((c->n + 1) * sizeof *pos);
-    if (!c->off || !c->dst || !c->call || !pos) {
-        free(pos);
-        csr_free(c);
-        return gbi_error(GB_ENOMEM, "gb_waitfor", "out of memory for a snapshot");
+    uint32_t *callee = malloc((m + 1) * sizeof *callee);
+    size_t *pos = NULL;
+    gb_status st = callee ? csr_actors(e, m, c, callee) : GB_ENOMEM;
+    if (st == GB_OK) {
+        c->off = calloc(c->n + 1, sizeof *c->off);
+        c->dst = malloc((m + 1) * sizeof *c->dst);
+        c->call = malloc((m + 1) * sizeof *c->call);
+        pos = malloc((c->n + 1) * sizeof *pos);
+        if (!c->off || !c->dst || !c->call || !pos)
+            st = gbi_error(GB_ENOMEM, "gb_waitfor", "out of memory for a snapshot");
     }
-    for (size_t i = 0; i < m; i++)
-        c->off[actor_index(c, e[i].caller) + 1]++;
-    for (size_t v = 0; v < c->n; v++)
-        c->off[v + 1] += c->off[v];
-    memcpy(pos, c->off, (c->n + 1) * sizeof *pos);
-    for (size_t i = 0; i < m; i++) {
-        size_t at = pos[actor_index(c, e[i].caller)]++;
-        c->dst[at] = actor_index(c, e[i].callee);
-        c->call[at] = e[i].call;
+    if (st == GB_OK) {
+        for (size_t i = 0; i < m; i++)
+            c->off[c->src[i] + 1]++;
+        for (size_t v = 0; v < c->n; v++)
+            c->off[v + 1] += c->off[v];
+        memcpy(pos, c->off, (c->n + 1) * sizeof *pos);
+        for (size_t i = 0; i < m; i++) {
+            size_t at = pos[c->src[i]]++;
+            c->dst[at] = callee[i];
+            c->call[at] = e[i].call;
+        }
     }
     free(pos);
-    return GB_OK;
+    free(callee);
+    if (st != GB_OK)
+        csr_free(c);
+    return st;
 }
 
 /* ---- Tarjan's strongly connected components ------------------------------------ */
@@ -292,17 +301,20 @@ static bool pop_component(tarjan *t, uint64_t v)
     while (t->stack[t->sp - 1 - k] != v)
         k++;
     k++;
-    uint64_t *members = &t->stack[t->sp - k];
-    qsort(members, k, sizeof *members, cmp_u64);
+    const uint64_t *members = &t->stack[t->sp - k];
+    uint64_t first = members[0];
     for (size_t i = 0; i < k; i++) {
         t->comp[members[i]] = v;
         t->on_stack[members[i]] = 0;
         t->ids[i] = t->c->actor[members[i]];
+        if (t->ids[i] < t->c->actor[first])
+            first = members[i];
     }
     t->sp -= k;
-    size_t len = witness_cycle(t, members[0]);
+    size_t len = witness_cycle(t, first);
     if (len == 0)
         return false;
+    qsort(t->ids, k, sizeof *t->ids, cmp_u64);
     gb_deadlock d = {t->ids, k, t->cyc_actor, t->cyc_call, len};
     t->reported++;
     return t->fn(&d, t->ctx) != 0;
@@ -372,12 +384,11 @@ gb_status gb_waitfor_deadlocks(gb_waitfor *w, gb_deadlock_fn fn, void *ctx, size
 static bool reaches(const wf_csr *c, uint64_t from_id, uint64_t to_id, uint64_t *queue,
                     uint8_t *seen)
 {
-    const uint64_t *f = bsearch(&from_id, c->actor, c->n, sizeof from_id, cmp_u64);
-    const uint64_t *to = bsearch(&to_id, c->actor, c->n, sizeof to_id, cmp_u64);
-    if (!f || !to)
+    uint32_t f, to;
+    if (!gbi_u64map_get(&c->index, from_id, &f) || !gbi_u64map_get(&c->index, to_id, &to))
         return false;
-    size_t head = 0, tail = 0, target = (size_t)(to - c->actor);
-    queue[tail++] = (uint64_t)(f - c->actor);
+    size_t head = 0, tail = 0, target = to;
+    queue[tail++] = f;
     seen[queue[0]] = 1;
     while (head < tail) {
         uint64_t u = queue[head++];
