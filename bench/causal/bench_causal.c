@@ -8,7 +8,10 @@
  * the obvious simple approaches: recording into a plain array without a
  * lock; happened-before by breadth-first search over program order and
  * message edges; deadlock detection by a depth-first search from every
- * actor (O(actors * calls)) instead of one Tarjan pass.
+ * actor (O(actors * calls)) instead of one Tarjan pass. Deadlock shapes:
+ * sparse, 10,000 actors each waiting on at most one higher-numbered actor;
+ * dense, 2,000 actors with 20,000 calls (reentrant actors); both with 10
+ * planted rings of 5 actors.
  *
  *   build/bench/bench_causal_causal [events] [processes]
  */
