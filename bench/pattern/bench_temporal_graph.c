@@ -147,76 +147,105 @@ static void row(const char *op, double ours, double base, double dotnet)
            dotnet / ours);
 }
 
-int main(int argc, char **argv)
-{
-    size_t n_edges = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000;
-    uint64_t n_nodes = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000;
-    if (n_edges == 0 || n_nodes == 0)
-        return fprintf(stderr, "usage: %s [edges>0] [nodes>0]\n", argv[0]), 2;
-    gb_tedge *e = make_edges(n_edges, n_nodes);
-    gb_tedge *buf = malloc(n_edges * sizeof *buf);
+enum { Q_AT = 20000, AT_PASSES = 10, Q_AT_BASE = 2000, Q_PATH = 2000, Q_PATH_BASE = 10 };
+
+typedef struct setup {
     gb_tgraph *g;
-    flat f = {0};
-    if (!e || !buf || gb_tgraph_create(&g, NULL) != GB_OK)
-        return 1;
-    for (size_t i = 0; i < n_edges; i++)
-        if (gb_tgraph_add(g, &e[i]) != GB_OK || flat_add(&f, &e[i]) != 0)
-            return 1;
-    int64_t t_end = (int64_t)n_edges * 1000000;
+    flat f;
+    gb_tedge *buf;
+    size_t n_edges;
+    uint64_t n_nodes;
+    int64_t t_end;
+    uint64_t q[Q_AT][2]; /* random (from, to) pairs, from != to */
+} setup;
 
-    double add_ours, add_base;
-    bench_add(e, n_edges, &add_ours, &add_base);
-
-    enum { Q_AT = 20000, AT_PASSES = 10, Q_AT_BASE = 2000, Q_PATH = 2000, Q_PATH_BASE = 10 };
-    static uint64_t q[Q_AT][2];
-    for (int i = 0; i < Q_AT; i++)
-        q[i][0] = rng() % n_nodes, q[i][1] = rng() % n_nodes;
-
+/* Microseconds per edges-at query (ours, baseline); exits if they disagree. */
+static void bench_edges_at(setup *s, double *ours, double *base)
+{
     size_t n, sum_ours = 0, sum_base = 0;
     int64_t t0 = gb_time_monotonic_ns();
     for (int i = 0; i < Q_AT * AT_PASSES; i++) {
-        gb_tgraph_edges_at(g, q[i % Q_AT][0], GB_TGRAPH_OUT, 0, t_end, buf, n_edges, &n);
+        gb_tgraph_edges_at(s->g, s->q[i % Q_AT][0], GB_TGRAPH_OUT, 0, s->t_end, s->buf,
+                           s->n_edges, &n);
         sum_ours += i < Q_AT_BASE ? n : 0;
     }
     int64_t t1 = gb_time_monotonic_ns();
     for (int i = 0; i < Q_AT_BASE; i++)
-        sum_base += flat_edges_at(&f, q[i][0], 0, t_end, buf, n_edges);
+        sum_base += flat_edges_at(&s->f, s->q[i][0], 0, s->t_end, s->buf, s->n_edges);
     int64_t t2 = gb_time_monotonic_ns();
-    double at_ours = (double)(t1 - t0) / 1e3 / (Q_AT * AT_PASSES), at_base = (double)(t2 - t1) / 1e3 / Q_AT_BASE;
     if (sum_ours != sum_base)
-        return fprintf(stderr, "edges-at disagrees: %zu vs %zu\n", sum_ours, sum_base), 1;
+        fprintf(stderr, "edges-at disagrees: %zu vs %zu\n", sum_ours, sum_base), exit(1);
+    *ours = (double)(t1 - t0) / 1e3 / (Q_AT * AT_PASSES);
+    *base = (double)(t2 - t1) / 1e3 / Q_AT_BASE;
+}
 
+/* Microseconds per paths(depth 5) query; returns the paths found by ours. */
+static size_t bench_paths(setup *s, double *ours, double *base)
+{
     size_t p_ours = 0, p_base = 0, p_check = 0;
-    t0 = gb_time_monotonic_ns();
+    int64_t t0 = gb_time_monotonic_ns();
     for (int i = 0; i < Q_PATH; i++) {
         size_t before = p_ours;
-        uint64_t to = q[i][1] == q[i][0] ? (q[i][1] + 1) % n_nodes : q[i][1];
-        gb_tgraph_each_path(g, q[i][0], to, 0, t_end, DEPTH, count_path, &p_ours);
+        gb_tgraph_each_path(s->g, s->q[i][0], s->q[i][1], 0, s->t_end, DEPTH, count_path, &p_ours);
         p_check += i < Q_PATH_BASE ? p_ours - before : 0;
     }
-    t1 = gb_time_monotonic_ns();
-    for (int i = 0; i < Q_PATH_BASE; i++) {
-        uint64_t to = q[i][1] == q[i][0] ? (q[i][1] + 1) % n_nodes : q[i][1];
-        p_base += flat_paths(&f, q[i][0], to, 0, t_end);
-    }
-    t2 = gb_time_monotonic_ns();
-    double p_us = (double)(t1 - t0) / 1e3 / Q_PATH, pb_us = (double)(t2 - t1) / 1e3 / Q_PATH_BASE;
+    int64_t t1 = gb_time_monotonic_ns();
+    for (int i = 0; i < Q_PATH_BASE; i++)
+        p_base += flat_paths(&s->f, s->q[i][0], s->q[i][1], 0, s->t_end);
+    int64_t t2 = gb_time_monotonic_ns();
     if (p_check != p_base)
-        return fprintf(stderr, "paths disagree: %zu vs %zu\n", p_check, p_base), 1;
+        fprintf(stderr, "paths disagree: %zu vs %zu\n", p_check, p_base), exit(1);
+    *ours = (double)(t1 - t0) / 1e3 / Q_PATH;
+    *base = (double)(t2 - t1) / 1e3 / Q_PATH_BASE;
+    return p_ours;
+}
 
-    printf("temporal graph: %zu edges, %llu nodes, depth %d, %zu paths per query on average\n",
-           n_edges, (unsigned long long)n_nodes, DEPTH, p_ours / Q_PATH);
+static setup *make_setup(const gb_tedge *e, size_t n_edges, uint64_t n_nodes)
+{
+    setup *s = calloc(1, sizeof *s);
+    if (!s || !(s->buf = malloc(n_edges * sizeof *s->buf)) || gb_tgraph_create(&s->g, NULL) != GB_OK)
+        exit(1);
+    for (size_t i = 0; i < n_edges; i++)
+        if (gb_tgraph_add(s->g, &e[i]) != GB_OK || flat_add(&s->f, &e[i]) != 0)
+            exit(1);
+    s->n_edges = n_edges;
+    s->n_nodes = n_nodes;
+    s->t_end = (int64_t)n_edges * 1000000;
+    for (int i = 0; i < Q_AT; i++) {
+        s->q[i][0] = rng() % n_nodes;
+        s->q[i][1] = (s->q[i][0] + 1 + rng() % (n_nodes > 1 ? n_nodes - 1 : 1)) % n_nodes;
+    }
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n_edges = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000;
+    uint64_t n_nodes = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000;
+    if (n_edges == 0 || n_nodes < 2)
+        return fprintf(stderr, "usage: %s [edges>0] [nodes>1]\n", argv[0]), 2;
+    gb_tedge *e = make_edges(n_edges, n_nodes);
+    if (!e)
+        return 1;
+    setup *s = make_setup(e, n_edges, n_nodes);
+    double add, add_base, at, at_base, paths, paths_base;
+    bench_add(e, n_edges, &add, &add_base);
+    bench_edges_at(s, &at, &at_base);
+    size_t found = bench_paths(s, &paths, &paths_base);
+    printf("temporal graph: %zu edges, %llu nodes, depth %d, %.1f paths per query on average\n",
+           n_edges, (unsigned long long)n_nodes, DEPTH, (double)found / Q_PATH);
     printf("%-16s %12s %14s %15s %10s %12s\n", "operation", "ours(us)", "baseline(us)",
            "baseline/ours", ".NET(us)", ".NET/ours");
-    row("AddEdge", add_ours, add_base, DOTNET_ADD_US);
-    row("edges-at", at_ours, at_base, DOTNET_EDGES_AT_US);
-    row("paths(depth 5)", p_us, pb_us, DOTNET_PATHS_US);
+    row("AddEdge", add, add_base, DOTNET_ADD_US);
+    row("edges-at", at, at_base, DOTNET_EDGES_AT_US);
+    row("paths(depth 5)", paths, paths_base, DOTNET_PATHS_US);
     printf("baseline: flat time-ordered edge list scanned linearly; .NET figures are the\n"
            "published ones from other hardware (reference only)\n");
     printf("command: %s %zu %llu\n", argv[0], n_edges, (unsigned long long)n_nodes);
-    gb_tgraph_destroy(g);
-    free(f.e);
-    free(buf);
+    gb_tgraph_destroy(s->g);
+    free(s->f.e);
+    free(s->buf);
+    free(s);
     free(e);
     return 0;
 }

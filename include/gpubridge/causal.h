@@ -196,7 +196,8 @@ gb_status gb_causal_each_violation(gb_causal_graph *g, const gb_causal_verify_op
 gb_status gb_causal_verify(gb_causal_graph *g, const gb_causal_verify_opts *opts,
                            gb_causal_violation *violation);
 
-/* Name of a violation kind ("delivery-order"); "unknown" otherwise. */
+/* Name of a violation kind ("delivery-order"); "unknown" otherwise.
+ * Thread-safe (static strings). */
 const char *gb_causal_violation_name(gb_causal_violation_kind kind);
 
 #ifdef __cplusplus
