@@ -188,7 +188,8 @@ static gb_status csr_build(const wf_edge *e, size_t m, wf_csr *c)
     memset(c, 0, sizeof *c);
     uint32_t *callee = malloc((m + 1) * sizeof *callee);
     size_t *pos = NULL;
-    gb_status st = callee ? csr_actors(e, m, c, callee) : GB_ENOMEM;
+    gb_status st = callee ? csr_actors(e, m, c, callee)
+                          : gbi_error(GB_ENOMEM, "gb_waitfor", "out of memory for a snapshot");
     if (st == GB_OK) {
         c->off = calloc(c->n + 1, sizeof *c->off);
         c->dst = malloc((m + 1) * sizeof *c->dst);
