@@ -310,6 +310,32 @@ Test(temporal_graph, horizon_keeps_only_recent_edges)
     gb_tgraph_destroy(g);
 }
 
+Test(temporal_graph, horizon_matches_brute_force_on_random_streams)
+{
+    seed_from_env("horizon");
+    for (int round = 0; round < 20; round++) {
+        int64_t horizon = 1 + (int64_t)(rng() % 60);
+        gb_tgraph *g;
+        gb_tgraph_opts o = {.horizon_ns = horizon};
+        cr_assert_eq(gb_tgraph_create(&g, &o), GB_OK);
+        R.n = 0;
+        int64_t t = 0;
+        for (int i = 0; i < 600; i++) {
+            t += (int64_t)(rng() % 4);
+            gb_tedge e = {(uint64_t)i + 1, rng() % 9, rng() % 9, t, 2.0};
+            cr_assert_eq(gb_tgraph_add(g, &e), GB_OK);
+            R.e[R.n++] = e;
+            ref_evict(&R, t - horizon);
+            cr_assert_eq(gb_tgraph_edge_count(g), R.n, "round %d edge %d", round, i);
+        }
+        for (uint64_t node = 0; node < 9; node++) {
+            check_edges_at(g, &R, node, GB_TGRAPH_OUT, INT64_MIN, INT64_MAX);
+            check_edges_at(g, &R, node, GB_TGRAPH_IN, INT64_MIN, INT64_MAX);
+        }
+        gb_tgraph_destroy(g);
+    }
+}
+
 Test(temporal_graph, negative_horizon_is_rejected)
 {
     gb_tgraph *g = (gb_tgraph *)1;
