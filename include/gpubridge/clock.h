@@ -30,7 +30,8 @@ typedef struct gb_hlc gb_hlc;
 typedef struct gb_hlc_opts {
     uint32_t node_id;
     int64_t max_offset_ns;              /* 0 = 500 ms */
-    int64_t (*physical_ns)(void *ctx);  /* NULL = realtime clock; tests inject their own */
+    int64_t (*physical_ns)(void *ctx);  /* NULL = realtime clock (gb_time_realtime_fast_ns);
+                                           tests inject their own; must be thread-safe */
     void *ctx;
 } gb_hlc_opts;
 
@@ -42,25 +43,28 @@ gb_status gb_hlc_create(gb_hlc **out, const gb_hlc_opts *opts);
 void gb_hlc_destroy(gb_hlc *clock);
 
 /* Timestamp a local or send event: max(last + 1, pt & ~0xFFF).
- * Thread-safe and lock-free: concurrent callers get distinct values. */
+ * Thread-safe and lock-free: concurrent callers get distinct values.
+ * Returns 0 when clock is NULL. */
 gb_hlc_t gb_hlc_now(gb_hlc *clock);
 
 /* Receive event for a remote timestamp: max(max(last, remote) + 1, pt & ~0xFFF),
- * stored in *out (out may be NULL). Errors: GB_ECLOCK when remote's physical
- * part is more than max_offset ahead of local physical time; the clock is
- * then unchanged and the rejection counted. Thread-safe, lock-free. */
+ * stored in *out (out may be NULL). Errors: GB_EINVAL (clock NULL);
+ * GB_ECLOCK when remote's physical part is more than max_offset ahead of
+ * local physical time, or remote >= 2^63 (beyond any int64 ns time); the
+ * clock is then unchanged and the rejection counted. Thread-safe, lock-free. */
 gb_status gb_hlc_update(gb_hlc *clock, gb_hlc_t remote, gb_hlc_t *out);
 
-/* The last timestamp issued, without ticking. Thread-safe. */
+/* The last timestamp issued, without ticking (0 for NULL). Thread-safe. */
 gb_hlc_t gb_hlc_peek(const gb_hlc *clock);
 
-/* Number of updates rejected with GB_ECLOCK so far. Thread-safe. */
+/* Number of updates rejected with GB_ECLOCK so far (0 for NULL). Thread-safe. */
 uint64_t gb_hlc_rejected(const gb_hlc *clock);
 
-/* The node id given at creation. Thread-safe. */
+/* The node id given at creation (0 for NULL). Thread-safe. */
 uint32_t gb_hlc_node_id(const gb_hlc *clock);
 
-/* Physical part of a timestamp in ns since the Unix epoch. Thread-safe. */
+/* Physical part of a timestamp in ns since the Unix epoch (a multiple of
+ * 4096). Thread-safe. */
 int64_t gb_hlc_physical_ns(gb_hlc_t t);
 
 /* Logical part of a timestamp (0..4095). Thread-safe. */
@@ -76,6 +80,9 @@ int gb_hlc_compare_total(gb_hlc_t a, uint32_t node_a, gb_hlc_t b, uint32_t node_
 
 /* ---- Vector clocks ------------------------------------------------------- */
 
+/* Vector clocks are not internally synchronised: one writer at a time, and
+ * no reader while a writer runs; distinct clocks are independent. Read-only
+ * functions treat a NULL clock as empty. */
 typedef struct gb_vclock gb_vclock;
 
 typedef enum gb_vc_order {
@@ -110,6 +117,10 @@ uint64_t gb_vclock_get(const gb_vclock *vc, uint32_t node);
 /* Number of non-zero entries. */
 size_t gb_vclock_size(const gb_vclock *vc);
 
+/* The index-th entry in node order (0 <= index < size), for iteration.
+ * Errors: GB_EINVAL (NULL argument), GB_ERANGE (index out of range). */
+gb_status gb_vclock_entry(const gb_vclock *vc, size_t index, uint32_t *node, uint64_t *counter);
+
 /* Stable binary encoding (little endian): u32 count, then count entries of
  * (u32 node, u64 counter) sorted by node. Returns the bytes needed; writes
  * only when cap is large enough (buf may be NULL to ask for the size). */
@@ -119,8 +130,6 @@ size_t gb_vclock_encode(const gb_vclock *vc, uint8_t *buf, size_t cap);
  * truncated, unsorted, duplicate or zero-counter entries, or trailing bytes
  * (never reads outside [buf, buf+len)); GB_ENOMEM. vc unchanged on error. */
 gb_status gb_vclock_decode(gb_vclock *vc, const uint8_t *buf, size_t len);
-
-/* Vector clocks are not internally synchronised: one writer at a time. */
 
 #ifdef __cplusplus
 }

@@ -12,5 +12,7 @@
 #include "gpubridge/clock.h"
 #include "gpubridge/message.h"
 #include "gpubridge/version.h"
+#include "gpubridge/temporal_graph.h"
+#include "gpubridge/causal.h"
 
 #endif

@@ -18,6 +18,20 @@ int64_t gb_time_monotonic_ns(void);
 /* CLOCK_REALTIME in ns since the Unix epoch. Thread-safe. */
 int64_t gb_time_realtime_ns(void);
 
+/* CLOCK_REALTIME in ns since the Unix epoch, read cheaply: when the TSC is
+ * the fast source (see gb_time_source), the realtime clock is re-read at
+ * most every GB_TIME_REANCHOR_NS and extrapolated in between with the
+ * calibrated TSC; otherwise it is gb_time_realtime_ns(). It follows steps
+ * and slews of the system clock within one re-anchor interval. Like
+ * CLOCK_REALTIME it is not monotonic: at a re-anchor it may step back by
+ * the extrapolation error (a few ns to about 1 us); users that need
+ * monotonic stamps take a max (the HLC does). Thread-safe, lock-free. */
+int64_t gb_time_realtime_fast_ns(void);
+
+/* Longest extrapolation of gb_time_realtime_fast_ns before it re-reads
+ * CLOCK_REALTIME, in ns. */
+#define GB_TIME_REANCHOR_NS 1000000LL
+
 /* The fastest safe monotonic clock in ns (same epoch as
  * gb_time_monotonic_ns, within the calibration error). The source is chosen
  * and calibrated once, on first use. Thread-safe. */

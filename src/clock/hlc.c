@@ -7,7 +7,13 @@
  *
  * Invariant: `last` only grows. Every tick is one CAS from the observed
  * `last` to a strictly larger value, so concurrent callers obtain distinct
- * timestamps and each thread's timestamps strictly increase.
+ * timestamps and each thread's timestamps strictly increase. `last` never
+ * reaches 2^64 - 1 (so `+ 1` cannot wrap): physical time is below 2^63 ns,
+ * and remote timestamps at or above 2^63 are rejected.
+ *
+ * The default physical source is gb_time_realtime_fast_ns (CLOCK_REALTIME
+ * extrapolated with the TSC); it may step back slightly at a re-anchor, as
+ * CLOCK_REALTIME itself may, and the max() in the rules absorbs that.
  */
 #include "base/error.h"
 #include "gpubridge/clock.h"
@@ -25,10 +31,13 @@ struct gb_hlc {
     uint32_t node_id;
 };
 
+/* Remote timestamps at or above this are beyond any int64 ns time. */
+#define HLC_REMOTE_LIMIT ((gb_hlc_t)1 << 63)
+
 static int64_t realtime_source(void *ctx)
 {
     (void)ctx;
-    return gb_time_realtime_ns();
+    return gb_time_realtime_fast_ns();
 }
 
 gb_status gb_hlc_create(gb_hlc **out, const gb_hlc_opts *opts)
@@ -70,9 +79,10 @@ static gb_hlc_t physical_now(const gb_hlc *c)
  * stored. floor is the larger of `last` and the remote timestamp. */
 static gb_hlc_t advance(gb_hlc *c, gb_hlc_t remote, gb_hlc_t pt)
 {
-    /* relaxed is enough for the load: the CAS re-validates it, and the
-     * clock value orders nothing else in memory (callers publish messages
-     * with their own release/acquire). */
+    /* The load may be relaxed: the CAS re-validates it. The CAS is acq_rel
+     * so that a tick which observes another thread's tick also observes
+     * that thread's earlier writes (the clock then orders like a lock);
+     * on x86 a locked CAS costs the same either way. */
     gb_hlc_t last = atomic_load_explicit(&c->last, memory_order_relaxed);
     for (;;) {
         gb_hlc_t floor = last > remote ? last : remote;
@@ -85,7 +95,24 @@ static gb_hlc_t advance(gb_hlc *c, gb_hlc_t remote, gb_hlc_t pt)
 
 gb_hlc_t gb_hlc_now(gb_hlc *clock)
 {
+    if (!clock)
+        return 0;
     return advance(clock, 0, physical_now(clock));
+}
+
+/* Count and report a remote timestamp that may not be absorbed. */
+static gb_status reject(gb_hlc *clock, gb_hlc_t remote, gb_hlc_t pt)
+{
+    atomic_fetch_add_explicit(&clock->rejected, 1, memory_order_relaxed);
+    if (remote >= HLC_REMOTE_LIMIT)
+        return gbi_error(GB_ECLOCK, "gb_hlc_update",
+                         "remote timestamp %#llx is beyond the representable time range",
+                         (unsigned long long)remote);
+    return gbi_error(GB_ECLOCK, "gb_hlc_update",
+                     "remote timestamp %#llx is %llu ns ahead of local time (max offset %lld ns)",
+                     (unsigned long long)remote,
+                     (unsigned long long)((remote & ~GB_HLC_LOGICAL_MASK) - pt),
+                     (long long)clock->max_offset_ns);
 }
 
 gb_status gb_hlc_update(gb_hlc *clock, gb_hlc_t remote, gb_hlc_t *out)
@@ -93,32 +120,32 @@ gb_status gb_hlc_update(gb_hlc *clock, gb_hlc_t remote, gb_hlc_t *out)
     if (!clock)
         return gbi_error(GB_EINVAL, "gb_hlc_update", "clock is NULL");
     gb_hlc_t pt = physical_now(clock);
-    int64_t ahead = (int64_t)(gb_hlc_physical_ns(remote) - gb_hlc_physical_ns(pt));
-    if (gb_hlc_physical_ns(remote) > gb_hlc_physical_ns(pt) && ahead > clock->max_offset_ns) {
-        atomic_fetch_add_explicit(&clock->rejected, 1, memory_order_relaxed);
-        return gbi_error(GB_ECLOCK, "gb_hlc_update",
-                         "remote timestamp %llu is %lld ns ahead of local time (max offset %lld ns)",
-                         (unsigned long long)remote, (long long)ahead, (long long)clock->max_offset_ns);
-    }
+    /* Unsigned: a remote with bit 63 set must not pass as "in the past". */
+    gb_hlc_t remote_pt = remote & ~GB_HLC_LOGICAL_MASK;
+    if (remote >= HLC_REMOTE_LIMIT ||
+        (remote_pt > pt && remote_pt - pt > (gb_hlc_t)clock->max_offset_ns))
+        return reject(clock, remote, pt);
     gb_hlc_t t = advance(clock, remote, pt);
     if (out)
         *out = t;
     return GB_OK;
 }
 
+/* The casts drop const only because C11 atomic_load takes a non-const
+ * pointer; nothing is written. */
 gb_hlc_t gb_hlc_peek(const gb_hlc *clock)
 {
-    return atomic_load_explicit(&((gb_hlc *)clock)->last, memory_order_relaxed);
+    return clock ? atomic_load_explicit(&((gb_hlc *)clock)->last, memory_order_relaxed) : 0;
 }
 
 uint64_t gb_hlc_rejected(const gb_hlc *clock)
 {
-    return atomic_load_explicit(&((gb_hlc *)clock)->rejected, memory_order_relaxed);
+    return clock ? atomic_load_explicit(&((gb_hlc *)clock)->rejected, memory_order_relaxed) : 0;
 }
 
 uint32_t gb_hlc_node_id(const gb_hlc *clock)
 {
-    return clock->node_id;
+    return clock ? clock->node_id : 0;
 }
 
 int64_t gb_hlc_physical_ns(gb_hlc_t t)
