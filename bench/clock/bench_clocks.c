@@ -517,10 +517,10 @@ static int measure_vc(int n, vc_numbers *m, int full)
         return -1;
     m->merge = measure(run_vc_merge, v);
     m->nmerge = measure(run_naive_merge, v);
+    m->grow = measure(run_vc_copy_merge, v) - measure(run_vc_copy, v);
     if (full) {
         m->cmp = measure(run_vc_compare, v);
         m->ncmp = measure(run_naive_compare, v);
-        m->grow = measure(run_vc_copy_merge, v) - measure(run_vc_copy, v);
         m->ngrow = measure(run_naive_copy_merge, v) - measure(run_naive_copy, v);
         m->inc = measure(run_vc_increment, v);
         m->ninc = measure(run_naive_increment, v);
@@ -606,6 +606,9 @@ static int run_summary(void)
     if (!h || hlc_ctx_init(h) != 0)
         return 1;
     printf("gpubridge clocks: a quick look (bench_clock_clocks --summary; full table without it)\n\n");
+    printf("Every message carries a hybrid logical clock (HLC) stamp: physical time plus a\n"
+           "counter, so stamps follow causality even when machines' clocks drift. Vector\n"
+           "clocks (one counter per node) tell exactly whether two events are ordered.\n\n");
     print_source();
     hlc_numbers hm;
     measure_hlc(h, &hm, 0);
@@ -618,9 +621,11 @@ static int run_summary(void)
            hm.now1, hm.now1 / hm.gettime, met(hm.now1 <= 1.5 * hm.gettime));
     printf("  HLC timestamp for a receive (update)              %6.1f ns  (goal < 30 ns: %s)\n",
            hm.upd1, met(hm.upd1 < 30));
-    printf("  vector clock merge, 16 nodes                      %6.1f ns  (goal < 50 ns: %s;"
+    printf("  vector clock merge, 16 nodes, same node set       %6.1f ns  (goal < 50 ns: %s;"
            " naive list %0.1f ns)\n",
            v16.merge, met(v16.merge < 50), v16.nmerge);
+    printf("  vector clock merge, 16 nodes, half of them new    %6.1f ns  (goal < 50 ns: %s)\n",
+           v16.grow, met(v16.grow < 50));
     print_peer(hm.now1, hm.upd1, v10.merge);
     printf("\nnumbers from one run on this machine; medians of %d repetitions.\n", g_reps);
     gb_hlc_destroy(h->clock);
