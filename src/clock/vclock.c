@@ -22,6 +22,9 @@
 #define VC_INLINE 8
 #define VC_ENTRY_BYTES 12u
 #define VC_HEADER_BYTES 4u
+/* Merges whose inputs total (MIN, MAX] entries go through a stack buffer. */
+#define VC_MERGE_STACK_MIN 16
+#define VC_MERGE_STACK 64
 /* Bounds the heap block to well under SIZE_MAX on any target. */
 #define VC_MAX_ENTRIES (1u << 28)
 
@@ -188,6 +191,37 @@ static void merge_backward(gb_vclock *dst, const gb_vclock *src, size_t u)
     dst->n = (uint32_t)u;
 }
 
+/* Merge dst and src forward into the out arrays (room for dst->n + src->n);
+ * returns the number of entries written. */
+static uint32_t merge_forward(const gb_vclock *dst, const gb_vclock *src, uint32_t *out_node,
+                              uint64_t *out_count)
+{
+    uint32_t i = 0, j = 0, k = 0;
+    while (i < dst->n && j < src->n) {
+        uint32_t x = dst->node[i], y = src->node[j];
+        if (x < y) {
+            out_node[k] = x;
+            out_count[k++] = dst->count[i++];
+        } else if (y < x) {
+            out_node[k] = y;
+            out_count[k++] = src->count[j++];
+        } else {
+            uint64_t a = dst->count[i++], b = src->count[j++];
+            out_node[k] = x;
+            out_count[k++] = a > b ? a : b;
+        }
+    }
+    for (; i < dst->n; i++, k++) {
+        out_node[k] = dst->node[i];
+        out_count[k] = dst->count[i];
+    }
+    for (; j < src->n; j++, k++) {
+        out_node[k] = src->node[j];
+        out_count[k] = src->count[j];
+    }
+    return k;
+}
+
 gb_status gb_vclock_merge(gb_vclock *dst, const gb_vclock *src)
 {
     if (!dst || !src)
@@ -199,6 +233,24 @@ gb_status gb_vclock_merge(gb_vclock *dst, const gb_vclock *src)
         max_into(dst->count, src->count, dst->n);
         return GB_OK;
     }
+    /* Mid-size clocks: one forward pass into a stack buffer, then copy back
+     * (measured faster than counting first from about 16 input entries). */
+    size_t total = (size_t)dst->n + src->n;
+    if (total > VC_MERGE_STACK_MIN && total <= VC_MERGE_STACK) {
+        uint32_t node[VC_MERGE_STACK];
+        uint64_t count[VC_MERGE_STACK];
+        uint32_t u = merge_forward(dst, src, node, count);
+        gb_status st = reserve(dst, u, "gb_vclock_merge");
+        if (st != GB_OK)
+            return st;
+        for (uint32_t k = 0; k < u; k++) { /* short: a loop beats two memcpy calls */
+            dst->node[k] = node[k];
+            dst->count[k] = count[k];
+        }
+        dst->n = u;
+        return GB_OK;
+    }
+    /* Otherwise count the union, grow once, merge in place from the back. */
     size_t u = union_size(dst, src);
     gb_status st = reserve(dst, u, "gb_vclock_merge");
     if (st != GB_OK)

@@ -170,6 +170,44 @@ Test(vclock, merge_is_pointwise_max_commutative_and_idempotent_property)
     }
 }
 
+#define BIG_NODES 200
+
+/* Clocks large enough for every merge strategy (inline, stack buffer,
+ * in-place from the back) against a dense reference. */
+Test(vclock, merge_of_large_clocks_matches_reference_property)
+{
+    uint64_t seed = prop_seed("vclock.merge_large");
+    prop_rng r = {seed};
+    static uint64_t da[BIG_NODES], db[BIG_NODES];
+    for (int round = 0; round < 300; round++) {
+        gb_vclock *a = vc_new(), *b = vc_new();
+        memset(da, 0, sizeof da);
+        memset(db, 0, sizeof db);
+        uint64_t na = prop_below(&r, 150), nb = prop_below(&r, 150);
+        for (uint64_t k = 0; k < na; k++) {
+            uint32_t node = (uint32_t)prop_below(&r, BIG_NODES);
+            gb_vclock_increment(a, node);
+            da[node]++;
+        }
+        for (uint64_t k = 0; k < nb; k++) {
+            uint32_t node = (uint32_t)prop_below(&r, BIG_NODES);
+            gb_vclock_increment(b, node);
+            db[node]++;
+        }
+        cr_assert_eq(gb_vclock_merge(a, b), GB_OK);
+        size_t nonzero = 0;
+        for (uint32_t i = 0; i < BIG_NODES; i++) {
+            uint64_t want = da[i] > db[i] ? da[i] : db[i];
+            cr_assert_eq(gb_vclock_get(a, i), want, "seed %llu round %d node %u",
+                         (unsigned long long)seed, round, i);
+            nonzero += want != 0;
+        }
+        cr_assert_eq(gb_vclock_size(a), nonzero, "seed %llu", (unsigned long long)seed);
+        gb_vclock_destroy(a);
+        gb_vclock_destroy(b);
+    }
+}
+
 Test(vclock, merge_is_associative_property)
 {
     uint64_t seed = prop_seed("vclock.merge_associative");

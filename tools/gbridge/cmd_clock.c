@@ -18,6 +18,10 @@ int gbridge_cmd_clock(int argc, char **argv)
     else
         printf(" (%.3f GHz, calibration error %.3f ppm)", info.tsc_ghz, info.calibration_error_ppm);
     printf("\n");
+    int64_t rt = gb_time_realtime_ns(), fast = gb_time_realtime_fast_ns();
+    printf("HLC physical source: %s (now %+lld ns from CLOCK_REALTIME)\n",
+           info.why_not_tsc ? "CLOCK_REALTIME" : "CLOCK_REALTIME extrapolated with the TSC",
+           (long long)(fast - rt));
     gb_hlc *clock;
     gb_status st = gb_hlc_create(&clock, NULL);
     if (st != GB_OK) {
