@@ -22,19 +22,6 @@ inline int64_t minstd_next(int64_t x) {
   return (x * 48271) % 2147483647;
 }
 
-// Counts `done` messages; after `n` of them hands the time to the main thread.
-behavior sink(event_based_actor* self, int64_t n, std::promise<uint64_t>* done) {
-  auto seen = std::make_shared<int64_t>(0);
-  return {
-    [=](done_atom) {
-      if (++*seen == n) {
-        done->set_value(now_ns());
-        self->quit();
-      }
-    },
-  };
-}
-
 void print_rate(const char* workload, double msgs, uint64_t t0, uint64_t t1) {
   result(workload, "msgs_per_s", msgs / (static_cast<double>(t1 - t0) / 1e9));
 }
@@ -255,7 +242,7 @@ int run_big(actor_system& sys, const args_t& a) {
   int64_t w = arg_or(a, 0, 120);
   int64_t p = arg_or(a, 1, 5000);
   std::promise<uint64_t> done;
-  auto snk = sys.spawn(sink, w, &done);
+  auto snk = sys.spawn(done_sink, w, &done);
   std::vector<actor> peers;
   for (int64_t i = 0; i < w; ++i)
     peers.push_back(sys.spawn(big_worker, &peers, i, p, snk));
@@ -272,7 +259,7 @@ int run_fjthrput(actor_system& sys, const args_t& a) {
   int64_t w = arg_or(a, 0, 60);
   int64_t n = arg_or(a, 1, 10000);
   std::promise<uint64_t> done;
-  auto snk = sys.spawn(sink, w, &done);
+  auto snk = sys.spawn(done_sink, w, &done);
   std::vector<actor> workers;
   for (int64_t i = 0; i < w; ++i)
     workers.push_back(sys.spawn(fj_worker, n, snk));

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,11 @@ inline std::string size_name(long n) {
 }
 
 using args_t = std::vector<std::string>;
+
+// Counts `done` messages; after `n` of them hands the time (now_ns) to the
+// main thread through `done` and quits.
+caf::behavior done_sink(caf::event_based_actor* self, int64_t n,
+                        std::promise<uint64_t>* done);
 
 // Each workload: run with positional args (after the workload name), print
 // RESULT lines, return 0 on success.
