@@ -8,6 +8,14 @@
 %% have the same semantics as bench/peers/caf and gpubridge's own actor
 %% benchmark; scripts/bench-peers.sh runs each five times and takes medians.
 %% +P raises the process limit (262144 by default) for activation_1m.
+%%
+%% Processes that are flooded by design (the many-to-one receiver, the
+%% Counting counter, the Fork-Join workers, the activation sink) keep their
+%% message queue off the heap, as the erlang:process_flag/2 documentation
+%% advises for processes that may get many messages: with the default
+%% (on_heap) every GC of a process that falls behind copies its whole queue,
+%% and on a busy machine Fork-Join drops from ~4 M to ~0.4 M msg/s.
+%% PEER_ERL_MQD=on_heap measures the default instead.
 -module(peer_bench).
 -export([main/1]).
 
@@ -69,6 +77,14 @@ size_name(N) -> integer_to_list(N).
 wait_done(0) -> now_ns();
 wait_done(N) -> receive done -> wait_done(N - 1) end.
 
+%% spawn/1 for a process that is flooded by design (see the top of the file).
+spawn_flooded(F) ->
+    Mqd = case os:getenv("PEER_ERL_MQD") of
+              "on_heap" -> on_heap;
+              _ -> off_heap
+          end,
+    spawn_opt(F, [{message_queue_data, Mqd}]).
+
 repeat(0, _) -> ok;
 repeat(N, F) -> F(), repeat(N - 1, F).
 
@@ -105,7 +121,7 @@ ping_loop(Pong, Parent, I, Warm, Total, Acc) ->
 
 many_to_one(S, M) ->
     Parent = self(),
-    Rx = spawn(fun() -> rx_loop(S * M, Parent) end),
+    Rx = spawn_flooded(fun() -> rx_loop(S * M, Parent) end),
     Tx = [spawn(fun() -> receive go -> send_n(Rx, M) end end) || _ <- lists:seq(1, S)],
     T0 = now_ns(),
     [P ! go || P <- Tx],
@@ -164,7 +180,7 @@ fan_gather(N, Round) -> receive {rep, Round} -> fan_gather(N - 1, Round) end.
 activation(N, Limit) ->
     Parent = self(),
     Name = "activation_" ++ size_name(N),
-    Sink = spawn(fun() -> Parent ! {act, wait_done(N)} end),
+    Sink = spawn_flooded(fun() -> Parent ! {act, wait_done(N)} end),
     Spawner = spawn(fun() ->
                             receive go -> ok end,
                             repeat(N, fun() -> spawn(fun act_child/0) ! {go, Sink} end)
@@ -207,7 +223,7 @@ call_loop(Echo, I, Warm, Total, Acc) ->
 
 counting(N) ->
     Parent = self(),
-    Counter = spawn(fun() -> counter_loop(0) end),
+    Counter = spawn_flooded(fun() -> counter_loop(0) end),
     Producer = spawn(fun() ->
                              receive go -> ok end,
                              send_n(Counter, inc, N),
@@ -335,7 +351,7 @@ big_loop(Peers, W, Rng, Left, Parent) ->
 
 fjthrput(A, N) ->
     Parent = self(),
-    Ws = [spawn(fun() -> fj_worker(N, Parent) end) || _ <- lists:seq(1, A)],
+    Ws = [spawn_flooded(fun() -> fj_worker(N, Parent) end) || _ <- lists:seq(1, A)],
     Producer = spawn(fun() -> receive go -> repeat(N, fun() -> [X ! {msg, 37.2} || X <- Ws] end) end end),
     T0 = now_ns(),
     Producer ! go,
