@@ -52,6 +52,14 @@
 #define GB_KCAT2(a, b) a##b
 #define GB_KCAT(a, b) GB_KCAT2(a, b)
 #define GB_STATIC_ASSERT(cond, name) typedef char GB_KCAT(gb_static_assert_, name)[(cond) ? 1 : -1]
+/* Field offset check. NVRTC has neither offsetof nor __builtin_offsetof
+ * (and no headers), so on CUDA only the sizes are checked; the host and
+ * OpenCL builds check the offsets of the same structs. */
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+#define GB_STATIC_ASSERT_OFFSET(type, field, off, name) typedef char GB_KCAT(gb_static_assert_, name)[1]
+#else
+#define GB_STATIC_ASSERT_OFFSET(type, field, off, name) GB_STATIC_ASSERT(GB_OFFSETOF(type, field) == (off), name)
+#endif
 
 /* ======================================================================== */
 #if defined(GB_LANG_HOST)
@@ -144,7 +152,6 @@ typedef gb_u64 gb_atomic_u64;
 #define GB_KERNEL extern "C" __global__ void
 #define GB_GLOBAL
 #define GB_DEVICE_FN static __device__ __forceinline__
-#define GB_OFFSETOF(t, f) __builtin_offsetof(t, f)
 #define GB_SCOPE_SYSTEM __NV_THREAD_SCOPE_SYSTEM
 #define GB_SCOPE_DEVICE __NV_THREAD_SCOPE_DEVICE
 
@@ -237,8 +244,8 @@ typedef struct gb_msg_header {
 #define GB_MSG_HEADER_SIZE 48u
 #endif
 GB_STATIC_ASSERT(sizeof(gb_msg_header) == 48, msg_header_is_48_bytes);
-GB_STATIC_ASSERT(GB_OFFSETOF(gb_msg_header, method) == 32, msg_header_method_at_32);
-GB_STATIC_ASSERT(GB_OFFSETOF(gb_msg_header, reserved) == 44, msg_header_reserved_at_44);
+GB_STATIC_ASSERT_OFFSET(gb_msg_header, method, 32, msg_header_method_at_32);
+GB_STATIC_ASSERT_OFFSET(gb_msg_header, reserved, 44, msg_header_reserved_at_44);
 GB_STATIC_ASSERT(sizeof(gb_atomic_u64) == 8, atomic_u64_is_8_bytes);
 GB_STATIC_ASSERT(sizeof(gb_atomic_u32) == 4, atomic_u32_is_4_bytes);
 
