@@ -83,6 +83,13 @@ typedef _Atomic(uint64_t) gb_atomic_u64;
 #define GB_DEVICE_FN static inline
 #define GB_OFFSETOF(t, f) offsetof(t, f)
 
+/* GB_DUAL_SOURCE(name, code...): compile code natively AND keep its text
+ * in `static const char name[]`, to hand to OpenCL/NVRTC: one definition
+ * of small handlers inside a C file. The code may not contain preprocessor
+ * directives or unbalanced parentheses; kernels/ *.gbk files embedded with
+ * gb_embed_kernel_source (cmake/GbEmbed.cmake) have no such limits. */
+#define GB_DUAL_SOURCE(name, ...) __VA_ARGS__ static const char name[] = #__VA_ARGS__;
+
 /* Host "thread index": the CPU backend passes the thread index explicitly
  * to the dispatch entry points, so there is no implicit id on the host. */
 
