@@ -174,7 +174,8 @@ typedef struct ocl_dev {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int kicked, stop; /* under lock */
-    gb_status launch_status;
+    _Atomic int kickable;       /* an event-driven ring is running */
+    _Atomic int launch_status;  /* GB_OK, or the failed launch's status */
 } ocl_dev;
 
 static void ocl_destroy(void *self)
@@ -205,6 +206,8 @@ static gb_status ocl_open(void **self)
     ocl_dev *d = calloc(1, sizeof *d);
     if (!d)
         return gbi_error(GB_ENOMEM, "opencl_open", "no memory");
+    atomic_init(&d->kickable, 0);
+    atomic_init(&d->launch_status, GB_OK);
     pthread_mutex_init(&d->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -356,7 +359,7 @@ static void *ocl_service(void *p)
             if (st == GB_OK && g_cl.Finish(d->q) != CL_SUCCESS)
                 st = GB_EDEVICE;
             if (st != GB_OK) {
-                d->launch_status = st;
+                atomic_store_explicit(&d->launch_status, st, memory_order_release);
                 break;
             }
             continue;
@@ -387,14 +390,15 @@ static gb_status ocl_start(void *self, gb_ring *ring)
         return gbi_error(GB_EDEVICE, "opencl_ring_start", "could not start the service thread");
     }
     d->service_running = 1;
+    atomic_store_explicit(&d->kickable, ring->opts.mode == GB_RING_EVENT_DRIVEN, memory_order_release);
     return GB_OK;
 }
 
 static void ocl_kick(void *self, uint32_t lane)
 {
     ocl_dev *d = self;
-    if (!d->ring || d->ring->opts.mode != GB_RING_EVENT_DRIVEN)
-        return; /* a persistent kernel polls */
+    if (!atomic_load_explicit(&d->kickable, memory_order_acquire))
+        return; /* not started, or a persistent kernel: it polls */
     pthread_mutex_lock(&d->lock);
     d->kicked = 1;
     pthread_cond_signal(&d->wake);
@@ -404,6 +408,7 @@ static void ocl_kick(void *self, uint32_t lane)
 static gb_status ocl_stop(void *self)
 {
     ocl_dev *d = self;
+    atomic_store_explicit(&d->kickable, 0, memory_order_release);
     if (d->service_running) {
         pthread_mutex_lock(&d->lock);
         d->stop = 1;
@@ -414,8 +419,16 @@ static gb_status ocl_stop(void *self)
     }
     if (g_cl.Finish(d->q) != CL_SUCCESS)
         return gbi_error(GB_EDEVICE, "opencl_ring_stop", "clFinish failed while stopping the ring");
-    if (d->launch_status != GB_OK)
+    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
         return gbi_error(GB_EDEVICE, "opencl_ring_stop", "an event-driven launch failed");
+    return GB_OK;
+}
+
+static gb_status ocl_health(void *self)
+{
+    ocl_dev *d = self;
+    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
+        return gbi_error(GB_EDEVICE, "opencl_ring", "an event-driven launch failed; the ring cannot drain");
     return GB_OK;
 }
 
@@ -426,6 +439,7 @@ static const gbi_ring_exec_ops ocl_ring_ops = {
     .start = ocl_start,
     .kick = ocl_kick,
     .stop = ocl_stop,
+    .health = ocl_health,
     .destroy = ocl_destroy,
 };
 

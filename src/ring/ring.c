@@ -251,8 +251,9 @@ static uint64_t spilled_total(gb_ring *r)
     return s;
 }
 
-/* Wait (pumping overflow, waking consumers) until nothing is in flight. */
-static void drain_wait(gb_ring *r)
+/* Wait (pumping overflow, waking consumers) until nothing is in flight.
+ * Returns the executor's failure if its consumers can no longer progress. */
+static gb_status drain_wait(gb_ring *r)
 {
     uint32_t round = 0;
     while (atomic_load_explicit(&r->shm->inflight, memory_order_seq_cst) != 0) {
@@ -261,8 +262,12 @@ static void drain_wait(gb_ring *r)
             if (r->ops->kick && (round & 63) == 0)
                 r->ops->kick(r->exec, l);
         }
+        gb_status st = r->ops->health ? r->ops->health(r->exec) : GB_OK;
+        if (st != GB_OK)
+            return st;
         gbi_backoff(&round);
     }
+    return GB_OK;
 }
 
 gb_status gb_ring_stop(gb_ring *r, gb_ring_stop_mode mode)
@@ -277,13 +282,17 @@ gb_status gb_ring_stop(gb_ring *r, gb_ring_stop_mode mode)
             return st;
     }
     atomic_store_explicit(&r->closed, 1, memory_order_seq_cst);
+    gb_status drained = GB_OK;
     if (mode == GB_RING_DRAIN && r->state == GBI_RING_RUNNING)
-        drain_wait(r);
+        drained = drain_wait(r); /* on failure: stop as an abort, report it */
     atomic_store_explicit(&r->stop_waiters, 1, memory_order_seq_cst);
-    gb_atomic_store_seq_cst(&r->shm->control, mode == GB_RING_DRAIN ? GB_RING_CTL_STOP : GB_RING_CTL_ABORT);
+    int drain = mode == GB_RING_DRAIN && drained == GB_OK;
+    gb_atomic_store_seq_cst(&r->shm->control, drain ? GB_RING_CTL_STOP : GB_RING_CTL_ABORT);
     gb_status st = GB_OK;
     if (r->state == GBI_RING_RUNNING)
         st = r->ops->stop(r->exec);
+    if (drained != GB_OK)
+        st = drained;
     r->state = GBI_RING_STOPPED;
     uint64_t left = 0;
     for (uint32_t l = 0; l < r->opts.lanes; l++)

@@ -25,6 +25,8 @@ typedef struct gbi_ring_exec_ops {
     void (*kick)(void *self, uint32_t lane);
     /* control was set to STOP or ABORT: return once every consumer exited */
     gb_status (*stop)(void *self);
+    /* GB_OK while consumers can make progress (may be NULL: always) */
+    gb_status (*health)(void *self);
     void (*destroy)(void *self);
 } gbi_ring_exec_ops;
 

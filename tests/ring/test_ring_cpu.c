@@ -383,3 +383,26 @@ GB_TEST(ring_cpu, type_mismatch_and_full_actor_table_are_reported)
     GB_CHECK((gb_ring_read_state(r, 3, NULL, 0)) == (GB_ENOENT), "failed");
     gb_ring_destroy(r);
 }
+
+GB_TEST(ring_cpu, drain_waits_for_k2k_messages_still_hopping_between_threads)
+{
+    gb_ring_opts o = base_opts(GB_RING_PERSISTENT);
+    o.lanes = 8;
+    o.threads = 2;
+    o.out_capacity = 256;
+    gb_ring *r = make_ring(o);
+    GB_CHECK((gb_ring_start(r)) == (GB_OK), "failed");
+    for (uint64_t c = 0; c < 50; c++) {
+        uint64_t pl[2] = {40, c};
+        gb_msg_header h = hdr(100000 + c * 1000, TA_CHAIN, 0, sizeof pl);
+        GB_CHECK(gb_ring_send(r, 1, &h, pl, GB_SEND_BLOCK) == GB_OK, "send");
+    }
+    GB_CHECK(gb_ring_stop(r, GB_RING_DRAIN) == GB_OK, "stop");
+    gb_ring_counters c;
+    gb_ring_get_counters(r, &c);
+    GB_CHECK(c.handled == 50 * 41, "handled %llu", (unsigned long long)c.handled);
+    GB_CHECK(c.k2k_sent == 50 * 40, "k2k %llu", (unsigned long long)c.k2k_sent);
+    GB_CHECK(c.discarded == 0 && c.depth == 0 && c.inflight == 0, "left behind");
+    GB_CHECK(c.emitted == 50, "emitted %llu", (unsigned long long)c.emitted);
+    gb_ring_destroy(r);
+}
