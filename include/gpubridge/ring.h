@@ -151,6 +151,22 @@ gb_status gb_ring_recv(gb_ring *ring, gb_msg_header *hdr, void *payload, size_t 
  * Errors: GB_EINVAL. Thread-safe. */
 gb_status gb_ring_get_counters(gb_ring *ring, gb_ring_counters *out);
 
+typedef struct gb_ring_lane_counters {
+    uint64_t enqueued;       /* messages ever accepted into this lane's queue */
+    uint64_t dequeued;       /* messages ever taken out (handled or being handled) */
+    uint64_t depth;          /* in the queue now */
+    uint64_t high_water;     /* deepest the queue has been */
+    uint64_t full_hits;      /* reservations refused: full */
+    uint64_t overflowed;     /* messages ever spilled to the host overflow list */
+    uint64_t overflow_depth; /* in the overflow list now */
+    uint64_t handled;
+    uint64_t actors;         /* actors activated on this lane */
+} gb_ring_lane_counters;
+
+/* Live counters of one lane (queue-depth aware placement reads these).
+ * Errors: GB_EINVAL (NULL), GB_ERANGE (lane >= lanes). Thread-safe. */
+gb_status gb_ring_get_lane_counters(gb_ring *ring, uint32_t lane, gb_ring_lane_counters *out);
+
 /* Copy actor id's state (up to len bytes) into buf. Only while the ring is
  * not running (before start or after stop).
  * Errors: GB_EINVAL, GB_EBUSY (running), GB_ENOENT (no such actor).

@@ -383,6 +383,29 @@ gb_status gb_ring_get_counters(gb_ring *r, gb_ring_counters *c)
     return GB_OK;
 }
 
+gb_status gb_ring_get_lane_counters(gb_ring *r, uint32_t lane, gb_ring_lane_counters *out)
+{
+    if (!r || !out)
+        return gbi_error(GB_EINVAL, "ring_lane_counters", "NULL ring or output");
+    if (lane >= r->opts.lanes)
+        return gbi_error(GB_ERANGE, "ring_lane_counters", "lane %u of %u", lane, r->opts.lanes);
+    gbi_queue_counters q;
+    gbi_mpsc_counters(gb_ring_lane_queue(r->shm, lane), &q);
+    gb_ring_lane_info *ln = gb_ring_lane_at(r->shm, lane);
+    *out = (gb_ring_lane_counters){
+        .enqueued = q.enqueued,
+        .dequeued = q.dequeued,
+        .depth = q.depth,
+        .high_water = q.high_water,
+        .full_hits = q.full_hits,
+        .overflowed = atomic_load_explicit(&r->senders[lane].overflowed, memory_order_relaxed),
+        .overflow_depth = atomic_load_explicit(&r->senders[lane].spilled, memory_order_relaxed),
+        .handled = gb_atomic_load_relaxed(&ln->handled),
+        .actors = gb_atomic_load_relaxed(&ln->actors),
+    };
+    return GB_OK;
+}
+
 gb_status gb_ring_read_state(gb_ring *r, uint64_t id, void *buf, size_t len)
 {
     if (!r || (!buf && len))

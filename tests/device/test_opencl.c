@@ -234,3 +234,52 @@ Test(opencl, event_driven_ring_gives_the_same_results_as_cpu)
 {
     same_as_cpu(GB_RING_EVENT_DRIVEN);
 }
+
+Test(opencl, abort_stops_a_persistent_kernel_and_counts_the_rest)
+{
+    gb_ring_opts o = opts("opencl", GB_RING_PERSISTENT);
+    o.lanes = 1;
+    o.lane_capacity = 8;
+    gb_ring *r = NULL;
+    gb_status st = gb_ring_create(&r, &o);
+    if (st == GB_ENOTSUP)
+        cr_skip_test("no OpenCL here: %s", gb_last_error());
+    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    for (uint64_t i = 1; i <= 20; i++) {
+        uint64_t pl[3] = {1, 0, i};
+        gb_msg_header h = hdr(5, TA_ADD, 0, sizeof pl);
+        cr_assert_eq(gb_ring_send(r, 0, &h, pl, GB_SEND_SPILL), GB_OK);
+    }
+    cr_assert_eq(gb_ring_start(r), GB_OK);
+    cr_assert_eq(gb_ring_stop(r, GB_RING_ABORT), GB_OK, "%s", gb_last_error());
+    gb_ring_counters c;
+    gb_ring_get_counters(r, &c);
+    cr_assert_eq(c.handled + c.discarded, 20, "handled %llu + discarded %llu", (unsigned long long)c.handled,
+                 (unsigned long long)c.discarded);
+    gb_ring_destroy(r);
+}
+
+Test(opencl, spilled_messages_reach_an_event_driven_kernel_in_order)
+{
+    gb_ring_opts o = opts("opencl", GB_RING_EVENT_DRIVEN);
+    o.lanes = 2;
+    o.lane_capacity = 4;
+    gb_ring *r = NULL;
+    gb_status st = gb_ring_create(&r, &o);
+    if (st == GB_ENOTSUP)
+        cr_skip_test("no OpenCL here: %s", gb_last_error());
+    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_ring_start(r), GB_OK);
+    for (uint64_t i = 1; i <= 500; i++) {
+        uint64_t pl[3] = {i, 1, i};
+        gb_msg_header h = hdr(8, TA_ADD, 0, sizeof pl);
+        cr_assert_eq(gb_ring_send(r, 0, &h, pl, GB_SEND_SPILL), GB_OK);
+    }
+    cr_assert_eq(gb_ring_stop(r, GB_RING_DRAIN), GB_OK, "%s", gb_last_error());
+    ta_counter s;
+    cr_assert_eq(gb_ring_read_state(r, 8, &s, sizeof s), GB_OK);
+    cr_assert_eq(s.count, 500);
+    cr_assert_eq(s.sum, 500 * 501 / 2);
+    cr_assert_eq(s.violations, 0);
+    gb_ring_destroy(r);
+}

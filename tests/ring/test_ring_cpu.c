@@ -406,3 +406,26 @@ GB_TEST(ring_cpu, drain_waits_for_k2k_messages_still_hopping_between_threads)
     GB_CHECK(c.emitted == 50, "emitted %llu", (unsigned long long)c.emitted);
     gb_ring_destroy(r);
 }
+
+GB_TEST(ring_cpu, lane_counters_show_depth_high_water_and_overflow_per_lane)
+{
+    gb_ring_opts o = base_opts(GB_RING_PERSISTENT);
+    o.lanes = 4;
+    o.lane_capacity = 4;
+    gb_ring *r = make_ring(o);
+    uint32_t lane = gb_ring_lane(r, 77);
+    for (uint64_t i = 1; i <= 6; i++)
+        add(r, 77, i, 0, i, GB_SEND_SPILL);
+    gb_ring_lane_counters lc;
+    GB_CHECK(gb_ring_get_lane_counters(r, lane, &lc) == GB_OK, "counters");
+    GB_CHECK(lc.depth == 4 && lc.enqueued == 4 && lc.dequeued == 0, "depth %llu", (unsigned long long)lc.depth);
+    GB_CHECK(lc.high_water == 4, "high water %llu", (unsigned long long)lc.high_water);
+    GB_CHECK(lc.overflowed == 2 && lc.overflow_depth == 2, "overflow %llu", (unsigned long long)lc.overflowed);
+    GB_CHECK(gb_ring_get_lane_counters(r, (lane + 1) % 4, &lc) == GB_OK && lc.enqueued == 0, "other lane");
+    GB_CHECK(gb_ring_get_lane_counters(r, 4, &lc) == GB_ERANGE, "lane out of range");
+    GB_CHECK(gb_ring_stop(r, GB_RING_DRAIN) == GB_OK, "stop");
+    GB_CHECK(gb_ring_get_lane_counters(r, lane, &lc) == GB_OK, "counters");
+    GB_CHECK(lc.handled == 6 && lc.dequeued == 6 && lc.depth == 0 && lc.overflow_depth == 0 && lc.actors == 1,
+             "after drain: handled %llu", (unsigned long long)lc.handled);
+    gb_ring_destroy(r);
+}
