@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpubridge/ring.h"
 #include "ring/kernels.h"
@@ -75,6 +76,22 @@ Test(opencl, missing_library_is_enotsup_with_what_to_install)
     cr_assert_eq(gb_ring_create(&r, &o), GB_ENOTSUP);
     cr_assert_not_null(strstr(gb_last_error(), "pocl-opencl-icd"), "%s", gb_last_error());
     cr_assert_not_null(strstr(gb_last_error(), "ocl-icd-libopencl1"));
+    cr_assert_null(r);
+}
+
+Test(opencl, no_platform_is_enotsup_with_what_to_install)
+{
+    /* ocl-icd reads the vendor list from OCL_ICD_VENDORS: an empty folder
+     * means a working loader with no platform behind it */
+    char dir[] = "/tmp/gb-no-icd-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    setenv("OCL_ICD_VENDORS", dir, 1);
+    gb_ring_opts o = opts("opencl", GB_RING_PERSISTENT);
+    gb_ring *r = NULL;
+    gb_status st = gb_ring_create(&r, &o);
+    rmdir(dir);
+    cr_assert_eq(st, GB_ENOTSUP, "%s", gb_last_error());
+    cr_assert_not_null(strstr(gb_last_error(), "pocl-opencl-icd"), "%s", gb_last_error());
     cr_assert_null(r);
 }
 
