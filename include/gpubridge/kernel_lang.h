@@ -215,6 +215,15 @@ typedef gb_u64 gb_atomic_u64;
 #define gb_fence_seq_cst() GBK_FENCE(GBK_SEQ_CST)
 #define gb_fence_system() GBK_FENCE(GBK_SEQ_CST)
 
+/* explicit system-scope spellings (the same as the unsuffixed forms) */
+#define gb_atomic_load_acquire_system(p) gb_atomic_load_acquire(p)
+#define gb_atomic_load_seq_cst_system(p) gb_atomic_load_seq_cst(p)
+#define gb_atomic_store_release_system(p, v) gb_atomic_store_release(p, v)
+#define gb_atomic_store_seq_cst_system(p, v) gb_atomic_store_seq_cst(p, v)
+#define gb_atomic_fetch_add_acq_rel_system(p, v) gb_atomic_fetch_add_acq_rel(p, v)
+#define gb_atomic_cas_acq_rel_system(p, e, d) gb_atomic_cas_acq_rel(p, e, d)
+#define gb_fence_seq_cst_system() gb_fence_seq_cst()
+
 #define gb_atomic_load_relaxed_device(p) GBK_LOAD_D(p, GBK_RELAXED)
 #define gb_atomic_load_acquire_device(p) GBK_LOAD_D(p, GBK_ACQUIRE)
 #define gb_atomic_load_seq_cst_device(p) GBK_LOAD_D(p, GBK_SEQ_CST)

@@ -11,6 +11,8 @@
 
 #include "ring/ring_internal.h"
 
+extern const char gb_embed_ring_prelude[]; /* kernel_lang.h + queue + ring API, embedded */
+
 typedef struct nvrtc {
     void *lib;
     int (*create)(void **, const char *, const char *, int, const char *const *, const char *const *);
@@ -86,6 +88,23 @@ Test(nvrtc, ring_program_compiles_for_sm_90)
     cr_assert_not_null(strstr(src, "gb_ring_persistent"));
     free(log);
     free(src);
+}
+
+Test(nvrtc, every_atomic_of_the_dialect_compiles_for_sm_90)
+{
+    nvrtc n = {0};
+    if (!load(&n))
+        cr_skip_test("libnvrtc (the CUDA toolkit's run-time compiler) is not installed here");
+    static char src[131072];
+    size_t len = strlen(gb_embed_ring_prelude);
+    memcpy(src, gb_embed_ring_prelude, len);
+    strcpy(src + len, read_file(GB_SOURCE_DIR "/tests/device/dialect_check.gbk"));
+    char *log = NULL;
+    size_t cubin = 0;
+    int rc = compile(&n, src, &log, &cubin);
+    cr_assert_eq(rc, 0, "NVRTC failed (%d):\n%s", rc, log);
+    cr_assert_gt(cubin, 1000);
+    free(log);
 }
 
 Test(nvrtc, broken_source_is_refused_with_a_log)
