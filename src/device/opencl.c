@@ -168,6 +168,7 @@ typedef struct ocl_dev {
     cl_command_queue q;
     cl_program prog;
     cl_kernel k_persistent, k_event;
+    uint32_t compute_units;
     gb_ring *ring;
     pthread_t service;
     int service_running;
@@ -219,6 +220,7 @@ static gb_status ocl_open(void **self)
     if ((st = ocl_first_device(&d->dev)) != GB_OK)
         goto fail;
     ocl_describe(d->dev, &info);
+    d->compute_units = info.compute_units;
     if (!info.fine_grain_svm) {
         st = gbi_error(GB_ENOTSUP, "opencl_open", "device '%s' lacks fine-grain SVM with atomics, which rings "
                        "need (host and device share the queues while the kernel runs)", info.name);
@@ -379,6 +381,12 @@ static gb_status ocl_start(void *self, gb_ring *ring)
     if (!d->k_persistent || !d->k_event)
         return gbi_error(GB_EDEVICE, "opencl_ring_start", "the ring kernels are missing (%d)", (int)err);
     if (ring->opts.mode == GB_RING_PERSISTENT) {
+        /* every polling work-group must be resident at once, or the ones
+         * waiting for a free compute unit would starve their lanes */
+        if (ring->shm->threads > d->compute_units)
+            return gbi_error(GB_EINVAL, "opencl_ring_start",
+                             "a persistent ring needs threads (%u) <= compute units (%u) on this device",
+                             ring->shm->threads, d->compute_units);
         gb_status st = ocl_enqueue(d, d->k_persistent, ring->shm, ring->shm->threads);
         if (st != GB_OK)
             return st;

@@ -47,6 +47,9 @@ gb_status gb_ring_create(gb_ring **out, const gb_ring_opts *opts)
     if (st != GB_OK)
         return st;
     const gbi_backend_ops *be = gbi_backend_find(n.backend);
+    if (!be && strcmp(n.backend, "cuda") == 0)
+        return gbi_error(GB_ENOTSUP, "ring_create", "the cuda backend is not implemented yet (the ring program "
+                         "compiles with NVRTC; the CUDA driver loader and launches are missing): use opencl or cpu");
     if (!be)
         return gbi_error(GB_ENOTSUP, "ring_create", "unknown backend '%s' (have: cpu, opencl)", n.backend);
     if (be == &gbi_backend_cpu && (st = check_host_handlers(&n)) != GB_OK)

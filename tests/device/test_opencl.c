@@ -300,3 +300,29 @@ Test(opencl, spilled_messages_reach_an_event_driven_kernel_in_order)
     cr_assert_eq(s.violations, 0);
     gb_ring_destroy(r);
 }
+
+Test(opencl, persistent_ring_refuses_more_threads_than_compute_units)
+{
+    gb_ring_opts o = opts("opencl", GB_RING_PERSISTENT);
+    o.lanes = 1024;
+    o.threads = 1024;
+    o.lane_capacity = 2;
+    o.out_capacity = 2;
+    o.actors_per_lane = 1;
+    gb_ring *r = NULL;
+    gb_status st = gb_ring_create(&r, &o);
+    if (st == GB_ENOTSUP)
+        cr_skip_test("no OpenCL here: %s", gb_last_error());
+    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_ring_start(r), GB_EINVAL, "1024 polling work-groups cannot all be resident");
+    cr_assert_not_null(strstr(gb_last_error(), "compute units"));
+    gb_ring_destroy(r);
+}
+
+Test(opencl, cuda_backend_says_what_is_missing)
+{
+    gb_ring_opts o = opts("cuda", GB_RING_PERSISTENT);
+    gb_ring *r = NULL;
+    cr_assert_eq(gb_ring_create(&r, &o), GB_ENOTSUP);
+    cr_assert_not_null(strstr(gb_last_error(), "not implemented"), "%s", gb_last_error());
+}
