@@ -65,14 +65,14 @@ static lat summarize(int64_t *ns, int n)
 
 /* ---- our rings ---------------------------------------------------------- */
 
-static gb_ring *make_ring(const char *backend, gb_ring_mode mode, uint32_t lanes)
+static gb_ring *make_ring(const char *backend, gb_ring_mode mode, uint32_t lanes, uint32_t batch)
 {
     static const gb_ring_actor_type types[2] = {
         {.name = "echo", .state_size = 8, .on_message = bench_echo, .device_fn = "bench_echo"},
         {.name = "sink", .state_size = 8, .on_message = bench_sink, .device_fn = "bench_sink"},
     };
     gb_ring_opts o = {.backend = backend, .mode = mode, .lanes = lanes, .threads = lanes < 2 ? lanes : 1,
-                      .lane_capacity = 4096, .types = types, .ntypes = 2, .device_source = bench_actors_src};
+                      .lane_capacity = 4096, .batch = batch, .types = types, .ntypes = 2, .device_source = bench_actors_src};
     if (strcmp(backend, "cpu") == 0)
         o.threads = lanes < 2 ? lanes : 2;
     gb_ring *r = NULL;
@@ -275,21 +275,26 @@ static void ck_bench(lat *rtt, double *tput)
 typedef struct row {
     const char *name;
     lat rtt;
-    double tput; /* per lane */
+    double tput;   /* per lane, batch 64 */
+    double tput1;  /* per lane, batch 1 */
     int ok;
 } row;
 
 static row run_ring(const char *name, const char *backend, gb_ring_mode mode)
 {
     row w = {.name = name};
-    gb_ring *r = make_ring(backend, mode, 1);
+    gb_ring *r = make_ring(backend, mode, 1, 64);
     if (!r)
         return w;
     w.ok = ring_rtt(r, &w.rtt) == 0;
     gb_ring_destroy(r);
-    r = make_ring(backend, mode, 1);
+    r = make_ring(backend, mode, 1, 64);
     if (r)
         w.tput = ring_throughput(r, 1);
+    gb_ring_destroy(r);
+    r = make_ring(backend, mode, 1, 1);
+    if (r)
+        w.tput1 = ring_throughput(r, 1);
     gb_ring_destroy(r);
     return w;
 }
@@ -317,16 +322,20 @@ int main(int argc, char **argv)
 #endif
     rows[n++] = mqr;
     rows[n++] = ckr;
-    printf("ring round trip host->actor->host (%d samples) and one-way throughput, 1 lane, batch 64\n", g_rtt);
-    printf("%-36s %10s %10s %14s %12s %12s\n", "system", "median us", "p99 us", "msgs/s/lane", "rtt/mutex",
-           "tput/mutex");
+    printf("ring round trip host->actor->host (%d samples) and one-way throughput (%d msgs), 1 lane\n", g_rtt,
+           g_msgs);
+    printf("%-36s %10s %10s %14s %14s %10s %11s\n", "system", "median us", "p99 us", "msgs/s batch64",
+           "msgs/s batch1", "rtt/mutex", "tput/mutex");
     for (int i = 0; i < n; i++) {
         if (!rows[i].ok) {
             printf("%-36s %10s\n", rows[i].name, "unavailable");
             continue;
         }
-        printf("%-36s %10.2f %10.2f %14.0f %11.2fx %11.2fx\n", rows[i].name, rows[i].rtt.median_us,
-               rows[i].rtt.p99_us, rows[i].tput, rows[i].rtt.median_us / mqr.rtt.median_us,
+        char b1[32] = "-";
+        if (rows[i].tput1 > 0)
+            snprintf(b1, sizeof b1, "%.0f", rows[i].tput1);
+        printf("%-36s %10.2f %10.2f %14.0f %14s %9.2fx %10.2fx\n", rows[i].name, rows[i].rtt.median_us,
+               rows[i].rtt.p99_us, rows[i].tput, b1, rows[i].rtt.median_us / mqr.rtt.median_us,
                rows[i].tput / mqr.tput);
     }
     printf("command: %s%s\n", argv[0], argc > 1 ? " --quick" : "");

@@ -49,7 +49,7 @@ typedef enum gb_ring_mode {
 
 typedef enum gb_send_policy {
     GB_SEND_FAIL = 0,  /* full lane: return GB_EAGAIN, nothing accepted */
-    GB_SEND_BLOCK = 1, /* full lane: spin, then park, until there is room */
+    GB_SEND_BLOCK = 1, /* full lane: spin, then park, until there is room (room needs a started ring) */
     GB_SEND_SPILL = 2  /* full lane: keep it in the lane's host overflow list */
 } gb_send_policy;
 
