@@ -12,6 +12,7 @@
 #include "gpubridge/clock.h"
 #include "gpubridge/message.h"
 #include "gpubridge/ring.h"
+#include "gpubridge/device.h"
 #include "gpubridge/version.h"
 
 #endif

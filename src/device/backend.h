@@ -41,6 +41,11 @@ typedef struct gbi_backend_ops {
     const gbi_ring_exec_ops *ring;
 } gbi_backend_ops;
 
+/* What a request for the cuda backend is told. */
+#define GBI_CUDA_MISSING                                                                           \
+    "the cuda backend is not implemented yet (the ring program compiles with NVRTC; the CUDA "    \
+    "driver loader and launches are missing): use opencl or cpu"
+
 extern const gbi_backend_ops gbi_backend_cpu;
 extern const gbi_backend_ops gbi_backend_opencl;
 

@@ -48,8 +48,7 @@ gb_status gb_ring_create(gb_ring **out, const gb_ring_opts *opts)
         return st;
     const gbi_backend_ops *be = gbi_backend_find(n.backend);
     if (!be && strcmp(n.backend, "cuda") == 0)
-        return gbi_error(GB_ENOTSUP, "ring_create", "the cuda backend is not implemented yet (the ring program "
-                         "compiles with NVRTC; the CUDA driver loader and launches are missing): use opencl or cpu");
+        return gbi_error(GB_ENOTSUP, "ring_create", "%s", GBI_CUDA_MISSING);
     if (!be)
         return gbi_error(GB_ENOTSUP, "ring_create", "unknown backend '%s' (have: cpu, opencl)", n.backend);
     if (be == &gbi_backend_cpu && (st = check_host_handlers(&n)) != GB_OK)
