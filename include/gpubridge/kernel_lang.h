@@ -5,7 +5,7 @@
  *
  *   host     C11 with <stdatomic.h> (the CPU backend; any C11 compiler)
  *   OpenCL   OpenCL C 3.0 (clBuildProgram ... -cl-std=CL3.0)
- *   CUDA     NVRTC (__nv_atomic_* builtins, CUDA 12.8 or later)
+ *   CUDA     NVRTC (__nv_atomic_* builtins; checked with CUDA 13.0 for sm_90)
  *
  * The header is self-contained: it is embedded as the first part of every
  * device program, so it includes nothing on the device side and defines

@@ -175,7 +175,7 @@ typedef struct ocl_dev {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int kicked, stop; /* under lock */
-    _Atomic int kickable;       /* an event-driven ring is running */
+    _Atomic int kickable;       /* a ring is running (d->ring is set) */
     _Atomic int launch_status;  /* GB_OK, or the failed launch's status */
 } ocl_dev;
 
@@ -398,7 +398,7 @@ static gb_status ocl_start(void *self, gb_ring *ring)
         return gbi_error(GB_EDEVICE, "opencl_ring_start", "could not start the service thread");
     }
     d->service_running = 1;
-    atomic_store_explicit(&d->kickable, ring->opts.mode == GB_RING_EVENT_DRIVEN, memory_order_release);
+    atomic_store_explicit(&d->kickable, 1, memory_order_release); /* publishes d->ring to kick */
     return GB_OK;
 }
 
@@ -406,7 +406,12 @@ static void ocl_kick(void *self, uint32_t lane)
 {
     ocl_dev *d = self;
     if (!atomic_load_explicit(&d->kickable, memory_order_acquire))
-        return; /* not started, or a persistent kernel: it polls */
+        return; /* not started (or stopping): the start or the drain does the work */
+    /* a persistent kernel polls; the service thread is needed only to move
+     * spilled messages into the lane */
+    if (d->ring->opts.mode == GB_RING_PERSISTENT &&
+        atomic_load_explicit(&d->ring->senders[lane].spilled, memory_order_acquire) == 0)
+        return;
     pthread_mutex_lock(&d->lock);
     d->kicked = 1;
     pthread_cond_signal(&d->wake);
