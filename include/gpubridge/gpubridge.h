@@ -11,6 +11,8 @@
 #include "gpubridge/hash.h"
 #include "gpubridge/clock.h"
 #include "gpubridge/message.h"
+#include "gpubridge/ring.h"
+#include "gpubridge/device.h"
 #include "gpubridge/version.h"
 #include "gpubridge/temporal_graph.h"
 #include "gpubridge/causal.h"

@@ -1,0 +1,187 @@
+/*
+ * Ring kernels (DESIGN.md 4.3): a dispatch loop on one device (or on CPU
+ * threads) serving a shard of actors whose handlers are written in portable
+ * kernel C (gpubridge/kernel_lang.h).
+ *
+ * A ring has N lanes; a message for actor `target` goes to lane
+ * gb_hash_u64(target) % N, a bounded lock-free MPSC queue consumed by exactly
+ * one thread, so each actor sees its messages one at a time, in order. Actor
+ * state lives in ring memory (shared by host and device), activated (zeroed)
+ * on the first message. Handlers answer on the outbound queue (read with
+ * gb_ring_recv) and send to actors of the same ring without leaving the
+ * device (K2K). The memory layout is in docs/rings.md.
+ *
+ * Typical use:
+ *   gb_ring_actor_type t = { .name = "counter", .state_size = 16,
+ *                            .on_message = counter_on_message,      // cpu
+ *                            .device_fn = "counter_on_message" };  // opencl
+ *   gb_ring_opts o = { .backend = "cpu", .types = &t, .ntypes = 1 };
+ *   gb_ring *r; gb_ring_create(&r, &o); gb_ring_start(r);
+ *   gb_ring_send(r, 0, &hdr, payload, GB_SEND_BLOCK);
+ *   gb_ring_recv(r, &hdr, buf, sizeof buf, timeout_ns);
+ *   gb_ring_stop(r, GB_RING_DRAIN); gb_ring_destroy(r);
+ */
+#ifndef GPUBRIDGE_RING_H
+#define GPUBRIDGE_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpubridge/message.h"
+#include "gpubridge/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gb_ring gb_ring;
+struct gb_ring_ctx; /* defined by kernels/ring_api.gbk (kernel_lang.h dialect) */
+
+/* A handler compiled for the host (the CPU backend): see kernels/ring_api.gbk
+ * for what state, msg, hlc and ctx are and what the return value means. */
+typedef int32_t (*gb_ring_handler_fn)(uint8_t *state, const gb_msg_header *msg, uint64_t hlc,
+                                      struct gb_ring_ctx *ctx);
+
+typedef enum gb_ring_mode {
+    GB_RING_PERSISTENT = 0,  /* the loop runs (polls) until stopped */
+    GB_RING_EVENT_DRIVEN = 1 /* consumers sleep / a short kernel runs per batch */
+} gb_ring_mode;
+
+typedef enum gb_send_policy {
+    GB_SEND_FAIL = 0,  /* full lane: return GB_EAGAIN, nothing accepted */
+    GB_SEND_BLOCK = 1, /* full lane: spin, then park, until there is room (room needs a started ring) */
+    GB_SEND_SPILL = 2  /* full lane: keep it in the lane's host overflow list */
+} gb_send_policy;
+
+typedef enum gb_ring_stop_mode {
+    GB_RING_DRAIN = 0, /* refuse new sends, handle everything accepted, stop */
+    GB_RING_ABORT = 1  /* stop after the messages in hand; the rest is discarded (counted) */
+} gb_ring_stop_mode;
+
+typedef struct gb_ring_actor_type {
+    const char *name;
+    uint32_t state_size;          /* bytes of state per actor (0..65536) */
+    gb_ring_handler_fn on_message; /* cpu backend */
+    const char *device_fn;        /* name of the handler in opts.device_source */
+} gb_ring_actor_type;
+
+typedef struct gb_ring_opts {
+    const char *backend;        /* "cpu" (NULL) or "opencl" */
+    gb_ring_mode mode;
+    uint32_t lanes;             /* 0 = 4; 1..1024 */
+    uint32_t threads;           /* consumer threads, 0 = min(lanes, 2 cpu / 1 opencl) */
+    uint32_t lane_capacity;     /* slots per lane, power of two, 0 = 1024 */
+    uint32_t out_capacity;      /* outbound slots, power of two, 0 = 4096 */
+    uint32_t slot_size;         /* power of two 64..4096, 0 = 256 */
+    uint32_t actors_per_lane;   /* power of two, 0 = 1024 */
+    uint32_t batch;             /* messages per lane per pass, 0 = 64 */
+    const gb_ring_actor_type *types;
+    uint32_t ntypes;            /* 1..64 */
+    const char *device_source;  /* portable C of the handlers (opencl) */
+    const char *build_options;  /* extra device compiler options, may be NULL */
+} gb_ring_opts;
+
+typedef struct gb_ring_counters {
+    uint64_t enqueued;       /* messages accepted into lanes (host + K2K + pumped) */
+    uint64_t handled;        /* messages handled */
+    uint64_t depth;          /* messages in lanes now */
+    uint64_t high_water;     /* deepest any lane has been */
+    uint64_t full_hits;      /* reservations refused because a lane was full */
+    uint64_t overflowed;     /* messages spilled to host overflow lists, total */
+    uint64_t overflow_depth; /* messages in overflow lists now */
+    uint64_t inflight;       /* accepted and not yet handled */
+    uint64_t k2k_sent;       /* device-side sends to actors of this ring */
+    uint64_t emitted;        /* messages handlers put on the outbound queue */
+    uint64_t out_depth;      /* outbound messages not yet received */
+    uint64_t send_failed;    /* handler sends refused (destination full, too big) */
+    uint64_t handler_errors; /* handlers that returned an error */
+    uint64_t unknown_type;   /* messages for an unknown or mismatched actor type */
+    uint64_t table_full;     /* messages refused: the lane's actor table is full */
+    uint64_t actors;         /* actors activated */
+    uint64_t discarded;      /* accepted messages dropped by GB_RING_ABORT */
+} gb_ring_counters;
+
+/* Create a ring (not yet consuming: gb_ring_start). Copies opts; the
+ * strings in types and device_source are copied too. For "opencl" the
+ * handlers are compiled here.
+ * Errors: GB_EINVAL (bad option, NULL handler for cpu, missing device_fn or
+ * device_source for opencl), GB_ENOMEM, GB_ENOTSUP (unknown backend, no
+ * OpenCL library or platform: gb_last_error() says what to install),
+ * GB_EPARSE (device build failed: the build log is in gb_last_error()),
+ * GB_EDEVICE. Thread-safe. */
+gb_status gb_ring_create(gb_ring **out, const gb_ring_opts *opts);
+
+/* Stop (abort) if running and free everything; NULL is ignored. Not
+ * thread-safe with other calls on the same ring. */
+void gb_ring_destroy(gb_ring *ring);
+
+/* Start consuming. Messages sent before start wait in the lanes.
+ * Errors: GB_EBUSY (already started), GB_ECLOSED (already stopped),
+ * GB_ENOMEM, GB_EDEVICE (threads or kernel launch failed). Call from one
+ * thread (not concurrently with gb_ring_stop). */
+gb_status gb_ring_start(gb_ring *ring);
+
+/* Stop. GB_RING_DRAIN refuses new sends (GB_ECLOSED), waits until every
+ * accepted message, overflow and K2K included, was handled, then stops the
+ * consumers. GB_RING_ABORT stops them after their current message and
+ * counts what was left as discarded. The outbound queue stays readable.
+ * Errors: GB_EINVAL (bad mode), GB_EDEVICE (the backend failed; consumers
+ * are stopped anyway). Idempotent. Call from one thread. */
+gb_status gb_ring_stop(gb_ring *ring, gb_ring_stop_mode mode);
+
+/* Send hdr (+ hdr->payload_len bytes of payload) to actor hdr->target of
+ * actor type `type` (index into opts.types). The header is copied as given
+ * except `reserved`, which carries the type inside the ring.
+ * Errors: GB_EINVAL (NULL, bad type, payload NULL with length),
+ * GB_EMSGSIZE (payload larger than slot_size - 48), GB_EAGAIN (full lane
+ * and GB_SEND_FAIL), GB_ENOMEM (GB_SEND_SPILL could not allocate),
+ * GB_ECLOSED (ring stopping or stopped). Thread-safe, lock-free on the fast
+ * path; per-sender order per actor is kept whatever the policies. */
+gb_status gb_ring_send(gb_ring *ring, uint32_t type, const gb_msg_header *hdr, const void *payload,
+                       gb_send_policy policy);
+
+/* Take the next outbound message (responses, emits) into *hdr and up to cap
+ * payload bytes. Waits up to timeout_ns (0: poll once).
+ * Errors: GB_EINVAL (NULL), GB_EAGAIN (nothing within the timeout),
+ * GB_EMSGSIZE (payload larger than cap: the message stays queued).
+ * Thread-safe (receivers are serialised). */
+gb_status gb_ring_recv(gb_ring *ring, gb_msg_header *hdr, void *payload, size_t cap, int64_t timeout_ns);
+
+/* Live counters (a snapshot; each field is read atomically).
+ * Errors: GB_EINVAL. Thread-safe. */
+gb_status gb_ring_get_counters(gb_ring *ring, gb_ring_counters *out);
+
+typedef struct gb_ring_lane_counters {
+    uint64_t enqueued;       /* messages ever accepted into this lane's queue */
+    uint64_t dequeued;       /* messages ever taken out (handled or being handled) */
+    uint64_t depth;          /* in the queue now */
+    uint64_t high_water;     /* deepest the queue has been */
+    uint64_t full_hits;      /* reservations refused: full */
+    uint64_t overflowed;     /* messages ever spilled to the host overflow list */
+    uint64_t overflow_depth; /* in the overflow list now */
+    uint64_t handled;
+    uint64_t actors;         /* actors activated on this lane */
+} gb_ring_lane_counters;
+
+/* Live counters of one lane (queue-depth aware placement reads these).
+ * Errors: GB_EINVAL (NULL), GB_ERANGE (lane >= lanes). Thread-safe. */
+gb_status gb_ring_get_lane_counters(gb_ring *ring, uint32_t lane, gb_ring_lane_counters *out);
+
+/* Copy actor id's state (up to len bytes) into buf. Only while the ring is
+ * not running (before start or after stop).
+ * Errors: GB_EINVAL, GB_EBUSY (running), GB_ENOENT (no such actor).
+ * Not thread-safe with start/stop. */
+gb_status gb_ring_read_state(gb_ring *ring, uint64_t id, void *buf, size_t len);
+
+/* The lane of actor id: gb_hash_u64(id) % lanes. Thread-safe. */
+uint32_t gb_ring_lane(const gb_ring *ring, uint64_t id);
+
+/* The backend name ("cpu", "opencl") and bytes of shared ring memory.
+ * Thread-safe. */
+const char *gb_ring_backend(const gb_ring *ring);
+size_t gb_ring_memory_bytes(const gb_ring *ring);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,467 @@
+/*
+ * The opencl backend: libOpenCL.so.1 (the ICD loader) opened with dlopen at
+ * run time, so the library has no link-time OpenCL dependency. The Khronos
+ * headers give types and constants only; every entry point is reached
+ * through the function pointers of ocl_api, loaded once per process.
+ *
+ * Rings run over fine-grain SVM with atomics (host and device touch the
+ * same bytes concurrently): the program is the ring's portable source
+ * (src/ring/ring_source.c) built with -cl-std=CL3.0. GB_RING_PERSISTENT
+ * launches gb_ring_persistent once (threads work-groups of size 1: a
+ * work-group's items may be run one after another, so a polling item must
+ * be alone in its group) and it polls until the control word says stop;
+ * GB_RING_EVENT_DRIVEN has a host service thread launch gb_ring_event, a
+ * drain of what is queued, whenever messages are in flight. In both modes
+ * the service thread also moves host overflow lists into the lanes.
+ *
+ * PoCL notes: its CPU device has as many worker threads as cores, and a
+ * persistent kernel occupies one of them for its whole life; it sees host
+ * writes to fine-grain SVM while it runs. Set POCL_CACHE_DIR to a folder of
+ * your build tree (CTest does it for the tests).
+ */
+#define CL_TARGET_OPENCL_VERSION 300
+#include <CL/cl.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/error.h"
+#include "device/backend.h"
+#include "gpubridge/time.h"
+
+#define OCL_INSTALL_HINT "install an OpenCL ICD loader and driver (Debian: ocl-icd-libopencl1 and pocl-opencl-icd for OpenCL on the CPU, or a GPU vendor's ICD)"
+
+typedef void(CL_CALLBACK *ocl_ctx_notify)(const char *, const void *, size_t, void *);
+typedef void(CL_CALLBACK *ocl_build_notify)(cl_program, void *);
+
+/* The entry points we use (the only global state: a lazily loaded library). */
+typedef struct ocl_api {
+    void *lib;
+    cl_int (*GetPlatformIDs)(cl_uint, cl_platform_id *, cl_uint *);
+    cl_int (*GetDeviceIDs)(cl_platform_id, cl_device_type, cl_uint, cl_device_id *, cl_uint *);
+    cl_int (*GetDeviceInfo)(cl_device_id, cl_device_info, size_t, void *, size_t *);
+    cl_context (*CreateContext)(const cl_context_properties *, cl_uint, const cl_device_id *, ocl_ctx_notify,
+                                void *, cl_int *);
+    cl_command_queue (*CreateCommandQueueWithProperties)(cl_context, cl_device_id, const cl_queue_properties *,
+                                                         cl_int *);
+    cl_program (*CreateProgramWithSource)(cl_context, cl_uint, const char **, const size_t *, cl_int *);
+    cl_int (*BuildProgram)(cl_program, cl_uint, const cl_device_id *, const char *, ocl_build_notify, void *);
+    cl_int (*GetProgramBuildInfo)(cl_program, cl_device_id, cl_program_build_info, size_t, void *, size_t *);
+    cl_kernel (*CreateKernel)(cl_program, const char *, cl_int *);
+    cl_int (*SetKernelArgSVMPointer)(cl_kernel, cl_uint, const void *);
+    cl_int (*EnqueueNDRangeKernel)(cl_command_queue, cl_kernel, cl_uint, const size_t *, const size_t *,
+                                   const size_t *, cl_uint, const cl_event *, cl_event *);
+    cl_int (*Flush)(cl_command_queue);
+    cl_int (*Finish)(cl_command_queue);
+    void *(*SVMAlloc)(cl_context, cl_svm_mem_flags, size_t, cl_uint);
+    void (*SVMFree)(cl_context, void *);
+    cl_int (*ReleaseKernel)(cl_kernel);
+    cl_int (*ReleaseProgram)(cl_program);
+    cl_int (*ReleaseCommandQueue)(cl_command_queue);
+    cl_int (*ReleaseContext)(cl_context);
+} ocl_api;
+
+static ocl_api g_cl;
+static pthread_once_t g_cl_once = PTHREAD_ONCE_INIT;
+static char g_cl_why[512];
+
+#define OCL_SYM(field, name) {(void **)&g_cl.field, name}
+
+static void ocl_load(void)
+{
+    const char *path = getenv("GB_OPENCL_LIBRARY");
+    path = path && *path ? path : "libOpenCL.so.1";
+    g_cl.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!g_cl.lib) {
+        snprintf(g_cl_why, sizeof g_cl_why, "cannot open %s (%s): %s", path, dlerror(), OCL_INSTALL_HINT);
+        return;
+    }
+    struct { void **slot; const char *name; } syms[] = {
+        OCL_SYM(GetPlatformIDs, "clGetPlatformIDs"), OCL_SYM(GetDeviceIDs, "clGetDeviceIDs"),
+        OCL_SYM(GetDeviceInfo, "clGetDeviceInfo"), OCL_SYM(CreateContext, "clCreateContext"),
+        OCL_SYM(CreateCommandQueueWithProperties, "clCreateCommandQueueWithProperties"),
+        OCL_SYM(CreateProgramWithSource, "clCreateProgramWithSource"), OCL_SYM(BuildProgram, "clBuildProgram"),
+        OCL_SYM(GetProgramBuildInfo, "clGetProgramBuildInfo"), OCL_SYM(CreateKernel, "clCreateKernel"),
+        OCL_SYM(SetKernelArgSVMPointer, "clSetKernelArgSVMPointer"),
+        OCL_SYM(EnqueueNDRangeKernel, "clEnqueueNDRangeKernel"), OCL_SYM(Flush, "clFlush"),
+        OCL_SYM(Finish, "clFinish"), OCL_SYM(SVMAlloc, "clSVMAlloc"), OCL_SYM(SVMFree, "clSVMFree"),
+        OCL_SYM(ReleaseKernel, "clReleaseKernel"), OCL_SYM(ReleaseProgram, "clReleaseProgram"),
+        OCL_SYM(ReleaseCommandQueue, "clReleaseCommandQueue"), OCL_SYM(ReleaseContext, "clReleaseContext"),
+    };
+    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+        *syms[i].slot = dlsym(g_cl.lib, syms[i].name);
+        if (!*syms[i].slot) {
+            snprintf(g_cl_why, sizeof g_cl_why, "%s has no %s (an OpenCL 2.0+ loader is needed): %s", path,
+                     syms[i].name, OCL_INSTALL_HINT);
+            g_cl.lib = NULL; /* unusable; the handle stays open, like any loaded library */
+            return;
+        }
+    }
+}
+
+static gb_status ocl_ready(const char *where)
+{
+    pthread_once(&g_cl_once, ocl_load);
+    if (!g_cl.lib)
+        return gbi_error(GB_ENOTSUP, where, "%s", g_cl_why);
+    return GB_OK;
+}
+
+/* The first device of the first platform that has one. */
+static gb_status ocl_first_device(cl_device_id *dev)
+{
+    cl_platform_id plats[16];
+    cl_uint np = 0;
+    if (g_cl.GetPlatformIDs(16, plats, &np) != CL_SUCCESS || np == 0)
+        return gbi_error(GB_ENOTSUP, "opencl", "the OpenCL loader found no platform: %s", OCL_INSTALL_HINT);
+    for (cl_uint p = 0; p < np && p < 16; p++) {
+        cl_uint nd = 0;
+        if (g_cl.GetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 1, dev, &nd) == CL_SUCCESS && nd > 0)
+            return GB_OK;
+    }
+    return gbi_error(GB_ENOTSUP, "opencl", "OpenCL platforms have no device: %s", OCL_INSTALL_HINT);
+}
+
+static void ocl_describe(cl_device_id d, gbi_device_info *out)
+{
+    memset(out, 0, sizeof *out);
+    g_cl.GetDeviceInfo(d, CL_DEVICE_NAME, sizeof out->name - 1, out->name, NULL);
+    g_cl.GetDeviceInfo(d, CL_DEVICE_VERSION, sizeof out->version - 1, out->version, NULL);
+    cl_uint cu = 0;
+    g_cl.GetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    out->compute_units = cu;
+    cl_device_svm_capabilities svm = 0;
+    g_cl.GetDeviceInfo(d, CL_DEVICE_SVM_CAPABILITIES, sizeof svm, &svm, NULL);
+    out->fine_grain_svm = (svm & CL_DEVICE_SVM_FINE_GRAIN_BUFFER) && (svm & CL_DEVICE_SVM_ATOMICS);
+}
+
+static gb_status ocl_enumerate(gbi_device_info *out, uint32_t cap, uint32_t *count)
+{
+    *count = 0;
+    gb_status st = ocl_ready("opencl_enumerate");
+    if (st != GB_OK)
+        return st;
+    cl_platform_id plats[16];
+    cl_uint np = 0;
+    if (g_cl.GetPlatformIDs(16, plats, &np) != CL_SUCCESS || np == 0)
+        return gbi_error(GB_ENOTSUP, "opencl_enumerate", "no OpenCL platform: %s", OCL_INSTALL_HINT);
+    for (cl_uint p = 0; p < np && p < 16; p++) {
+        cl_device_id devs[16];
+        cl_uint nd = 0;
+        if (g_cl.GetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 16, devs, &nd) != CL_SUCCESS)
+            continue;
+        for (cl_uint i = 0; i < nd && i < 16; i++, (*count)++)
+            if (*count < cap)
+                ocl_describe(devs[i], &out[*count]);
+    }
+    return GB_OK;
+}
+
+/* ---- one opened device, one program, one ring ------------------------- */
+
+typedef struct ocl_dev {
+    cl_device_id dev;
+    cl_context ctx;
+    cl_command_queue q;
+    cl_program prog;
+    cl_kernel k_persistent, k_event;
+    uint32_t compute_units;
+    gb_ring *ring;
+    pthread_t service;
+    int service_running;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int kicked, stop; /* under lock */
+    _Atomic int kickable;       /* a ring is running (d->ring is set) */
+    _Atomic int launch_status;  /* GB_OK, or the failed launch's status */
+} ocl_dev;
+
+static void ocl_destroy(void *self)
+{
+    ocl_dev *d = self;
+    if (!d)
+        return;
+    if (d->k_persistent)
+        g_cl.ReleaseKernel(d->k_persistent);
+    if (d->k_event)
+        g_cl.ReleaseKernel(d->k_event);
+    if (d->prog)
+        g_cl.ReleaseProgram(d->prog);
+    if (d->q)
+        g_cl.ReleaseCommandQueue(d->q);
+    if (d->ctx)
+        g_cl.ReleaseContext(d->ctx);
+    pthread_cond_destroy(&d->wake);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
+static gb_status ocl_open(void **self)
+{
+    gb_status st = ocl_ready("opencl_open");
+    if (st != GB_OK)
+        return st;
+    ocl_dev *d = calloc(1, sizeof *d);
+    if (!d)
+        return gbi_error(GB_ENOMEM, "opencl_open", "no memory");
+    atomic_init(&d->kickable, 0);
+    atomic_init(&d->launch_status, GB_OK);
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    gbi_device_info info;
+    cl_int err = CL_SUCCESS;
+    if ((st = ocl_first_device(&d->dev)) != GB_OK)
+        goto fail;
+    ocl_describe(d->dev, &info);
+    d->compute_units = info.compute_units;
+    if (!info.fine_grain_svm) {
+        st = gbi_error(GB_ENOTSUP, "opencl_open", "device '%s' lacks fine-grain SVM with atomics, which rings "
+                       "need (host and device share the queues while the kernel runs)", info.name);
+        goto fail;
+    }
+    d->ctx = g_cl.CreateContext(NULL, 1, &d->dev, NULL, NULL, &err);
+    if (d->ctx)
+        d->q = g_cl.CreateCommandQueueWithProperties(d->ctx, d->dev, NULL, &err);
+    if (!d->ctx || !d->q) {
+        st = gbi_error(GB_EDEVICE, "opencl_open", "context/queue creation failed on '%s' (OpenCL error %d)",
+                       info.name, (int)err);
+        goto fail;
+    }
+    *self = d;
+    return GB_OK;
+fail:
+    ocl_destroy(d);
+    return st;
+}
+
+/* The build log, trimmed to what gb_last_error can hold. */
+static gb_status ocl_build_failed(ocl_dev *d, cl_int err)
+{
+    char log[900] = "";
+    size_t n = 0;
+    g_cl.GetProgramBuildInfo(d->prog, d->dev, CL_PROGRAM_BUILD_LOG, sizeof log - 1, log, &n);
+    if (n >= sizeof log - 1) /* too long for the buffer: ask again for the head */
+        log[sizeof log - 1] = '\0';
+    return gbi_error(GB_EPARSE, "opencl_compile", "clBuildProgram failed (%d): %s", (int)err, log);
+}
+
+static gb_status ocl_compile(void *self, const char *source, const char *options)
+{
+    ocl_dev *d = self;
+    char opts[1024];
+    snprintf(opts, sizeof opts, "-cl-std=CL3.0 %s", options ? options : "");
+    cl_int err = CL_SUCCESS;
+    if (d->prog)
+        return gbi_error(GB_EBUSY, "opencl_compile", "this instance already has a program");
+    d->prog = g_cl.CreateProgramWithSource(d->ctx, 1, &source, NULL, &err);
+    if (!d->prog)
+        return gbi_error(GB_EDEVICE, "opencl_compile", "clCreateProgramWithSource failed (%d)", (int)err);
+    err = g_cl.BuildProgram(d->prog, 1, &d->dev, opts, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_build_failed(d, err);
+    return GB_OK;
+}
+
+static gb_status ocl_enqueue(ocl_dev *d, cl_kernel k, void *arg, uint32_t threads)
+{
+    size_t global = threads, local = 1;
+    cl_int err = g_cl.SetKernelArgSVMPointer(k, 0, arg);
+    if (err == CL_SUCCESS)
+        err = g_cl.EnqueueNDRangeKernel(d->q, k, 1, NULL, &global, &local, 0, NULL, NULL);
+    if (err == CL_SUCCESS)
+        err = g_cl.Flush(d->q);
+    if (err != CL_SUCCESS)
+        return gbi_error(GB_EDEVICE, "opencl_launch", "kernel launch failed (OpenCL error %d)", (int)err);
+    return GB_OK;
+}
+
+static gb_status ocl_launch(void *self, const char *kernel, void *arg, uint32_t threads)
+{
+    ocl_dev *d = self;
+    cl_int err = CL_SUCCESS;
+    if (!d->prog)
+        return gbi_error(GB_EINVAL, "opencl_launch", "no program compiled");
+    cl_kernel k = g_cl.CreateKernel(d->prog, kernel, &err);
+    if (!k)
+        return gbi_error(GB_ENOENT, "opencl_launch", "no kernel '%s' in the program (%d)", kernel, (int)err);
+    gb_status st = ocl_enqueue(d, k, arg, threads);
+    if (st == GB_OK && g_cl.Finish(d->q) != CL_SUCCESS)
+        st = gbi_error(GB_EDEVICE, "opencl_launch", "clFinish failed");
+    g_cl.ReleaseKernel(k);
+    return st;
+}
+
+static int64_t ocl_timer(void *self)
+{
+    return gb_time_monotonic_ns(); /* PoCL's device clock is the host's */
+}
+
+static gb_status ocl_shm_alloc(void *self, size_t bytes, void **out)
+{
+    ocl_dev *d = self;
+    void *p = g_cl.SVMAlloc(d->ctx, CL_MEM_READ_WRITE | CL_MEM_SVM_FINE_GRAIN_BUFFER | CL_MEM_SVM_ATOMICS, bytes,
+                            128);
+    if (!p)
+        return gbi_error(GB_ENOMEM, "opencl_alloc", "clSVMAlloc of %zu fine-grain bytes failed", bytes);
+    *out = p;
+    return GB_OK;
+}
+
+static void ocl_shm_free(void *self, void *p)
+{
+    ocl_dev *d = self;
+    g_cl.SVMFree(d->ctx, p);
+}
+
+/* ---- the service thread --------------------------------------------------- */
+
+static void ocl_wait_kick(ocl_dev *d)
+{
+    pthread_mutex_lock(&d->lock);
+    if (!d->kicked && !d->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 1000000; /* pump overflow at least every millisecond */
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&d->wake, &d->lock, &ts);
+    }
+    d->kicked = 0;
+    pthread_mutex_unlock(&d->lock);
+}
+
+static int ocl_stopping(ocl_dev *d)
+{
+    pthread_mutex_lock(&d->lock);
+    int s = d->stop;
+    pthread_mutex_unlock(&d->lock);
+    return s;
+}
+
+static void *ocl_service(void *p)
+{
+    ocl_dev *d = p;
+    gb_ring *r = d->ring;
+    while (!ocl_stopping(d)) {
+        for (uint32_t l = 0; l < r->shm->lanes; l++)
+            gbi_sender_pump(&r->senders[l]);
+        int work = gb_atomic_load_acquire(&r->shm->inflight) != 0;
+        if (r->opts.mode == GB_RING_EVENT_DRIVEN && work &&
+            gb_atomic_load_acquire(&r->shm->control) != GB_RING_CTL_ABORT) {
+            gb_status st = ocl_enqueue(d, d->k_event, r->shm, r->shm->threads);
+            if (st == GB_OK && g_cl.Finish(d->q) != CL_SUCCESS)
+                st = GB_EDEVICE;
+            if (st != GB_OK) {
+                atomic_store_explicit(&d->launch_status, st, memory_order_release);
+                break;
+            }
+            continue;
+        }
+        ocl_wait_kick(d);
+    }
+    return NULL;
+}
+
+static gb_status ocl_start(void *self, gb_ring *ring)
+{
+    ocl_dev *d = self;
+    cl_int err = CL_SUCCESS;
+    d->ring = ring;
+    d->k_persistent = g_cl.CreateKernel(d->prog, "gb_ring_persistent", &err);
+    d->k_event = g_cl.CreateKernel(d->prog, "gb_ring_event", &err);
+    if (!d->k_persistent || !d->k_event)
+        return gbi_error(GB_EDEVICE, "opencl_ring_start", "the ring kernels are missing (%d)", (int)err);
+    if (ring->opts.mode == GB_RING_PERSISTENT) {
+        /* every polling work-group must be resident at once, or the ones
+         * waiting for a free compute unit would starve their lanes */
+        if (ring->shm->threads > d->compute_units)
+            return gbi_error(GB_EINVAL, "opencl_ring_start",
+                             "a persistent ring needs threads (%u) <= compute units (%u) on this device",
+                             ring->shm->threads, d->compute_units);
+        gb_status st = ocl_enqueue(d, d->k_persistent, ring->shm, ring->shm->threads);
+        if (st != GB_OK)
+            return st;
+    }
+    d->stop = 0;
+    if (pthread_create(&d->service, NULL, ocl_service, d) != 0) {
+        gb_atomic_store_seq_cst(&ring->shm->control, GB_RING_CTL_ABORT);
+        g_cl.Finish(d->q);
+        return gbi_error(GB_EDEVICE, "opencl_ring_start", "could not start the service thread");
+    }
+    d->service_running = 1;
+    atomic_store_explicit(&d->kickable, 1, memory_order_release); /* publishes d->ring to kick */
+    return GB_OK;
+}
+
+static void ocl_kick(void *self, uint32_t lane)
+{
+    ocl_dev *d = self;
+    if (!atomic_load_explicit(&d->kickable, memory_order_acquire))
+        return; /* not started (or stopping): the start or the drain does the work */
+    /* a persistent kernel polls; the service thread is needed only to move
+     * spilled messages into the lane */
+    if (d->ring->opts.mode == GB_RING_PERSISTENT &&
+        atomic_load_explicit(&d->ring->senders[lane].spilled, memory_order_acquire) == 0)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->kicked = 1;
+    pthread_cond_signal(&d->wake);
+    pthread_mutex_unlock(&d->lock);
+}
+
+static gb_status ocl_stop(void *self)
+{
+    ocl_dev *d = self;
+    atomic_store_explicit(&d->kickable, 0, memory_order_release);
+    if (d->service_running) {
+        pthread_mutex_lock(&d->lock);
+        d->stop = 1;
+        pthread_cond_signal(&d->wake);
+        pthread_mutex_unlock(&d->lock);
+        pthread_join(d->service, NULL);
+        d->service_running = 0;
+    }
+    if (g_cl.Finish(d->q) != CL_SUCCESS)
+        return gbi_error(GB_EDEVICE, "opencl_ring_stop", "clFinish failed while stopping the ring");
+    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
+        return gbi_error(GB_EDEVICE, "opencl_ring_stop", "an event-driven launch failed");
+    return GB_OK;
+}
+
+static gb_status ocl_health(void *self)
+{
+    ocl_dev *d = self;
+    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
+        return gbi_error(GB_EDEVICE, "opencl_ring", "an event-driven launch failed; the ring cannot drain");
+    return GB_OK;
+}
+
+static const gbi_ring_exec_ops ocl_ring_ops = {
+    .name = "opencl",
+    .shm_alloc = ocl_shm_alloc,
+    .shm_free = ocl_shm_free,
+    .start = ocl_start,
+    .kick = ocl_kick,
+    .stop = ocl_stop,
+    .health = ocl_health,
+    .destroy = ocl_destroy,
+};
+
+const gbi_backend_ops gbi_backend_opencl = {
+    .name = "opencl",
+    .enumerate = ocl_enumerate,
+    .open = ocl_open,
+    .compile = ocl_compile,
+    .launch = ocl_launch,
+    .timer_ns = ocl_timer,
+    .ring = &ocl_ring_ops,
+};

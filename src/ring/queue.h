@@ -1,0 +1,85 @@
+/*
+ * Internal: host side of the ring queues.
+ *
+ * gb_mpsc_queue (kernels/ring_queue.gbk) is a struct over a caller-provided
+ * buffer, so it can live in memory shared with a device. Here: sizing and
+ * initialising that buffer, copying messages in and out from host threads,
+ * and gbi_lane_sender, the host producer side of one lane: the queue plus a
+ * host overflow list for GB_SEND_SPILL and the block/fail policies.
+ */
+#ifndef GBI_RING_QUEUE_H
+#define GBI_RING_QUEUE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpubridge/ring.h"
+#include "gpubridge/status.h"
+#include "ring/kernels.h"
+
+/* Bytes a queue of capacity slots of slot_size bytes needs (header, sequence
+ * words, slots); 0 when capacity is not a power of two in 2..2^24 or
+ * slot_size is not a power of two in 64..4096. Thread-safe. */
+size_t gbi_mpsc_bytes(uint32_t capacity, uint32_t slot_size);
+
+/* Lay a queue out over buf (len bytes, 128-byte aligned, at least
+ * gbi_mpsc_bytes). Errors: GB_EINVAL. Not thread-safe (before any use). */
+gb_status gbi_mpsc_init(void *buf, size_t len, uint32_t capacity, uint32_t slot_size, gb_mpsc_queue **out);
+
+/* Copy hdr and hdr->payload_len bytes of payload into a free slot.
+ * Errors: GB_EMSGSIZE (too big for a slot), GB_EAGAIN (full).
+ * Lock-free, any number of producers. */
+gb_status gbi_mpsc_try_enqueue(gb_mpsc_queue *q, const gb_msg_header *hdr, const void *payload);
+
+/* Copy the head message out (header into *hdr, payload into payload, cap
+ * bytes at most) and free its slot. Errors: GB_EAGAIN (empty), GB_EMSGSIZE
+ * (payload larger than cap; the message stays). Single consumer only. */
+gb_status gbi_mpsc_try_dequeue(gb_mpsc_queue *q, gb_msg_header *hdr, void *payload, size_t cap);
+
+typedef struct gbi_queue_counters {
+    uint64_t enqueued;   /* positions reserved so far (tail) */
+    uint64_t dequeued;   /* positions consumed so far (head) */
+    uint64_t depth;      /* enqueued - dequeued */
+    uint64_t high_water; /* deepest seen */
+    uint64_t full_hits;  /* reservations refused: full */
+} gbi_queue_counters;
+
+/* A snapshot of q's counters. Thread-safe. */
+void gbi_mpsc_counters(gb_mpsc_queue *q, gbi_queue_counters *out);
+
+typedef struct gbi_spill gbi_spill;
+
+/* The host producer side of one lane. */
+typedef struct gbi_lane_sender {
+    gb_mpsc_queue *q;
+    pthread_mutex_t lock;    /* guards the overflow list */
+    gbi_spill *head, *tail;  /* overflow list, oldest first */
+    _Atomic uint64_t spilled;    /* messages in the overflow list now */
+    _Atomic uint64_t overflowed; /* messages ever spilled */
+} gbi_lane_sender;
+
+/* Errors: GB_ENOMEM (mutex). Not thread-safe. */
+gb_status gbi_sender_init(gbi_lane_sender *s, gb_mpsc_queue *q);
+/* Free the overflow list; returns how many messages it still held. */
+uint64_t gbi_sender_destroy(gbi_lane_sender *s);
+
+/* Send with a full-queue policy. While the overflow list is not empty every
+ * message goes behind it (spill), waits (block) or is refused (fail), so a
+ * sender's messages are never reordered. *stop != 0 ends a blocked wait.
+ * Errors: GB_EAGAIN, GB_EMSGSIZE, GB_ENOMEM, GB_ECLOSED (*stop set while
+ * blocked). Thread-safe. */
+gb_status gbi_sender_send(gbi_lane_sender *s, const gb_msg_header *hdr, const void *payload,
+                          gb_send_policy policy, const _Atomic int *stop);
+
+/* Move overflow messages into the queue while it has room; returns how
+ * many moved. Thread-safe (any thread, usually the consumer or a service). */
+uint32_t gbi_sender_pump(gbi_lane_sender *s);
+
+#endif
+
+/* Spin, then yield, then sleep (up to 200 us) as *round grows: the "spin
+ * then park" wait of blocked senders and receivers (a device consumer
+ * cannot signal the host, so parking is a bounded sleep). Thread-safe. */
+void gbi_backoff(uint32_t *round);
