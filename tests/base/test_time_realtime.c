@@ -2,11 +2,11 @@
 /* gb_time_realtime_fast_ns: stays with CLOCK_REALTIME across re-anchors,
  * from one thread and from several at once (the anchor seqlock).
  * Written with GB_TEST/GB_CHECK so that it also runs under TSan
- * (tests/base/tsan_harness.h). */
+ * (tests/support/tsan_harness.h). */
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "base/tsan_harness.h"
+#include "support/tsan_harness.h"
 #include "gpubridge/time.h"
 
 /* Accuracy margin: the extrapolation error is at most ~10 us (the anchor

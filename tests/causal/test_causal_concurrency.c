@@ -5,12 +5,12 @@
  * while a reader verifies, queries and looks for deadlocks. Every snapshot
  * must verify clean and nothing recorded may be lost. Failures in threads
  * are counted and asserted on the main thread. Written with GB_TEST/GB_CHECK
- * so that it also runs under TSan (tests/base/tsan_harness.h).
+ * so that it also runs under TSan (tests/support/tsan_harness.h).
  */
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "base/tsan_harness.h"
+#include "support/tsan_harness.h"
 #include "gpubridge/causal.h"
 
 #define WRITERS 4

@@ -4,12 +4,12 @@
  * increasing per thread, and a timestamp passed between threads through a
  * release/acquire mailbox is always exceeded by the receiver's update.
  * Written with GB_TEST/GB_CHECK so that it also runs under TSan
- * (tests/base/tsan_harness.h). */
+ * (tests/support/tsan_harness.h). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "base/tsan_harness.h"
+#include "support/tsan_harness.h"
 #include "clock/prop.h"
 #include "gpubridge/clock.h"
 

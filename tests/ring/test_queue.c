@@ -1,6 +1,6 @@
 /* The MPSC slot queue (kernels/ring_queue.gbk) and its host lane sender. */
 // gb-test-labels: concurrency
-#include "tsan_harness.h"
+#include "support/tsan_harness.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Rings on the cpu backend: delivery, order, K2K, drain, policies, errors. */
 // gb-test-labels: concurrency
-#include "tsan_harness.h"
+#include "support/tsan_harness.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

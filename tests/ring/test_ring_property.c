@@ -4,7 +4,7 @@
  * equal a sequential model of what was accepted. Random configurations from
  * a printed seed (set GB_TEST_SEED to replay one). */
 // gb-test-labels: concurrency
-#include "tsan_harness.h"
+#include "support/tsan_harness.h"
 
 #include <inttypes.h>
 #include <pthread.h>
