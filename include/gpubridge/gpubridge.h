@@ -11,6 +11,7 @@
 #include "gpubridge/hash.h"
 #include "gpubridge/clock.h"
 #include "gpubridge/message.h"
+#include "gpubridge/actor.h"
 #include "gpubridge/version.h"
 
 #endif

@@ -1,0 +1,84 @@
+/*
+ * Actor type registry: a silo's types by name, a short list under a mutex
+ * (registration and name lookups are rare: lookups happen when resolving a
+ * reference, never per message). Types live until the silo is destroyed, so
+ * actor records may keep plain pointers to them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/runtime.h"
+#include "base/error.h"
+
+static const gbi_type *find_locked(gb_silo *s, const char *name)
+{
+    for (const gbi_type *t = s->types; t; t = t->next)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
+const gbi_type *gbi_type_find(gb_silo *s, const char *name)
+{
+    pthread_mutex_lock(&s->types_lock);
+    const gbi_type *t = find_locked(s, name);
+    pthread_mutex_unlock(&s->types_lock);
+    return t;
+}
+
+static gb_status check_desc(const gb_actor_type *d)
+{
+    const char *w = "gb_actor_type_register";
+    if (!d->name || !d->name[0])
+        return gbi_error(GB_EINVAL, w, "type name is missing");
+    if (!d->handler)
+        return gbi_error(GB_EINVAL, w, "type '%s' has no handler", d->name);
+    if (d->idle_timeout_ns < 0)
+        return gbi_error(GB_EINVAL, w, "type '%s': negative idle timeout", d->name);
+    if (d->placement != GB_PLACEMENT_LOCAL)
+        return gbi_error(GB_ENOTSUP, w,
+                         "type '%s': placement %d needs several silos (cluster layer); only "
+                         "GB_PLACEMENT_LOCAL is available",
+                         d->name, (int)d->placement);
+    return GB_OK;
+}
+
+gb_status gb_actor_type_register(gb_silo *s, const gb_actor_type *desc)
+{
+    if (!s || !desc)
+        return gbi_error(GB_EINVAL, "gb_actor_type_register", "silo and type must not be NULL");
+    gb_status st = check_desc(desc);
+    if (st != GB_OK)
+        return st;
+    if (atomic_load_explicit(&s->closing, memory_order_acquire))
+        return gbi_error(GB_ECLOSED, "gb_actor_type_register", "silo is shutting down");
+    size_t n = strlen(desc->name);
+    gbi_type *t = calloc(1, sizeof *t + n + 1);
+    if (!t)
+        return gbi_error(GB_ENOMEM, "gb_actor_type_register", "out of memory");
+    memcpy(t->name, desc->name, n + 1);
+    t->desc = *desc;
+    t->desc.name = t->name;
+    pthread_mutex_lock(&s->types_lock);
+    if (find_locked(s, desc->name)) {
+        pthread_mutex_unlock(&s->types_lock);
+        free(t);
+        return gbi_error(GB_EEXIST, "gb_actor_type_register", "type '%s' is already registered",
+                         desc->name);
+    }
+    t->next = s->types;
+    s->types = t;
+    pthread_mutex_unlock(&s->types_lock);
+    return GB_OK;
+}
+
+void gbi_types_free(gb_silo *s)
+{
+    gbi_type *t = s->types;
+    while (t) {
+        gbi_type *n = t->next;
+        free(t);
+        t = n;
+    }
+    s->types = NULL;
+}
