@@ -329,7 +329,7 @@ void gbi_timer_deliver(gb_actor_ctx *ctx, gbi_msg *m)
         cancel(t);
     }
     ctx->cur = m;
+    gbi_count(&ctx->c->delivered, 1);
     a->type->desc.handler(ctx, a->state, &m->hdr, gbi_msg_payload(m));
     ctx->cur = NULL;
-    gbi_count(&ctx->c->delivered, 1);
 }

@@ -64,8 +64,8 @@ static void deliver_user(gb_actor_ctx *ctx, gbi_msg *m)
     ctx->answered = 0;
     ctx->chain = request ? gbi_msg_chain(m) : NULL;
     ctx->chain_len = request ? m->chain_len : 0;
-    gb_status st = a->type->desc.handler(ctx, a->state, &m->hdr, gbi_msg_payload(m));
     gbi_count(&ctx->c->delivered, 1);
+    gb_status st = a->type->desc.handler(ctx, a->state, &m->hdr, gbi_msg_payload(m));
     if (request && !ctx->answered)
         reply_status(ctx, st);
     ctx->cur = NULL;
@@ -73,26 +73,30 @@ static void deliver_user(gb_actor_ctx *ctx, gbi_msg *m)
     ctx->chain_len = 0;
 }
 
-static void dispatch(gb_actor_ctx *ctx, gbi_msg *m)
+/* Handle one message; returns 1 for activity that keeps an actor alive
+ * (messages and completions, not timer ticks or probes). */
+static int dispatch(gb_actor_ctx *ctx, gbi_msg *m)
 {
     switch (m->kind) {
     case GBI_MSG_COMPLETION:
         gbi_call_deliver(ctx, m); /* frees the call record that holds m */
-        return;
+        return 1;
     case GBI_MSG_DEACTIVATE:
         atomic_store_explicit(&ctx->actor->deact_pending, 0, memory_order_relaxed);
         gbi_deactivate(ctx, 0);
-        break;
+        gbi_msg_free(m);
+        return 0;
     case GBI_MSG_TIMER:
         gbi_timer_deliver(ctx, m);
-        break;
+        gbi_msg_free(m);
+        return 0;
     default:
         if (gb_hlc_update(ctx->silo->hlc, m->hdr.hlc, NULL) != GB_OK)
             gb_log(GB_LOG_WARN, "actor", "%s", gb_last_error());
         deliver_user(ctx, m);
-        break;
+        gbi_msg_free(m);
+        return 1;
     }
-    gbi_msg_free(m);
 }
 
 /* Give back `consumed` units of depth (plus the phantom); 1 = still owned. */
@@ -121,9 +125,8 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
     gb_actor_ctx ctx = {.silo = s, .actor = a, .c = c};
     gb_actor_ctx *outer = gbi_tl_ctx;
     gbi_tl_ctx = &ctx;
-    if (!a->active)
-        gbi_activate(&ctx);
     uint32_t consumed = 0;
+    int busy = 0;
     for (uint32_t n = 0; n < s->o.batch; n++) {
         int open = gate_open(a);
         gbi_msg *m;
@@ -138,9 +141,9 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
         if (!open && m->kind != GBI_MSG_COMPLETION)
             defer_msg(a, m);
         else
-            dispatch(&ctx, m);
+            busy |= dispatch(&ctx, m);
     }
-    if (a->type->desc.idle_timeout_ns > 0)
+    if (busy && a->type->desc.idle_timeout_ns > 0)
         atomic_store_explicit(&a->last_turn_ns, gbi_now_ns(), memory_order_relaxed);
     gbi_tl_ctx = outer;
     return settle(s, a, consumed);

@@ -1,0 +1,91 @@
+// gb-test-labels: concurrency
+/* Bounded mailboxes: a full mailbox gives GB_EAGAIN (counted), or makes an
+ * external sender wait with GB_FULL_BLOCK; nothing is lost either way. */
+#include <pthread.h>
+
+#include "actor/actor_test.h"
+
+static _Atomic int g_gate;      /* handlers of method 1 wait while 0 */
+static _Atomic uint64_t g_sum;
+
+static gb_status slow_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m,
+                              const void *p)
+{
+    if (m->method == 1)
+        while (!atomic_load(&g_gate))
+            gb_cpu_relax();
+    if (m->payload_len == 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        atomic_fetch_add(&g_sum, v);
+    }
+    return GB_OK;
+}
+
+static gb_silo *setup(uint32_t cap, gb_full_policy policy, gb_actor_id *id)
+{
+    atomic_store(&g_gate, 0);
+    atomic_store(&g_sum, 0);
+    gb_silo_opts o = {.mailbox_capacity = cap, .full_policy = policy};
+    gb_silo *s = test_silo(&o);
+    gb_actor_type t = {.name = "slow", .handler = slow_handler};
+    cr_assert_eq(gb_actor_type_register(s, &t), GB_OK);
+    gb_actor_ref_str(s, "slow", "s", id);
+    return s;
+}
+
+Test(backpressure, full_mailbox_gives_eagain_and_is_counted)
+{
+    gb_actor_id id;
+    gb_silo *s = setup(4, GB_FULL_FAIL, &id);
+    uint64_t one = 1;
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(gb_send(s, id, 1, &one, 8), GB_OK);
+    cr_assert_eq(gb_send(s, id, 1, &one, 8), GB_EAGAIN);
+    cr_assert_eq(gb_call(s, id, 2, NULL, 0, 0, NULL, 0, NULL), GB_EAGAIN);
+    gb_silo_stats st;
+    gb_silo_stats_get(s, &st);
+    cr_assert_eq(st.mailbox_full, 2);
+    atomic_store(&g_gate, 1);
+    gb_status rc;
+    while ((rc = gb_call(s, id, 2, NULL, 0, 0, NULL, 0, NULL)) == GB_EAGAIN)
+        ; /* the four messages are consumed at the end of their turn */
+    cr_assert_eq(rc, GB_OK);
+    cr_assert_eq(atomic_load(&g_sum), 4);
+    gb_silo_destroy(s);
+}
+
+typedef struct sender {
+    gb_silo *s;
+    gb_actor_id id;
+    int n;
+    int failures;
+} sender;
+
+static void *send_many(void *p)
+{
+    sender *a = p;
+    for (int i = 0; i < a->n; i++) {
+        uint64_t one = 1;
+        if (gb_send(a->s, a->id, 1, &one, 8) != GB_OK)
+            a->failures++;
+    }
+    return NULL;
+}
+
+Test(backpressure, block_policy_makes_external_senders_wait_for_room)
+{
+    gb_actor_id id;
+    gb_silo *s = setup(2, GB_FULL_BLOCK, &id);
+    sender a = {s, id, 200, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, send_many, &a);
+    gb_silo_stats st;
+    cr_assert(WAIT_FOR(s, st, st.mailbox_full >= 1), "the sender met a full mailbox");
+    atomic_store(&g_gate, 1);
+    pthread_join(t, NULL);
+    cr_assert_eq(a.failures, 0);
+    cr_assert_eq(gb_call(s, id, 2, NULL, 0, 0, NULL, 0, NULL), GB_OK);
+    cr_assert_eq(atomic_load(&g_sum), 200);
+    gb_silo_destroy(s);
+}
