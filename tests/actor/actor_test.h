@@ -2,7 +2,7 @@
 #ifndef GB_TEST_ACTOR_TEST_H
 #define GB_TEST_ACTOR_TEST_H
 
-#include <criterion/criterion.h>
+#include "base/tsan_harness.h"
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -23,7 +23,7 @@ static inline gb_silo *test_silo(const gb_silo_opts *extra)
     if (!o.collect_period_ns)
         o.collect_period_ns = 2000000;
     gb_silo *s = NULL;
-    cr_assert_eq(gb_silo_create(&s, &o), GB_OK, "%s", gb_last_error());
+    GB_CHECK((gb_silo_create(&s, &o)) == (GB_OK), "%s", gb_last_error());
     return s;
 }
 

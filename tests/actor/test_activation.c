@@ -55,7 +55,7 @@ static gb_silo *setup(int64_t idle_ns, int *keep)
                        .deactivate = acc_keep,
                        .idle_timeout_ns = idle_ns,
                        .user = keep};
-    cr_assert_eq(gb_actor_type_register(s, &t), GB_OK);
+    GB_CHECK((gb_actor_type_register(s, &t)) == (GB_OK), "check_eq");
     return s;
 }
 
@@ -70,14 +70,14 @@ static void *race_first_message(void *p)
     pthread_barrier_wait(r->bar);
     for (uint64_t k = 0; k < 200; k++) {
         gb_actor_id id;
-        cr_assert_eq(gb_actor_ref_u64(r->s, "acc", k, &id), GB_OK);
+        GB_CHECK((gb_actor_ref_u64(r->s, "acc", k, &id)) == (GB_OK), "check_eq");
         uint64_t one = 1;
-        cr_assert_eq(gb_send(r->s, id, M_ADD, &one, 8), GB_OK);
+        GB_CHECK((gb_send(r->s, id, M_ADD, &one, 8)) == (GB_OK), "check_eq");
     }
     return NULL;
 }
 
-Test(activation, exactly_once_under_concurrent_first_messages)
+GB_TEST(activation, exactly_once_under_concurrent_first_messages)
 {
     static int keep = 0;
     gb_silo *s = setup(0, &keep);
@@ -94,16 +94,14 @@ Test(activation, exactly_once_under_concurrent_first_messages)
     for (uint64_t k = 0; k < 200; k++) {
         uint64_t out[3];
         gb_actor_id id = gb_actor_id_u64("acc", k);
-        cr_assert_eq(gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL), GB_OK);
-        cr_assert_eq(out[0], T, "actor %llu sum %llu", (unsigned long long)k,
-                     (unsigned long long)out[0]);
-        cr_assert_eq(out[1], 1, "actor %llu initialised %llu times", (unsigned long long)k,
-                     (unsigned long long)out[1]);
+        GB_CHECK((gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL)) == (GB_OK), "check_eq");
+        GB_CHECK((out[0]) == (T), "actor %llu sum %llu", (unsigned long long)k, (unsigned long long)out[0]);
+        GB_CHECK((out[1]) == (1), "actor %llu initialised %llu times", (unsigned long long)k, (unsigned long long)out[1]);
     }
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.activations, 200);
-    cr_assert_eq(atomic_load(&g_inits), 200);
+    GB_CHECK((st.activations) == (200), "check_eq");
+    GB_CHECK((atomic_load(&g_inits)) == (200), "check_eq");
     gb_silo_destroy(s);
 }
 
@@ -115,34 +113,31 @@ static void roundtrip_after_deactivation(int keep_state)
     gb_actor_id id;
     gb_actor_ref_str(s, "acc", "x", &id);
     uint64_t v = 7;
-    gb_send(s, id, M_ADD, &v, 8);
+    GB_CHECK(gb_send(s, id, M_ADD, &v, 8) == GB_OK, "send");
     uint64_t out[3];
-    cr_assert_eq(gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL), GB_OK);
-    cr_assert_eq(out[0], 7);
     gb_silo_stats st;
-    cr_assert(WAIT_FOR(s, st, st.deactivations >= 1));
-    cr_assert_eq(st.active, 0);
-    cr_assert_eq(gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL), GB_OK);
-    cr_assert_eq(out[0], keep_state ? 7 : 0);
-    cr_assert_eq(out[1], keep_state ? 2 : 1, "inits seen by state: %llu",
-                 (unsigned long long)out[1]);
-    cr_assert_eq(out[2], 1, "init of the second activation is a reactivation");
+    GB_CHECK(WAIT_FOR(s, st, st.deactivations >= 1), "check");
+    GB_CHECK((st.active) == (0), "check_eq");
+    GB_CHECK((gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL)) == (GB_OK), "check_eq");
+    GB_CHECK((out[0]) == (keep_state ? 7 : 0), "check_eq");
+    GB_CHECK((out[1]) == (keep_state ? 2 : 1), "inits seen by state: %llu", (unsigned long long)out[1]);
+    GB_CHECK((out[2]) == (1), "init of the second activation is a reactivation");
     gb_silo_stats_get(s, &st);
-    cr_assert_geq(st.activations, 2);
+    GB_CHECK((st.activations) >= (2), "check_geq");
     gb_silo_destroy(s);
 }
 
-Test(activation, idle_actor_deactivates_and_reactivates_with_state_reset)
+GB_TEST(activation, idle_actor_deactivates_and_reactivates_with_state_reset)
 {
     roundtrip_after_deactivation(0);
 }
 
-Test(activation, deactivate_hook_can_keep_state_for_reactivation)
+GB_TEST(activation, deactivate_hook_can_keep_state_for_reactivation)
 {
     roundtrip_after_deactivation(1);
 }
 
-Test(activation, no_message_lost_across_deactivations)
+GB_TEST(activation, no_message_lost_across_deactivations)
 {
     static int keep = 1;
     gb_silo *s = setup(200000 /* 0.2 ms: deactivates between bursts */, &keep);
@@ -152,21 +147,21 @@ Test(activation, no_message_lost_across_deactivations)
     gb_silo_stats st;
     for (int round = 0; round < 5; round++) {
         for (uint64_t i = 1; i <= 100; i++) {
-            cr_assert_eq(gb_send(s, id, M_ADD, &i, 8), GB_OK);
+            GB_CHECK((gb_send(s, id, M_ADD, &i, 8)) == (GB_OK), "check_eq");
             expect += i;
         }
         uint64_t before = st.deactivations;
         gb_silo_stats_get(s, &st);
         before = st.deactivations;
-        cr_assert(WAIT_FOR(s, st, st.deactivations > before));
+        GB_CHECK(WAIT_FOR(s, st, st.deactivations > before), "check");
     }
     uint64_t out[3];
-    cr_assert_eq(gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL), GB_OK);
-    cr_assert_eq(out[0], expect);
+    GB_CHECK((gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL)) == (GB_OK), "check_eq");
+    GB_CHECK((out[0]) == (expect), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(activation, destroy_deactivates_every_active_actor)
+GB_TEST(activation, destroy_deactivates_every_active_actor)
 {
     static int keep = 0;
     gb_silo *s = setup(0, &keep);
@@ -177,5 +172,5 @@ Test(activation, destroy_deactivates_every_active_actor)
         gb_send(s, id, M_ADD, &one, 8);
     }
     gb_silo_destroy(s);
-    cr_assert_eq(atomic_load(&g_deacts), 50);
+    GB_CHECK((atomic_load(&g_deacts)) == (50), "check_eq");
 }

@@ -29,29 +29,29 @@ static gb_silo *setup(uint32_t cap, gb_full_policy policy, gb_actor_id *id)
     gb_silo_opts o = {.mailbox_capacity = cap, .full_policy = policy};
     gb_silo *s = test_silo(&o);
     gb_actor_type t = {.name = "slow", .handler = slow_handler};
-    cr_assert_eq(gb_actor_type_register(s, &t), GB_OK);
+    GB_CHECK((gb_actor_type_register(s, &t)) == (GB_OK), "check_eq");
     gb_actor_ref_str(s, "slow", "s", id);
     return s;
 }
 
-Test(backpressure, full_mailbox_gives_eagain_and_is_counted)
+GB_TEST(backpressure, full_mailbox_gives_eagain_and_is_counted)
 {
     gb_actor_id id;
     gb_silo *s = setup(4, GB_FULL_FAIL, &id);
     uint64_t one = 1;
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(gb_send(s, id, 1, &one, 8), GB_OK);
-    cr_assert_eq(gb_send(s, id, 1, &one, 8), GB_EAGAIN);
-    cr_assert_eq(gb_call(s, id, 2, NULL, 0, 0, NULL, 0, NULL), GB_EAGAIN);
+        GB_CHECK((gb_send(s, id, 1, &one, 8)) == (GB_OK), "check_eq");
+    GB_CHECK((gb_send(s, id, 1, &one, 8)) == (GB_EAGAIN), "check_eq");
+    GB_CHECK((gb_call(s, id, 2, NULL, 0, 0, NULL, 0, NULL)) == (GB_EAGAIN), "check_eq");
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.mailbox_full, 2);
+    GB_CHECK((st.mailbox_full) == (2), "check_eq");
     atomic_store(&g_gate, 1);
     gb_status rc;
     while ((rc = gb_call(s, id, 2, NULL, 0, 0, NULL, 0, NULL)) == GB_EAGAIN)
         ; /* the four messages are consumed at the end of their turn */
-    cr_assert_eq(rc, GB_OK);
-    cr_assert_eq(atomic_load(&g_sum), 4);
+    GB_CHECK((rc) == (GB_OK), "check_eq");
+    GB_CHECK((atomic_load(&g_sum)) == (4), "check_eq");
     gb_silo_destroy(s);
 }
 
@@ -73,7 +73,7 @@ static void *send_many(void *p)
     return NULL;
 }
 
-Test(backpressure, block_policy_makes_external_senders_wait_for_room)
+GB_TEST(backpressure, block_policy_makes_external_senders_wait_for_room)
 {
     gb_actor_id id;
     gb_silo *s = setup(2, GB_FULL_BLOCK, &id);
@@ -81,11 +81,11 @@ Test(backpressure, block_policy_makes_external_senders_wait_for_room)
     pthread_t t;
     pthread_create(&t, NULL, send_many, &a);
     gb_silo_stats st;
-    cr_assert(WAIT_FOR(s, st, st.mailbox_full >= 1), "the sender met a full mailbox");
+    GB_CHECK(WAIT_FOR(s, st, st.mailbox_full >= 1), "the sender met a full mailbox");
     atomic_store(&g_gate, 1);
     pthread_join(t, NULL);
-    cr_assert_eq(a.failures, 0);
-    cr_assert_eq(gb_call(s, id, 2, NULL, 0, 0, NULL, 0, NULL), GB_OK);
-    cr_assert_eq(atomic_load(&g_sum), 200);
+    GB_CHECK((a.failures) == (0), "check_eq");
+    GB_CHECK((gb_call(s, id, 2, NULL, 0, 0, NULL, 0, NULL)) == (GB_OK), "check_eq");
+    GB_CHECK((atomic_load(&g_sum)) == (200), "check_eq");
     gb_silo_destroy(s);
 }

@@ -41,15 +41,15 @@ static gb_silo *setup(void)
     gb_silo *s = test_silo(NULL);
     gb_actor_type plain = {.name = "plain", .handler = hop_handler};
     gb_actor_type re = {.name = "re", .handler = hop_handler, .reentrant = 1};
-    cr_assert_eq(gb_actor_type_register(s, &plain), GB_OK);
-    cr_assert_eq(gb_actor_type_register(s, &re), GB_OK);
+    GB_CHECK((gb_actor_type_register(s, &plain)) == (GB_OK), "check_eq");
+    GB_CHECK((gb_actor_type_register(s, &re)) == (GB_OK), "check_eq");
     return s;
 }
 
 static gb_actor_id ref(gb_silo *s, const char *type, const char *key)
 {
     gb_actor_id id;
-    cr_assert_eq(gb_actor_ref_str(s, type, key, &id), GB_OK);
+    GB_CHECK((gb_actor_ref_str(s, type, key, &id)) == (GB_OK), "check_eq");
     return id;
 }
 
@@ -59,60 +59,60 @@ static gb_status run_path(gb_silo *s, const gb_actor_id *path, int n)
     return gb_call(s, path[0], 1, path + 1, (uint32_t)(n - 1) * 8, 5000000000LL, NULL, 0, NULL);
 }
 
-Test(deadlock, a_b_a_fails_with_edeadlk)
+GB_TEST(deadlock, a_b_a_fails_with_edeadlk)
 {
     gb_silo *s = setup();
     gb_actor_id a = ref(s, "plain", "a"), b = ref(s, "plain", "b");
     gb_actor_id path[] = {a, b, a};
-    cr_assert_eq(run_path(s, path, 3), GB_EDEADLK);
+    GB_CHECK((run_path(s, path, 3)) == (GB_EDEADLK), "check_eq");
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.deadlocks, 1);
-    cr_assert_eq(st.timeouts, 0);
+    GB_CHECK((st.deadlocks) == (1), "check_eq");
+    GB_CHECK((st.timeouts) == (0), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(deadlock, longer_cycle_fails_with_edeadlk)
+GB_TEST(deadlock, longer_cycle_fails_with_edeadlk)
 {
     gb_silo *s = setup();
     gb_actor_id a = ref(s, "plain", "a"), b = ref(s, "plain", "b"), c = ref(s, "plain", "c"),
                 d = ref(s, "plain", "d");
     gb_actor_id path[] = {a, b, c, d, b};
-    cr_assert_eq(run_path(s, path, 5), GB_EDEADLK);
+    GB_CHECK((run_path(s, path, 5)) == (GB_EDEADLK), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(deadlock, self_call_of_non_reentrant_actor_fails)
+GB_TEST(deadlock, self_call_of_non_reentrant_actor_fails)
 {
     gb_silo *s = setup();
     gb_actor_id a = ref(s, "plain", "a");
     gb_actor_id path[] = {a, a};
-    cr_assert_eq(run_path(s, path, 2), GB_EDEADLK);
+    GB_CHECK((run_path(s, path, 2)) == (GB_EDEADLK), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(deadlock, reentrant_actor_accepts_call_chain_reentrancy)
+GB_TEST(deadlock, reentrant_actor_accepts_call_chain_reentrancy)
 {
     gb_silo *s = setup();
     gb_actor_id r = ref(s, "re", "r"), b = ref(s, "plain", "b");
     gb_actor_id path[] = {r, b, r};
-    cr_assert_eq(run_path(s, path, 3), GB_OK, "%s", gb_last_error());
+    GB_CHECK((run_path(s, path, 3)) == (GB_OK), "%s", gb_last_error());
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.deadlocks, 0);
+    GB_CHECK((st.deadlocks) == (0), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(deadlock, cycle_through_non_reentrant_member_still_fails)
+GB_TEST(deadlock, cycle_through_non_reentrant_member_still_fails)
 {
     gb_silo *s = setup();
     gb_actor_id a = ref(s, "plain", "a"), r = ref(s, "re", "r");
     gb_actor_id path[] = {a, r, a};
-    cr_assert_eq(run_path(s, path, 3), GB_EDEADLK);
+    GB_CHECK((run_path(s, path, 3)) == (GB_EDEADLK), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(deadlock, separate_chains_through_the_same_actors_succeed)
+GB_TEST(deadlock, separate_chains_through_the_same_actors_succeed)
 {
     gb_silo *s = setup();
     gb_actor_id a = ref(s, "plain", "a"), b = ref(s, "plain", "b"), c = ref(s, "plain", "c");
@@ -120,17 +120,17 @@ Test(deadlock, separate_chains_through_the_same_actors_succeed)
     gb_actor_id p2[] = {c, b};
     gb_actor_id p3[] = {b, a};
     for (int i = 0; i < 50; i++) {
-        cr_assert_eq(run_path(s, p1, 3), GB_OK);
-        cr_assert_eq(run_path(s, p2, 2), GB_OK);
-        cr_assert_eq(run_path(s, p3, 2), GB_OK);
+        GB_CHECK((run_path(s, p1, 3)) == (GB_OK), "check_eq");
+        GB_CHECK((run_path(s, p2, 2)) == (GB_OK), "check_eq");
+        GB_CHECK((run_path(s, p3, 2)) == (GB_OK), "check_eq");
     }
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.deadlocks, 0);
+    GB_CHECK((st.deadlocks) == (0), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(deadlock, chain_deeper_than_the_limit_gives_erange)
+GB_TEST(deadlock, chain_deeper_than_the_limit_gives_erange)
 {
     gb_silo *s = setup();
     gb_actor_id path[GB_CALL_CHAIN_MAX + 2];
@@ -139,6 +139,6 @@ Test(deadlock, chain_deeper_than_the_limit_gives_erange)
         snprintf(key, sizeof key, "k%d", i);
         path[i] = ref(s, "plain", key);
     }
-    cr_assert_eq(run_path(s, path, GB_CALL_CHAIN_MAX + 2), GB_ERANGE);
+    GB_CHECK((run_path(s, path, GB_CALL_CHAIN_MAX + 2)) == (GB_ERANGE), "check_eq");
     gb_silo_destroy(s);
 }

@@ -61,27 +61,27 @@ static const gb_actor_type counter_type = {
 static gb_silo *silo_with_counter(gb_actor_id *id)
 {
     gb_silo *s = test_silo(NULL);
-    cr_assert_eq(gb_actor_type_register(s, &counter_type), GB_OK);
-    cr_assert_eq(gb_actor_ref_str(s, "counter", "c", id), GB_OK);
+    GB_CHECK((gb_actor_type_register(s, &counter_type)) == (GB_OK), "check_eq");
+    GB_CHECK((gb_actor_ref_str(s, "counter", "c", id)) == (GB_OK), "check_eq");
     return s;
 }
 
 static void get(gb_silo *s, gb_actor_id id, uint64_t out[2])
 {
     uint32_t n;
-    cr_assert_eq(gb_call(s, id, M_GET, NULL, 0, 0, out, 16, &n), GB_OK, "%s", gb_last_error());
-    cr_assert_eq(n, 16);
+    GB_CHECK((gb_call(s, id, M_GET, NULL, 0, 0, out, 16, &n)) == (GB_OK), "%s", gb_last_error());
+    GB_CHECK((n) == (16), "check_eq");
 }
 
-Test(messaging, one_way_sends_are_all_handled_before_a_later_call)
+GB_TEST(messaging, one_way_sends_are_all_handled_before_a_later_call)
 {
     gb_actor_id id;
     gb_silo *s = silo_with_counter(&id);
     for (uint64_t i = 1; i <= 1000; i++)
-        cr_assert_eq(gb_send(s, id, M_ADD, &i, 8), GB_OK);
+        GB_CHECK((gb_send(s, id, M_ADD, &i, 8)) == (GB_OK), "check_eq");
     uint64_t out[2];
     get(s, id, out);
-    cr_assert_eq(out[0], 1000 * 1001 / 2);
+    GB_CHECK((out[0]) == (1000 * 1001 / 2), "check_eq");
     gb_silo_destroy(s);
 }
 
@@ -99,12 +99,12 @@ static void *send_seq(void *p)
         gb_status st;
         while ((st = gb_send(a->s, a->id, M_SEQ, v, sizeof v)) == GB_EAGAIN)
             ;
-        cr_assert_eq(st, GB_OK);
+        GB_CHECK((st) == (GB_OK), "check_eq");
     }
     return NULL;
 }
 
-Test(messaging, order_is_fifo_per_sender_under_concurrent_senders)
+GB_TEST(messaging, order_is_fifo_per_sender_under_concurrent_senders)
 {
     gb_actor_id id;
     gb_silo *s = silo_with_counter(&id);
@@ -118,37 +118,37 @@ Test(messaging, order_is_fifo_per_sender_under_concurrent_senders)
         pthread_join(t[i], NULL);
     uint64_t out[2];
     get(s, id, out);
-    cr_assert_eq(out[1], 0, "%llu messages out of order", (unsigned long long)out[1]);
+    GB_CHECK((out[1]) == (0), "%llu messages out of order", (unsigned long long)out[1]);
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.delivered, SENDERS * PER_SENDER + 1);
+    GB_CHECK((st.delivered) == (SENDERS * PER_SENDER + 1), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(messaging, handler_error_status_is_the_call_result)
+GB_TEST(messaging, handler_error_status_is_the_call_result)
 {
     gb_actor_id id;
     gb_silo *s = silo_with_counter(&id);
-    cr_assert_eq(gb_call(s, id, M_FAIL, NULL, 0, 0, NULL, 0, NULL), GB_EBUSY);
+    GB_CHECK((gb_call(s, id, M_FAIL, NULL, 0, 0, NULL, 0, NULL)) == (GB_EBUSY), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(messaging, future_can_be_polled_then_waited)
+GB_TEST(messaging, future_can_be_polled_then_waited)
 {
     gb_actor_id id;
     gb_silo *s = silo_with_counter(&id);
     uint64_t v = 5;
     gb_send(s, id, M_ADD, &v, 8);
     gb_future *f = NULL;
-    cr_assert_eq(gb_call_async(s, id, M_GET, NULL, 0, 0, &f), GB_OK);
+    GB_CHECK((gb_call_async(s, id, M_GET, NULL, 0, 0, &f)) == (GB_OK), "check_eq");
     gb_status p = gb_future_poll(f);
-    cr_assert(p == GB_EAGAIN || p == GB_OK);
-    cr_assert_eq(gb_future_wait(f), GB_OK);
-    cr_assert_eq(gb_future_poll(f), GB_OK);
+    GB_CHECK(p == GB_EAGAIN || p == GB_OK, "check");
+    GB_CHECK((gb_future_wait(f)) == (GB_OK), "check_eq");
+    GB_CHECK((gb_future_poll(f)) == (GB_OK), "check_eq");
     uint32_t n;
     const uint64_t *out = gb_future_payload(f, &n);
-    cr_assert_eq(n, 16);
-    cr_assert_eq(out[0], 5);
+    GB_CHECK((n) == (16), "check_eq");
+    GB_CHECK((out[0]) == (5), "check_eq");
     gb_future_release(f);
     gb_silo_destroy(s);
 }
@@ -162,25 +162,25 @@ typedef struct cb_box {
 static void on_reply(gb_actor_ctx *ctx, void *arg, gb_status st, const void *p, uint32_t len)
 {
     cb_box *b = arg;
-    cr_assert_null(ctx);
+    GB_CHECK((ctx) == NULL, "check_null");
     b->st = st;
     if (len == 16)
         memcpy(&b->sum, p, 8);
     atomic_store(&b->done, 1);
 }
 
-Test(messaging, callback_completion_runs_once_with_the_response)
+GB_TEST(messaging, callback_completion_runs_once_with_the_response)
 {
     gb_actor_id id;
     gb_silo *s = silo_with_counter(&id);
     uint64_t v = 9;
     gb_send(s, id, M_ADD, &v, 8);
     cb_box b = {0};
-    cr_assert_eq(gb_call_cb(s, id, M_GET, NULL, 0, 0, on_reply, &b), GB_OK);
+    GB_CHECK((gb_call_cb(s, id, M_GET, NULL, 0, 0, on_reply, &b)) == (GB_OK), "check_eq");
     gb_silo_stats st;
-    cr_assert(WAIT_FOR(s, st, atomic_load(&b.done)));
-    cr_assert_eq(b.st, GB_OK);
-    cr_assert_eq(b.sum, 9);
+    GB_CHECK(WAIT_FOR(s, st, atomic_load(&b.done)), "check");
+    GB_CHECK((b.st) == (GB_OK), "check_eq");
+    GB_CHECK((b.sum) == (9), "check_eq");
     gb_silo_destroy(s);
 }
 
@@ -197,7 +197,7 @@ typedef struct pending {
 static void front_done(gb_actor_ctx *ctx, void *arg, gb_status st, const void *p, uint32_t len)
 {
     pending *pd = arg;
-    cr_assert_not_null(ctx);
+    GB_CHECK((ctx) != NULL, "check_not_null");
     gb_reply(gb_ctx_silo(ctx), &pd->tok, st, p, len);
     free(pd);
 }
@@ -212,7 +212,7 @@ static gb_status front_handler(gb_actor_ctx *ctx, void *state, const gb_msg_head
     }
     pending *pd = malloc(sizeof *pd);
     gb_status st = gb_ctx_defer_reply(ctx, &pd->tok);
-    cr_assert_eq(st, GB_OK);
+    GB_CHECK((st) == (GB_OK), "check_eq");
     st = gb_ctx_call(ctx, f->backend, m->method, p, m->payload_len, 0, front_done, pd);
     if (st != GB_OK) {
         gb_reply(gb_ctx_silo(ctx), &pd->tok, st, NULL, 0);
@@ -221,26 +221,26 @@ static gb_status front_handler(gb_actor_ctx *ctx, void *state, const gb_msg_head
     return GB_OK;
 }
 
-Test(messaging, handler_calls_another_actor_and_replies_from_a_later_turn)
+GB_TEST(messaging, handler_calls_another_actor_and_replies_from_a_later_turn)
 {
     gb_actor_id backend, fr;
     gb_silo *s = silo_with_counter(&backend);
     gb_actor_type ft = {.name = "front", .state_size = sizeof(front), .handler = front_handler};
-    cr_assert_eq(gb_actor_type_register(s, &ft), GB_OK);
+    GB_CHECK((gb_actor_type_register(s, &ft)) == (GB_OK), "check_eq");
     gb_actor_ref_str(s, "front", "f", &fr);
     gb_send(s, fr, 100, &backend, 8);
     uint64_t v = 11;
     gb_send(s, backend, M_ADD, &v, 8);
     uint64_t out[2] = {0};
     uint32_t n = 0;
-    cr_assert_eq(gb_call(s, fr, M_GET, NULL, 0, 0, out, 16, &n), GB_OK, "%s", gb_last_error());
-    cr_assert_eq(n, 16);
-    cr_assert_eq(out[0], 11);
-    cr_assert_eq(gb_call(s, fr, M_FAIL, NULL, 0, 0, NULL, 0, NULL), GB_EBUSY);
+    GB_CHECK((gb_call(s, fr, M_GET, NULL, 0, 0, out, 16, &n)) == (GB_OK), "%s", gb_last_error());
+    GB_CHECK((n) == (16), "check_eq");
+    GB_CHECK((out[0]) == (11), "check_eq");
+    GB_CHECK((gb_call(s, fr, M_FAIL, NULL, 0, 0, NULL, 0, NULL)) == (GB_EBUSY), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(messaging, messages_are_stamped_with_the_silo_hlc)
+GB_TEST(messaging, messages_are_stamped_with_the_silo_hlc)
 {
     gb_actor_id id;
     gb_silo *s = silo_with_counter(&id);
@@ -249,14 +249,14 @@ Test(messaging, messages_are_stamped_with_the_silo_hlc)
     gb_send(s, id, M_ADD, &v, 8);
     uint64_t out[2];
     get(s, id, out);
-    cr_assert_gt(gb_hlc_peek(gb_silo_clock(s)), before);
+    GB_CHECK((gb_hlc_peek(gb_silo_clock(s))) > (before), "check_gt");
     gb_silo_destroy(s);
 }
 
-Test(messaging, blocking_call_inside_a_handler_is_refused)
+GB_TEST(messaging, blocking_call_inside_a_handler_is_refused)
 {
     gb_actor_id id;
     gb_silo *s = silo_with_counter(&id);
-    cr_assert_eq(gb_call(s, id, M_NESTED, NULL, 0, 0, NULL, 0, NULL), GB_EINVAL);
+    GB_CHECK((gb_call(s, id, M_NESTED, NULL, 0, 0, NULL, 0, NULL)) == (GB_EINVAL), "check_eq");
     gb_silo_destroy(s);
 }

@@ -31,7 +31,7 @@ static gb_silo *setup(int64_t drain_ns)
     gb_silo_opts o = {.drain_timeout_ns = drain_ns};
     gb_silo *s = test_silo(&o);
     gb_actor_type t = {.name = "w", .handler = work_handler};
-    cr_assert_eq(gb_actor_type_register(s, &t), GB_OK);
+    GB_CHECK((gb_actor_type_register(s, &t)) == (GB_OK), "check_eq");
     return s;
 }
 
@@ -48,20 +48,20 @@ static uint64_t flood(gb_silo *s, int actors, int per_actor)
     return accepted;
 }
 
-Test(shutdown, destroy_handles_every_accepted_message_after_drain)
+GB_TEST(shutdown, destroy_handles_every_accepted_message_after_drain)
 {
     gb_silo *s = setup(0);
     uint64_t accepted = flood(s, 64, 300);
     gb_silo_destroy(s);
-    cr_assert_eq(atomic_load(&g_handled), accepted);
+    GB_CHECK((atomic_load(&g_handled)) == (accepted), "check_eq");
 }
 
-Test(shutdown, destroy_handles_the_rest_when_the_drain_times_out)
+GB_TEST(shutdown, destroy_handles_the_rest_when_the_drain_times_out)
 {
     gb_silo *s = setup(1000 /* 1 us: the drain gives up at once */);
     uint64_t accepted = flood(s, 64, 300);
     gb_silo_destroy(s);
-    cr_assert_eq(atomic_load(&g_handled), accepted);
+    GB_CHECK((atomic_load(&g_handled)) == (accepted), "check_eq");
 }
 
 typedef struct caller {
@@ -77,7 +77,7 @@ static void *hold_call(void *p)
     return NULL;
 }
 
-Test(shutdown, blocked_caller_gets_eclosed)
+GB_TEST(shutdown, blocked_caller_gets_eclosed)
 {
     gb_silo *s = setup(0);
     caller c = {s, 0, GB_OK};
@@ -85,17 +85,17 @@ Test(shutdown, blocked_caller_gets_eclosed)
     pthread_t t;
     pthread_create(&t, NULL, hold_call, &c);
     gb_silo_stats st;
-    cr_assert(WAIT_FOR(s, st, st.delivered >= 1), "the held request reached its actor");
+    GB_CHECK(WAIT_FOR(s, st, st.delivered >= 1), "the held request reached its actor");
     gb_future *f;
-    cr_assert_eq(gb_call_async(s, c.id, 2, NULL, 0, 0, &f), GB_OK);
+    GB_CHECK((gb_call_async(s, c.id, 2, NULL, 0, 0, &f)) == (GB_OK), "check_eq");
     gb_silo_destroy(s);
     pthread_join(t, NULL);
-    cr_assert_eq(c.st, GB_ECLOSED);
-    cr_assert_eq(gb_future_wait(f), GB_ECLOSED, "a future outlives its silo");
+    GB_CHECK((c.st) == (GB_ECLOSED), "check_eq");
+    GB_CHECK((gb_future_wait(f)) == (GB_ECLOSED), "a future outlives its silo");
     gb_future_release(f);
 }
 
-Test(shutdown, internal_traffic_during_destroy_is_not_lost)
+GB_TEST(shutdown, internal_traffic_during_destroy_is_not_lost)
 {
     gb_silo *s = setup(0);
     gb_actor_id a, b;
@@ -106,5 +106,5 @@ Test(shutdown, internal_traffic_during_destroy_is_not_lost)
         if (gb_send(s, a, 3, &b, 8) == GB_OK)
             accepted++;
     gb_silo_destroy(s);
-    cr_assert_eq(atomic_load(&g_handled), 2 * accepted);
+    GB_CHECK((atomic_load(&g_handled)) == (2 * accepted), "check_eq");
 }

@@ -11,85 +11,85 @@ static gb_status echo(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, co
 
 static const gb_actor_type echo_type = {.name = "echo", .handler = echo};
 
-Test(silo, create_with_defaults_and_destroy)
+GB_TEST(silo, create_with_defaults_and_destroy)
 {
     gb_silo *s = NULL;
-    cr_assert_eq(gb_silo_create(&s, NULL), GB_OK);
-    cr_assert_not_null(gb_silo_clock(s));
+    GB_CHECK((gb_silo_create(&s, NULL)) == (GB_OK), "check_eq");
+    GB_CHECK((gb_silo_clock(s)) != NULL, "check_not_null");
     gb_silo_destroy(s);
     gb_silo_destroy(NULL);
 }
 
-Test(silo, create_rejects_bad_options)
+GB_TEST(silo, create_rejects_bad_options)
 {
     gb_silo *s = (gb_silo *)1;
-    cr_assert_eq(gb_silo_create(NULL, NULL), GB_EINVAL);
+    GB_CHECK((gb_silo_create(NULL, NULL)) == (GB_EINVAL), "check_eq");
     gb_silo_opts o = {.max_payload = 5000};
-    cr_assert_eq(gb_silo_create(&s, &o), GB_EINVAL);
-    cr_assert_null(s);
+    GB_CHECK((gb_silo_create(&s, &o)) == (GB_EINVAL), "check_eq");
+    GB_CHECK((s) == NULL, "check_null");
     gb_silo_opts o2 = {.full_policy = (gb_full_policy)7};
-    cr_assert_eq(gb_silo_create(&s, &o2), GB_EINVAL);
+    GB_CHECK((gb_silo_create(&s, &o2)) == (GB_EINVAL), "check_eq");
 }
 
-Test(silo, registering_a_type_twice_gives_eexist)
+GB_TEST(silo, registering_a_type_twice_gives_eexist)
 {
     gb_silo *s = test_silo(NULL);
-    cr_assert_eq(gb_actor_type_register(s, &echo_type), GB_OK);
-    cr_assert_eq(gb_actor_type_register(s, &echo_type), GB_EEXIST);
+    GB_CHECK((gb_actor_type_register(s, &echo_type)) == (GB_OK), "check_eq");
+    GB_CHECK((gb_actor_type_register(s, &echo_type)) == (GB_EEXIST), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(silo, register_rejects_missing_handler_and_remote_placement)
+GB_TEST(silo, register_rejects_missing_handler_and_remote_placement)
 {
     gb_silo *s = test_silo(NULL);
     gb_actor_type t = {.name = "x"};
-    cr_assert_eq(gb_actor_type_register(s, &t), GB_EINVAL);
+    GB_CHECK((gb_actor_type_register(s, &t)) == (GB_EINVAL), "check_eq");
     t.handler = echo;
     t.placement = GB_PLACEMENT_HASH;
-    cr_assert_eq(gb_actor_type_register(s, &t), GB_ENOTSUP);
-    cr_assert_eq(gb_actor_type_register(NULL, &t), GB_EINVAL);
+    GB_CHECK((gb_actor_type_register(s, &t)) == (GB_ENOTSUP), "check_eq");
+    GB_CHECK((gb_actor_type_register(NULL, &t)) == (GB_EINVAL), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(silo, unknown_type_gives_enoent)
+GB_TEST(silo, unknown_type_gives_enoent)
 {
     gb_silo *s = test_silo(NULL);
     gb_actor_id id = 1;
-    cr_assert_eq(gb_actor_ref_str(s, "nope", "k", &id), GB_ENOENT);
-    cr_assert_eq(id, 0);
+    GB_CHECK((gb_actor_ref_str(s, "nope", "k", &id)) == (GB_ENOENT), "check_eq");
+    GB_CHECK((id) == (0), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(silo, ids_are_stable_and_distinct)
+GB_TEST(silo, ids_are_stable_and_distinct)
 {
-    cr_assert_eq(gb_actor_id_str("echo", "a"), gb_actor_id_str("echo", "a"));
-    cr_assert_neq(gb_actor_id_str("echo", "a"), gb_actor_id_str("echo", "b"));
-    cr_assert_neq(gb_actor_id_str("echo", "a"), gb_actor_id_str("echo2", "a"));
-    cr_assert_neq(gb_actor_id_u64("echo", 1), gb_actor_id_u64("echo", 2));
-    cr_assert_neq(gb_actor_id_u64("echo", 0), 0);
+    GB_CHECK((gb_actor_id_str("echo", "a")) == (gb_actor_id_str("echo", "a")), "check_eq");
+    GB_CHECK((gb_actor_id_str("echo", "a")) != (gb_actor_id_str("echo", "b")), "check_neq");
+    GB_CHECK((gb_actor_id_str("echo", "a")) != (gb_actor_id_str("echo2", "a")), "check_neq");
+    GB_CHECK((gb_actor_id_u64("echo", 1)) != (gb_actor_id_u64("echo", 2)), "check_neq");
+    GB_CHECK((gb_actor_id_u64("echo", 0)) != (0), "check_neq");
 }
 
-Test(silo, ref_returns_the_stable_id)
+GB_TEST(silo, ref_returns_the_stable_id)
 {
     gb_silo *s = test_silo(NULL);
     gb_actor_type_register(s, &echo_type);
     gb_actor_id a, b;
-    cr_assert_eq(gb_actor_ref_str(s, "echo", "k", &a), GB_OK);
-    cr_assert_eq(a, gb_actor_id_str("echo", "k"));
-    cr_assert_eq(gb_actor_ref_u64(s, "echo", 42, &b), GB_OK);
-    cr_assert_eq(b, gb_actor_id_u64("echo", 42));
+    GB_CHECK((gb_actor_ref_str(s, "echo", "k", &a)) == (GB_OK), "check_eq");
+    GB_CHECK((a) == (gb_actor_id_str("echo", "k")), "check_eq");
+    GB_CHECK((gb_actor_ref_u64(s, "echo", 42, &b)) == (GB_OK), "check_eq");
+    GB_CHECK((b) == (gb_actor_id_u64("echo", 42)), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(silo, send_to_unknown_id_gives_enoent)
+GB_TEST(silo, send_to_unknown_id_gives_enoent)
 {
     gb_silo *s = test_silo(NULL);
-    cr_assert_eq(gb_send(s, 12345, 1, NULL, 0), GB_ENOENT);
-    cr_assert_eq(gb_call(s, 12345, 1, NULL, 0, 0, NULL, 0, NULL), GB_ENOENT);
+    GB_CHECK((gb_send(s, 12345, 1, NULL, 0)) == (GB_ENOENT), "check_eq");
+    GB_CHECK((gb_call(s, 12345, 1, NULL, 0, 0, NULL, 0, NULL)) == (GB_ENOENT), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(silo, oversized_or_null_payload_is_refused)
+GB_TEST(silo, oversized_or_null_payload_is_refused)
 {
     gb_silo_opts o = {.max_payload = 64};
     gb_silo *s = test_silo(&o);
@@ -97,13 +97,13 @@ Test(silo, oversized_or_null_payload_is_refused)
     gb_actor_id a;
     gb_actor_ref_str(s, "echo", "k", &a);
     char big[65] = {0};
-    cr_assert_eq(gb_send(s, a, 1, big, 65), GB_EMSGSIZE);
-    cr_assert_eq(gb_send(s, a, 1, NULL, 3), GB_EINVAL);
-    cr_assert_eq(gb_send(s, a, 1, big, 64), GB_OK);
+    GB_CHECK((gb_send(s, a, 1, big, 65)) == (GB_EMSGSIZE), "check_eq");
+    GB_CHECK((gb_send(s, a, 1, NULL, 3)) == (GB_EINVAL), "check_eq");
+    GB_CHECK((gb_send(s, a, 1, big, 64)) == (GB_OK), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(silo, call_echoes_payload_and_counts)
+GB_TEST(silo, call_echoes_payload_and_counts)
 {
     gb_silo *s = test_silo(NULL);
     gb_actor_type_register(s, &echo_type);
@@ -111,19 +111,19 @@ Test(silo, call_echoes_payload_and_counts)
     gb_actor_ref_str(s, "echo", "k", &a);
     char out[16] = {0};
     uint32_t n = 0;
-    cr_assert_eq(gb_call(s, a, 7, "hello", 5, 0, out, sizeof out, &n), GB_OK, "%s", gb_last_error());
-    cr_assert_eq(n, 5);
-    cr_assert_str_eq(out, "hello");
+    GB_CHECK((gb_call(s, a, 7, "hello", 5, 0, out, sizeof out, &n)) == (GB_OK), "%s", gb_last_error());
+    GB_CHECK((n) == (5), "check_eq");
+    GB_CHECK(strcmp(out, "hello") == 0, "check_str_eq");
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.sent, 1);
-    cr_assert_eq(st.delivered, 1);
-    cr_assert_eq(st.activations, 1);
-    cr_assert_eq(st.actors, 1);
+    GB_CHECK((st.sent) == (1), "check_eq");
+    GB_CHECK((st.delivered) == (1), "check_eq");
+    GB_CHECK((st.activations) == (1), "check_eq");
+    GB_CHECK((st.actors) == (1), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(silo, short_reply_buffer_gives_emsgsize_with_full_length)
+GB_TEST(silo, short_reply_buffer_gives_emsgsize_with_full_length)
 {
     gb_silo *s = test_silo(NULL);
     gb_actor_type_register(s, &echo_type);
@@ -131,8 +131,8 @@ Test(silo, short_reply_buffer_gives_emsgsize_with_full_length)
     gb_actor_ref_str(s, "echo", "k", &a);
     char out[4];
     uint32_t n = 0;
-    cr_assert_eq(gb_call(s, a, 7, "hello", 5, 0, out, sizeof out, &n), GB_EMSGSIZE);
-    cr_assert_eq(n, 5);
-    cr_assert_eq(memcmp(out, "hell", 4), 0);
+    GB_CHECK((gb_call(s, a, 7, "hello", 5, 0, out, sizeof out, &n)) == (GB_EMSGSIZE), "check_eq");
+    GB_CHECK((n) == (5), "check_eq");
+    GB_CHECK((memcmp(out, "hell", 4)) == (0), "check_eq");
     gb_silo_destroy(s);
 }

@@ -54,7 +54,7 @@ static gb_silo *setup(gb_actor_id *a, gb_actor_id *b)
     gb_silo *s = test_silo(NULL);
     gb_actor_type t = {.name = "holder", .state_size = sizeof(holder), .handler = holder_handler,
                        .reentrant = 1};
-    cr_assert_eq(gb_actor_type_register(s, &t), GB_OK);
+    GB_CHECK((gb_actor_type_register(s, &t)) == (GB_OK), "check_eq");
     gb_actor_ref_str(s, "holder", "a", a);
     gb_actor_ref_str(s, "holder", "b", b);
     return s;
@@ -63,70 +63,70 @@ static gb_silo *setup(gb_actor_id *a, gb_actor_id *b)
 static int32_t release(gb_silo *s, gb_actor_id id)
 {
     int32_t code = 99;
-    cr_assert_eq(gb_call(s, id, M_RELEASE, NULL, 0, 0, &code, sizeof code, NULL), GB_OK);
+    GB_CHECK((gb_call(s, id, M_RELEASE, NULL, 0, 0, &code, sizeof code, NULL)) == (GB_OK), "check_eq");
     return code;
 }
 
-Test(timeouts, blocking_call_times_out_and_late_reply_is_dropped)
+GB_TEST(timeouts, blocking_call_times_out_and_late_reply_is_dropped)
 {
     gb_actor_id a, b;
     gb_silo *s = setup(&a, &b);
-    cr_assert_eq(gb_call(s, a, M_HOLD, NULL, 0, 2000000, NULL, 0, NULL), GB_ETIMEDOUT);
-    cr_assert_eq(release(s, a), GB_ETIMEDOUT, "the late reply is refused");
+    GB_CHECK((gb_call(s, a, M_HOLD, NULL, 0, 2000000, NULL, 0, NULL)) == (GB_ETIMEDOUT), "check_eq");
+    GB_CHECK((release(s, a)) == (GB_ETIMEDOUT), "the late reply is refused");
     char out[8] = {0};
-    cr_assert_eq(gb_call(s, a, M_PING, NULL, 0, 0, out, sizeof out, NULL), GB_OK);
-    cr_assert_str_eq(out, "pong", "the next call gets its own response");
+    GB_CHECK((gb_call(s, a, M_PING, NULL, 0, 0, out, sizeof out, NULL)) == (GB_OK), "check_eq");
+    GB_CHECK(strcmp(out, "pong") == 0, "the next call gets its own response");
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.late_responses, 1);
-    cr_assert_eq(st.timeouts, 1);
+    GB_CHECK((st.late_responses) == (1), "check_eq");
+    GB_CHECK((st.timeouts) == (1), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(timeouts, future_times_out_through_the_service_thread)
+GB_TEST(timeouts, future_times_out_through_the_service_thread)
 {
     gb_actor_id a, b;
     gb_silo *s = setup(&a, &b);
     gb_future *f;
-    cr_assert_eq(gb_call_async(s, a, M_HOLD, NULL, 0, 2000000, &f), GB_OK);
-    cr_assert_eq(gb_future_wait(f), GB_ETIMEDOUT);
+    GB_CHECK((gb_call_async(s, a, M_HOLD, NULL, 0, 2000000, &f)) == (GB_OK), "check_eq");
+    GB_CHECK((gb_future_wait(f)) == (GB_ETIMEDOUT), "check_eq");
     uint32_t n = 1;
-    cr_assert_null(gb_future_payload(f, &n));
-    cr_assert_eq(n, 0);
+    GB_CHECK((gb_future_payload(f, &n)) == NULL, "check_null");
+    GB_CHECK((n) == (0), "check_eq");
     gb_future_release(f);
-    cr_assert_eq(release(s, a), GB_ETIMEDOUT);
+    GB_CHECK((release(s, a)) == (GB_ETIMEDOUT), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(timeouts, actor_caller_gets_etimedout_in_its_callback)
+GB_TEST(timeouts, actor_caller_gets_etimedout_in_its_callback)
 {
     gb_actor_id a, b;
     gb_silo *s = setup(&a, &b);
     int32_t code = 0;
-    cr_assert_eq(gb_call(s, a, M_CALL_HOLD, &b, 8, 0, &code, sizeof code, NULL), GB_OK);
-    cr_assert_eq(code, GB_ETIMEDOUT);
-    cr_assert_eq(release(s, b), GB_ETIMEDOUT);
+    GB_CHECK((gb_call(s, a, M_CALL_HOLD, &b, 8, 0, &code, sizeof code, NULL)) == (GB_OK), "check_eq");
+    GB_CHECK((code) == (GB_ETIMEDOUT), "check_eq");
+    GB_CHECK((release(s, b)) == (GB_ETIMEDOUT), "check_eq");
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.late_responses, 1);
+    GB_CHECK((st.late_responses) == (1), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(timeouts, reply_in_time_is_delivered_once)
+GB_TEST(timeouts, reply_in_time_is_delivered_once)
 {
     gb_actor_id a, b;
     gb_silo *s = setup(&a, &b);
     gb_future *f;
-    cr_assert_eq(gb_call_async(s, a, M_HOLD, NULL, 0, 0, &f), GB_OK);
-    cr_assert_eq(release(s, a), GB_OK);
-    cr_assert_eq(gb_future_wait(f), GB_OK);
+    GB_CHECK((gb_call_async(s, a, M_HOLD, NULL, 0, 0, &f)) == (GB_OK), "check_eq");
+    GB_CHECK((release(s, a)) == (GB_OK), "check_eq");
+    GB_CHECK((gb_future_wait(f)) == (GB_OK), "check_eq");
     uint32_t n;
     const char *p = gb_future_payload(f, &n);
-    cr_assert_eq(n, 4);
-    cr_assert_eq(memcmp(p, "late", 4), 0);
+    GB_CHECK((n) == (4), "check_eq");
+    GB_CHECK((memcmp(p, "late", 4)) == (0), "check_eq");
     gb_future_release(f);
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.late_responses, 0);
+    GB_CHECK((st.late_responses) == (0), "check_eq");
     gb_silo_destroy(s);
 }

@@ -20,8 +20,8 @@ static gb_status ticker_handler(gb_actor_ctx *ctx, void *state, const gb_msg_hea
     if (m->flags & GB_MSG_TIMER) {
         uint64_t id;
         memcpy(&id, p, 8);
-        cr_assert_eq(m->method, M_TICK);
-        cr_assert_eq(id, t->timer);
+        GB_CHECK((m->method) == (M_TICK), "check_eq");
+        GB_CHECK((id) == (t->timer), "check_eq");
         t->ticks++;
         return GB_OK;
     }
@@ -47,46 +47,46 @@ static gb_silo *setup(int64_t idle_ns, gb_actor_id *id)
                        .state_size = sizeof(ticker),
                        .handler = ticker_handler,
                        .idle_timeout_ns = idle_ns};
-    cr_assert_eq(gb_actor_type_register(s, &t), GB_OK);
+    GB_CHECK((gb_actor_type_register(s, &t)) == (GB_OK), "check_eq");
     gb_actor_ref_str(s, "ticker", "t", id);
     return s;
 }
 
-Test(timers, periodic_timer_ticks_until_cancelled)
+GB_TEST(timers, periodic_timer_ticks_until_cancelled)
 {
     gb_actor_id id;
     gb_silo *s = setup(0, &id);
-    cr_assert_eq(gb_call(s, id, M_START, NULL, 0, 0, NULL, 0, NULL), GB_OK);
+    GB_CHECK((gb_call(s, id, M_START, NULL, 0, 0, NULL, 0, NULL)) == (GB_OK), "check_eq");
     gb_silo_stats st;
-    cr_assert(WAIT_FOR(s, st, st.delivered >= 6), "ticks arrive");
-    cr_assert_eq(gb_call(s, id, M_STOP, NULL, 0, 0, NULL, 0, NULL), GB_OK);
+    GB_CHECK(WAIT_FOR(s, st, st.delivered >= 6), "ticks arrive");
+    GB_CHECK((gb_call(s, id, M_STOP, NULL, 0, 0, NULL, 0, NULL)) == (GB_OK), "check_eq");
     uint64_t out[2];
-    cr_assert_eq(gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL), GB_OK);
-    cr_assert_geq(out[0], 3);
-    cr_assert_eq((gb_status)(int64_t)out[1], GB_ENOENT, "second cancel finds no timer");
+    GB_CHECK((gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL)) == (GB_OK), "check_eq");
+    GB_CHECK((out[0]) >= (3), "check_geq");
+    GB_CHECK(((gb_status)(int64_t)out[1]) == (GB_ENOENT), "second cancel finds no timer");
     gb_silo_destroy(s);
 }
 
-Test(timers, timers_are_cancelled_on_deactivation)
+GB_TEST(timers, timers_are_cancelled_on_deactivation)
 {
     gb_actor_id id;
     gb_silo *s = setup(3000000 /* 3 ms */, &id);
-    cr_assert_eq(gb_call(s, id, M_START, NULL, 0, 0, NULL, 0, NULL), GB_OK);
+    GB_CHECK((gb_call(s, id, M_START, NULL, 0, 0, NULL, 0, NULL)) == (GB_OK), "check_eq");
     gb_silo_stats st;
-    cr_assert(WAIT_FOR(s, st, st.deactivations >= 1), "ticks do not keep an actor alive");
+    GB_CHECK(WAIT_FOR(s, st, st.deactivations >= 1), "ticks do not keep an actor alive");
     uint64_t out[2];
-    cr_assert_eq(gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL), GB_OK);
-    cr_assert_eq(out[0], 0, "state was reset and no tick reached the new activation");
+    GB_CHECK((gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL)) == (GB_OK), "check_eq");
+    GB_CHECK((out[0]) == (0), "state was reset and no tick reached the new activation");
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.activations, 2);
+    GB_CHECK((st.activations) == (2), "check_eq");
     gb_silo_destroy(s);
 }
 
-Test(timers, timer_start_validates_arguments)
+GB_TEST(timers, timer_start_validates_arguments)
 {
     gb_actor_id id;
     gb_silo *s = setup(0, &id);
-    cr_assert_eq(gb_ctx_timer_start(NULL, 1, 0, 0, NULL), GB_EINVAL);
-    cr_assert_eq(gb_ctx_timer_cancel(NULL, 1), GB_EINVAL);
+    GB_CHECK((gb_ctx_timer_start(NULL, 1, 0, 0, NULL)) == (GB_EINVAL), "check_eq");
+    GB_CHECK((gb_ctx_timer_cancel(NULL, 1)) == (GB_EINVAL), "check_eq");
     gb_silo_destroy(s);
 }

@@ -7,21 +7,21 @@ static gb_status stuck_handler(gb_actor_ctx *ctx, void *state, const gb_msg_head
 {
     gb_silo_stats st;
     /* block this worker until the watchdog has reported us */
-    cr_assert(WAIT_FOR(gb_ctx_silo(ctx), st, st.stuck_turns >= 1));
+    GB_CHECK(WAIT_FOR(gb_ctx_silo(ctx), st, st.stuck_turns >= 1), "check");
     return GB_OK;
 }
 
-Test(watchdog, blocking_handler_is_reported_once)
+GB_TEST(watchdog, blocking_handler_is_reported_once)
 {
     gb_silo_opts o = {.stuck_turn_ns = 2000000 /* 2 ms */};
     gb_silo *s = test_silo(&o);
     gb_actor_type t = {.name = "stuck", .handler = stuck_handler};
-    cr_assert_eq(gb_actor_type_register(s, &t), GB_OK);
+    GB_CHECK((gb_actor_type_register(s, &t)) == (GB_OK), "check_eq");
     gb_actor_id id;
     gb_actor_ref_str(s, "stuck", "s", &id);
-    cr_assert_eq(gb_call(s, id, 1, NULL, 0, 0, NULL, 0, NULL), GB_OK);
+    GB_CHECK((gb_call(s, id, 1, NULL, 0, 0, NULL, 0, NULL)) == (GB_OK), "check_eq");
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);
-    cr_assert_eq(st.stuck_turns, 1);
+    GB_CHECK((st.stuck_turns) == (1), "check_eq");
     gb_silo_destroy(s);
 }
