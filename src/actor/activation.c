@@ -95,6 +95,8 @@ static void probe(gbi_actor *a, void *arg)
 
 void gbi_collect_idle(gb_silo *s, int64_t now_ns)
 {
+    if (!atomic_load_explicit(&s->idle_types, memory_order_relaxed))
+        return; /* nothing can idle out: skip the O(actors) scan */
     collect_arg ca = {s, now_ns};
     gbi_dir_foreach(s->dir, probe, &ca);
 }

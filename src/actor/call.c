@@ -204,7 +204,7 @@ gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, 
     if (status == GB_ETIMEDOUT)
         gbi_count(&c->timeouts, 1);
     if (resp && r->kind != GBI_CALL_ACTOR)
-        gb_hlc_update(s->hlc, resp->hdr.hlc, NULL);
+        gbi_hlc_receive(s, resp->hdr.hlc);
     switch (r->kind) {
     case GBI_CALL_BLOCK:
     case GBI_CALL_FUTURE: {
@@ -239,7 +239,7 @@ void gbi_call_deliver(gb_actor_ctx *ctx, gbi_msg *m)
     call_rec *r = (call_rec *)(void *)m; /* done is the first member */
     gbi_actor *a = ctx->actor;
     if (r->resp)
-        gb_hlc_update(ctx->silo->hlc, r->resp->hdr.hlc, NULL);
+        gbi_hlc_receive(ctx->silo, r->resp->hdr.hlc);
     a->outstanding--;
     const void *p;
     uint32_t len;

@@ -205,7 +205,7 @@ gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t
                                   memory_order_relaxed);
             atomic_store_explicit(slot, a, memory_order_release); /* publish the record */
             atomic_fetch_add_explicit(&d->count, 1, memory_order_relaxed);
-            if (++sh->count > tab->mask + 1)
+            if (++sh->count * 2 > tab->mask + 1) /* load factor <= 1/2 */
                 grow(sh);
         }
         pthread_mutex_unlock(&sh->lock);

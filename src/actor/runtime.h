@@ -128,7 +128,7 @@ typedef struct gbi_actor {
 
 typedef struct gbi_counters {
     _Atomic uint64_t sent, delivered, responses, activations, deactivations, deadlocks,
-        timeouts, late, full, stuck;
+        timeouts, late, full, stuck, clock_rejects;
 } gbi_counters;
 
 typedef struct gbi_runq {
@@ -161,6 +161,7 @@ struct gb_silo {
 
     pthread_mutex_t types_lock;
     gbi_type *types;
+    _Atomic int idle_types; /* registered types with an idle timeout */
 
     uint32_t nworkers;
     uint32_t nworkers_started;
@@ -182,6 +183,7 @@ struct gb_silo {
     _Atomic int final_phase;                      /* destroy runs turns itself */
     _Atomic int ext_waiters;                      /* threads inside gb_call/wait */
     _Atomic uint64_t timer_ids;
+    _Atomic int64_t rt_offset; /* realtime - gb_time_fast_ns, for the HLC */
     gbi_counters ext; /* counters of non-worker threads */
 };
 
@@ -293,6 +295,16 @@ void gbi_unpark(_Atomic uint32_t *word, int all);
 
 /* ---- silo.c -------------------------------------------------------------------- */
 int64_t gbi_now_ns(void);
+/* Re-measure the offset of the HLC's physical source to realtime. */
+void gbi_rt_anchor(gb_silo *s);
+/* Delivery side of the HLC: advance the silo clock past a received stamp.
+ * A stamp not ahead of the clock (every local message) needs no tick: the
+ * clock already orders the receive after the send. */
+static inline void gbi_hlc_receive(gb_silo *s, uint64_t stamp)
+{
+    if (stamp > gb_hlc_peek(s->hlc) && gb_hlc_update(s->hlc, stamp, NULL) != GB_OK)
+        gbi_count(&s->ext.clock_rejects, 1);
+}
 gb_status gbi_check_payload(gb_silo *s, const void *payload, uint32_t len, const char *where);
 /* Resolve target for sending: closed silo / unknown id errors. */
 gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **out,

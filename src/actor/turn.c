@@ -91,8 +91,7 @@ static int dispatch(gb_actor_ctx *ctx, gbi_msg *m)
         gbi_msg_free(m);
         return 0;
     default:
-        if (gb_hlc_update(ctx->silo->hlc, m->hdr.hlc, NULL) != GB_OK)
-            gb_log(GB_LOG_WARN, "actor", "%s", gb_last_error());
+        gbi_hlc_receive(ctx->silo, m->hdr.hlc);
         deliver_user(ctx, m);
         gbi_msg_free(m);
         return 1;

@@ -68,6 +68,8 @@ gb_status gb_actor_type_register(gb_silo *s, const gb_actor_type *desc)
     }
     t->next = s->types;
     s->types = t;
+    if (desc->idle_timeout_ns > 0)
+        atomic_fetch_add_explicit(&s->idle_types, 1, memory_order_relaxed);
     pthread_mutex_unlock(&s->types_lock);
     return GB_OK;
 }
