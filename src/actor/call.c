@@ -254,15 +254,18 @@ void gbi_call_deliver(gb_actor_ctx *ctx, gbi_msg *m)
     rec_free(ctx->silo->calls, r);
 }
 
-void gbi_calls_close_all(gb_silo *s)
+int gbi_calls_close_all(gb_silo *s)
 {
+    int closed = 0;
     uint32_t n = atomic_load_explicit(&s->calls->nchunks, memory_order_acquire);
     for (uint32_t i = 0; i < n * CHUNK; i++) {
         call_rec *r = rec_at(s->calls, i);
         uint64_t st = atomic_load_explicit(&r->state, memory_order_acquire);
-        if ((st & 3) == ST_PENDING)
-            gbi_call_complete(s, (st >> 2) << 32 | i, GB_ECLOSED, NULL);
+        if ((st & 3) == ST_PENDING &&
+            gbi_call_complete(s, (st >> 2) << 32 | i, GB_ECLOSED, NULL) == GB_OK)
+            closed++;
     }
+    return closed;
 }
 
 gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void *payload,

@@ -257,8 +257,8 @@ void gbi_collect_idle(gb_silo *s, int64_t now_ns);
 enum gbi_call_kind { GBI_CALL_BLOCK, GBI_CALL_FUTURE, GBI_CALL_CB, GBI_CALL_ACTOR };
 gb_status gbi_calls_create(gbi_calls **out);
 void gbi_calls_destroy(gbi_calls *c);
-/* Complete every pending call with GB_ECLOSED (destroy). */
-void gbi_calls_close_all(gb_silo *s);
+/* Complete every pending call with GB_ECLOSED (destroy); returns how many. */
+int gbi_calls_close_all(gb_silo *s);
 /* Deliver a completion message to the calling actor's turn. */
 void gbi_call_deliver(gb_actor_ctx *ctx, gbi_msg *m);
 /* Complete call `correlation` with status (timeouts, close). */

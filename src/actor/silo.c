@@ -10,10 +10,12 @@
  *     drain_timeout_ns;
  *  3. closing = 2: every send fails with GB_ECLOSED; workers and the service
  *     thread stop;
- *  4. on the destroying thread: pending calls complete with GB_ECLOSED and
- *     every queued message (including those completions) is handled in a
- *     last turn, so each accepted message is either handled or its caller
- *     gets GB_ECLOSED; then every active actor is deactivated;
+ *  4. on the destroying thread: every queued message is handled in a last
+ *     turn (handlers' sends and calls now fail with GB_ECLOSED, so this
+ *     ends), then calls still pending complete with GB_ECLOSED (their
+ *     completions are handled in turn), until nothing is left; so each
+ *     accepted message is handled or its caller gets GB_ECLOSED; then every
+ *     active actor is deactivated;
  *  5. wait for threads still inside gb_call to leave, then free.
  */
 #include <sched.h>
@@ -211,9 +213,10 @@ void gb_silo_destroy(gb_silo *s)
     atomic_store_explicit(&s->closing, 2, memory_order_seq_cst);
     gbi_sched_stop(s);
     gbi_service_stop(s);
-    do {
-        gbi_calls_close_all(s);
-    } while (run_queued(s));
+    /* handle what is queued first (its replies still reach their callers),
+     * then close the calls nobody will answer, whose completions queue more */
+    while (run_queued(s) || gbi_calls_close_all(s))
+        ;
     gbi_dir_foreach(s->dir, final_deactivate, s);
     gbi_calls_close_all(s); /* calls made by deactivate hooks fail; nothing pends */
     while (atomic_load_explicit(&s->ext_waiters, memory_order_acquire) > 0)
