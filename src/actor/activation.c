@@ -82,7 +82,7 @@ static void probe(gbi_actor *a, void *arg)
         return;
     if (atomic_exchange_explicit(&a->deact_pending, 1, memory_order_relaxed))
         return;
-    gbi_msg *m = gbi_msg_new(0, 0);
+    gbi_msg *m = gbi_msg_new(ca->s, 0, 0);
     if (!m) {
         atomic_store_explicit(&a->deact_pending, 0, memory_order_relaxed);
         return;

@@ -195,7 +195,7 @@ gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, 
     gbi_counters *c = gbi_counters_here(s);
     call_rec *r = claim(s->calls, correlation);
     if (!r) {
-        gbi_msg_free(resp);
+        gbi_msg_free(s, resp);
         gbi_count(&c->late, 1);
         return gbi_error(GB_ETIMEDOUT, "gb_reply", "call %016llx already completed",
                          (unsigned long long)correlation);
@@ -204,7 +204,7 @@ gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, 
     if (status == GB_ETIMEDOUT)
         gbi_count(&c->timeouts, 1);
     if (resp && r->kind != GBI_CALL_ACTOR)
-        gbi_hlc_receive(s, resp->hdr.hlc);
+        gbi_hlc_receive(s, resp);
     switch (r->kind) {
     case GBI_CALL_BLOCK:
     case GBI_CALL_FUTURE: {
@@ -218,7 +218,7 @@ gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, 
         uint32_t len;
         payload_of(resp, &p, &len);
         r->cb(NULL, r->arg, status, p, len);
-        gbi_msg_free(resp);
+        gbi_msg_free(s, resp);
         rec_free(s->calls, r);
         break;
     }
@@ -239,7 +239,7 @@ void gbi_call_deliver(gb_actor_ctx *ctx, gbi_msg *m)
     call_rec *r = (call_rec *)(void *)m; /* done is the first member */
     gbi_actor *a = ctx->actor;
     if (r->resp)
-        gbi_hlc_receive(ctx->silo, r->resp->hdr.hlc);
+        gbi_hlc_receive(ctx->silo, r->resp);
     a->outstanding--;
     const void *p;
     uint32_t len;
@@ -250,7 +250,7 @@ void gbi_call_deliver(gb_actor_ctx *ctx, gbi_msg *m)
     r->cb(ctx, r->arg, r->result, p, len);
     ctx->chain = NULL;
     ctx->chain_len = 0;
-    gbi_msg_free(r->resp);
+    gbi_msg_free(ctx->silo, r->resp);
     rec_free(ctx->silo->calls, r);
 }
 
@@ -272,7 +272,7 @@ gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void
                       uint32_t len, const uint64_t *chain, uint32_t chain_len, uint64_t sender,
                       uint64_t correlation)
 {
-    gbi_msg *m = gbi_msg_new(len, (uint16_t)chain_len);
+    gbi_msg *m = gbi_msg_new(s, len, (uint16_t)chain_len);
     if (!m)
         return gbi_error(GB_ENOMEM, "gb_call", "out of memory for a %u-byte request", len);
     m->hdr.target = target->id;
@@ -285,9 +285,10 @@ gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void
     if (chain_len)
         memcpy(gbi_msg_chain(m), chain, chain_len * sizeof *chain);
     m->hdr.hlc = gb_hlc_now(s->hlc);
+    m->local_stamp = 1;
     gb_status st = gbi_mailbox_put(s, target, m, 0);
     if (st != GB_OK) {
-        gbi_msg_free(m);
+        gbi_msg_free(s, m);
         return st;
     }
     gbi_count(&gbi_counters_here(s)->sent, 1);
@@ -342,7 +343,7 @@ static gb_status copy_reply(gb_future *f, void *reply, uint32_t cap, uint32_t *r
     if (p && len && reply && cap)
         memcpy(reply, p, len < cap ? len : cap);
     gb_status st = f->status;
-    gbi_msg_free(f->resp);
+    gbi_msg_free(NULL, f->resp);
     if (st == GB_OK && len > cap)
         return gbi_error(GB_EMSGSIZE, "gb_call", "response of %u bytes truncated to %u", len,
                          cap);

@@ -106,6 +106,6 @@ void gb_future_release(gb_future *f)
         return;
     if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
         return;
-    gbi_msg_free(f->resp);
+    gbi_msg_free(NULL, f->resp);
     free(f);
 }

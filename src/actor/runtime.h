@@ -41,8 +41,10 @@ enum gbi_msg_kind {
 
 typedef struct gbi_msg {
     gbi_mpsc_node node; /* mailbox link */
-    uint16_t kind;
-    uint16_t chain_len;     /* call chain entries after the payload */
+    uint8_t kind;
+    uint8_t pooled : 1;      /* a GBI_MSG_POOLED-byte block (envelope.c) */
+    uint8_t local_stamp : 1; /* hdr.hlc comes from this silo's clock */
+    uint16_t chain_len;      /* call chain entries after the payload */
     uint32_t alloc_payload; /* bytes reserved for the payload */
     gb_msg_header hdr;      /* contract layout; payload follows at once */
 } gbi_msg;
@@ -65,8 +67,13 @@ static inline uint32_t gbi_resp_offset(const gbi_msg *m)
     return (m->hdr.flags & GB_MSG_ERROR) ? 4u : 0u;
 }
 
-gbi_msg *gbi_msg_new(uint32_t payload_len, uint16_t chain_len);
-void gbi_msg_free(gbi_msg *m);
+#define GBI_MSG_POOLED 256u
+/* Allocate an envelope (s may be NULL: no shared pool). */
+gbi_msg *gbi_msg_new(struct gb_silo *s, uint32_t payload_len, uint16_t chain_len);
+/* Release an envelope; NULL is ignored; s may be NULL (plain free). */
+void gbi_msg_free(struct gb_silo *s, gbi_msg *m);
+/* Free the silo's shared pool (destroy). */
+void gbi_msg_pool_drain(struct gb_silo *s);
 
 /* ---- types ---------------------------------------------------------------- */
 
@@ -142,10 +149,11 @@ typedef struct gbi_worker {
     pthread_t thread;
     gbi_counters c;             /* written by this worker only */
     _Atomic int in_turn;        /* 1 while running a turn */
-    _Atomic int64_t turn_start; /* start of the current turn, 0 when idle (watchdog) */
     _Atomic uint64_t turn_seq;  /* turns started */
     _Atomic uint64_t actor_id;  /* actor of the current turn */
-    uint64_t reported_seq;      /* service thread only */
+    uint64_t seen_seq;          /* watchdog (service thread only): turn last seen */
+    int64_t seen_at;            /* when seen_seq was first seen running */
+    uint64_t reported_seq;      /* turn already reported */
 } gbi_worker;
 
 typedef struct gbi_directory gbi_directory;
@@ -184,6 +192,7 @@ struct gb_silo {
     _Atomic int ext_waiters;                      /* threads inside gb_call/wait */
     _Atomic uint64_t timer_ids;
     _Atomic int64_t rt_offset; /* realtime - gb_time_fast_ns, for the HLC */
+    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_msg *) msg_pool; /* envelope.c */
     gbi_counters ext; /* counters of non-worker threads */
 };
 
@@ -298,11 +307,16 @@ int64_t gbi_now_ns(void);
 /* Re-measure the offset of the HLC's physical source to realtime. */
 void gbi_rt_anchor(gb_silo *s);
 /* Delivery side of the HLC: advance the silo clock past a received stamp.
- * A stamp not ahead of the clock (every local message) needs no tick: the
- * clock already orders the receive after the send. */
-static inline void gbi_hlc_receive(gb_silo *s, uint64_t stamp)
+ * A message stamped by this silo's own clock (GBI_MSG_LOCAL_STAMP) needs no
+ * update: that clock already passed the stamp when it issued it, so the
+ * receive is ordered after the send. Skipping it keeps the clock's cache
+ * line from bouncing between every sender and every receiver. Messages that
+ * come from elsewhere (rings, other silos) go through gb_hlc_update. */
+static inline void gbi_hlc_receive(gb_silo *s, const gbi_msg *m)
 {
-    if (stamp > gb_hlc_peek(s->hlc) && gb_hlc_update(s->hlc, stamp, NULL) != GB_OK)
+    if (m->local_stamp)
+        return;
+    if (m->hdr.hlc > gb_hlc_peek(s->hlc) && gb_hlc_update(s->hlc, m->hdr.hlc, NULL) != GB_OK)
         gbi_count(&s->ext.clock_rejects, 1);
 }
 gb_status gbi_check_payload(gb_silo *s, const void *payload, uint32_t len, const char *where);

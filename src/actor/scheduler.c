@@ -115,14 +115,14 @@ static void park(gb_silo *s)
 
 static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
 {
+    /* Only this worker writes these; the watchdog and shutdown read them.
+     * turn_seq is bumped with load + store (single writer, no RMW). */
     atomic_store_explicit(&w->actor_id, a->id, memory_order_relaxed);
-    atomic_store_explicit(&w->in_turn, 1, memory_order_seq_cst);
-    atomic_fetch_add_explicit(&w->turn_seq, 1, memory_order_release);
-    if (s->o.stuck_turn_ns > 0)
-        atomic_store_explicit(&w->turn_start, gb_time_fast_ns(), memory_order_relaxed);
+    uint64_t seq = atomic_load_explicit(&w->turn_seq, memory_order_relaxed) + 1;
+    atomic_store_explicit(&w->turn_seq, seq, memory_order_release);
+    atomic_store_explicit(&w->in_turn, 1, memory_order_release);
     int again = gbi_turn_run(s, a, &w->c);
-    atomic_store_explicit(&w->turn_start, 0, memory_order_relaxed);
-    atomic_store_explicit(&w->in_turn, 0, memory_order_seq_cst);
+    atomic_store_explicit(&w->in_turn, 0, memory_order_release);
     if (again)
         gbi_sched_push(s, a);
 }

@@ -103,6 +103,7 @@ static gb_status alloc_parts(gb_silo *s)
 
 static void free_parts(gb_silo *s)
 {
+    gbi_msg_pool_drain(s);
     gbi_dir_destroy(s->dir);
     gbi_calls_destroy(s->calls);
     gbi_types_free(s);

@@ -128,13 +128,14 @@ static int fire_timer(gb_silo *s, gbi_timer *t, int64_t now)
         return 0;
     if (!atomic_load_explicit(&s->closing, memory_order_acquire) &&
         !atomic_exchange_explicit(&t->inflight, 1, memory_order_acq_rel)) {
-        gbi_msg *m = gbi_msg_new(sizeof t->id, 0);
+        gbi_msg *m = gbi_msg_new(s, sizeof t->id, 0);
         if (m) {
             m->kind = GBI_MSG_TIMER;
             m->hdr.target = t->actor->id;
             m->hdr.method = t->method;
             m->hdr.flags = GB_MSG_TIMER | GB_MSG_ONEWAY;
             m->hdr.hlc = gb_hlc_now(s->hlc);
+            m->local_stamp = 1;
             memcpy(gbi_msg_payload(m), &t->id, sizeof t->id);
             gbi_mailbox_put(s, t->actor, m, 1);
         } else {
@@ -175,7 +176,7 @@ static void *service_main(void *arg)
     gb_silo *s = arg;
     gbi_service *v = s->svc;
     int64_t next_collect = gbi_now_ns() + s->o.collect_period_ns;
-    int64_t watch_period = s->o.stuck_turn_ns > 0 ? s->o.stuck_turn_ns / 2 : INT64_MAX / 4;
+    int64_t watch_period = s->o.stuck_turn_ns > 0 ? s->o.stuck_turn_ns / 4 : INT64_MAX / 4;
     int64_t next_watch = gbi_now_ns() + watch_period;
     pthread_mutex_lock(&v->lock);
     while (!v->stop) {
@@ -189,8 +190,8 @@ static void *service_main(void *arg)
             pthread_mutex_lock(&v->lock);
             next_collect = now + s->o.collect_period_ns;
         }
-        if (now >= next_watch) {
-            gbi_watchdog_check(s, gb_time_fast_ns());
+        if (now >= next_watch && s->o.stuck_turn_ns > 0) {
+            gbi_watchdog_check(s, now);
             next_watch = now + watch_period;
         }
         int64_t until = next_collect < next_watch ? next_collect : next_watch;

@@ -84,16 +84,16 @@ static int dispatch(gb_actor_ctx *ctx, gbi_msg *m)
     case GBI_MSG_DEACTIVATE:
         atomic_store_explicit(&ctx->actor->deact_pending, 0, memory_order_relaxed);
         gbi_deactivate(ctx, 0);
-        gbi_msg_free(m);
+        gbi_msg_free(ctx->silo, m);
         return 0;
     case GBI_MSG_TIMER:
         gbi_timer_deliver(ctx, m);
-        gbi_msg_free(m);
+        gbi_msg_free(ctx->silo, m);
         return 0;
     default:
-        gbi_hlc_receive(ctx->silo, m->hdr.hlc);
+        gbi_hlc_receive(ctx->silo, m);
         deliver_user(ctx, m);
-        gbi_msg_free(m);
+        gbi_msg_free(ctx->silo, m);
         return 1;
     }
 }
@@ -228,7 +228,7 @@ gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status,
     if (st != GB_OK)
         return st;
     uint32_t extra = status != GB_OK ? 4u : 0u;
-    gbi_msg *m = gbi_msg_new(len + extra, 0);
+    gbi_msg *m = gbi_msg_new(s, len + extra, 0);
     if (!m)
         return gbi_call_complete(s, token->correlation, GB_ENOMEM, NULL);
     gb_actor_ctx *ctx = gbi_tl_ctx;
@@ -242,5 +242,6 @@ gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status,
     if (len)
         memcpy(gbi_msg_payload(m) + extra, payload, len);
     m->hdr.hlc = gb_hlc_now(s->hlc);
+    m->local_stamp = 1;
     return gbi_call_complete(s, token->correlation, status, m);
 }
