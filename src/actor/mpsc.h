@@ -9,7 +9,8 @@
  *
  * Invariant: `head` is the last node pushed; following `next` from `tail`
  * reaches `head`. The queue is empty exactly when head == tail == &stub and
- * stub.next == NULL. A producer that has exchanged `head` but not yet linked
+ * stub.next == NULL. (head == &stub alone does not mean empty: see
+ * gbi_mpsc_maybe_nonempty.) A producer that has exchanged `head` but not yet linked
  * `prev->next` makes the queue look empty past `prev` for a moment: pop then
  * returns NULL although a push is in progress, and the caller retries later
  * (callers keep their own count of accepted items to know that).
@@ -26,7 +27,8 @@ typedef struct gbi_mpsc_node {
 
 typedef struct gbi_mpsc {
     _Atomic(gbi_mpsc_node *) head; /* producers */
-    gbi_mpsc_node *tail;           /* consumer only */
+    _Atomic(gbi_mpsc_node *) tail; /* written by the consumer only; atomic so
+                                     * that others may read it as a hint */
     gbi_mpsc_node stub;
 } gbi_mpsc;
 
@@ -34,7 +36,7 @@ static inline void gbi_mpsc_init(gbi_mpsc *q)
 {
     atomic_init(&q->stub.next, NULL);
     atomic_init(&q->head, &q->stub);
-    q->tail = &q->stub;
+    atomic_init(&q->tail, &q->stub);
 }
 
 /* Push n. Thread-safe for any number of producers. The exchange is acq_rel:
@@ -51,17 +53,17 @@ static inline void gbi_mpsc_push(gbi_mpsc *q, gbi_mpsc_node *n)
  * Single consumer only. */
 static inline gbi_mpsc_node *gbi_mpsc_pop(gbi_mpsc *q)
 {
-    gbi_mpsc_node *tail = q->tail;
+    gbi_mpsc_node *tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
     gbi_mpsc_node *next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (tail == &q->stub) {
         if (!next)
             return NULL;
-        q->tail = next;
+        atomic_store_explicit(&q->tail, next, memory_order_relaxed);
         tail = next;
         next = atomic_load_explicit(&next->next, memory_order_acquire);
     }
     if (next) {
-        q->tail = next;
+        atomic_store_explicit(&q->tail, next, memory_order_relaxed);
         return tail;
     }
     if (tail != atomic_load_explicit(&q->head, memory_order_acquire))
@@ -69,18 +71,22 @@ static inline gbi_mpsc_node *gbi_mpsc_pop(gbi_mpsc *q)
     gbi_mpsc_push(q, &q->stub);
     next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (next) {
-        q->tail = next;
+        atomic_store_explicit(&q->tail, next, memory_order_relaxed);
         return tail;
     }
     return NULL;
 }
 
 /* Whether the queue may hold a node (a hint: exact only when no push or pop
- * runs). Thread-safe. seq_cst so that it takes part in the park/wake
- * handshake of the scheduler. */
+ * runs). Both ends are needed: when a producer pushes while the consumer
+ * re-inserts the stub, the queue can hold nodes with head == &stub (the
+ * stub is then last, after them), but the tail is not the stub. Thread-safe;
+ * seq_cst so that it takes part in the park/wake handshake of the
+ * scheduler. */
 static inline int gbi_mpsc_maybe_nonempty(gbi_mpsc *q)
 {
-    return atomic_load_explicit(&q->head, memory_order_seq_cst) != &q->stub;
+    return atomic_load_explicit(&q->head, memory_order_seq_cst) != &q->stub ||
+           atomic_load_explicit(&q->tail, memory_order_seq_cst) != &q->stub;
 }
 
 #endif

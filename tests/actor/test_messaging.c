@@ -260,3 +260,65 @@ GB_TEST(messaging, blocking_call_inside_a_handler_is_refused)
     GB_CHECK((gb_call(s, id, M_NESTED, NULL, 0, 0, NULL, 0, NULL)) == (GB_EINVAL), "check_eq");
     gb_silo_destroy(s);
 }
+
+/* Many actors each sending windows of one-way messages and a call to one
+ * sink, continuing from the call's callback (the fan-in pattern). */
+#define SOURCES 50
+#define PER_SOURCE 2000
+
+static gb_actor_id g_sink;
+static _Atomic uint64_t g_sink_count;
+static _Atomic int g_sources_done;
+
+static gb_status sink_h(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
+{
+    atomic_fetch_add(&g_sink_count, 1);
+    return GB_OK;
+}
+
+static gb_status source_h(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p);
+
+static void source_cb(gb_actor_ctx *ctx, void *arg, gb_status st, const void *p, uint32_t len)
+{
+    GB_CHECK(st == GB_OK, "window call failed: %s", gb_status_name(st));
+    gb_msg_header h = {.method = 2};
+    source_h(ctx, arg, &h, NULL);
+}
+
+static gb_status source_h(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
+{
+    uint64_t *sent = state;
+    for (int k = 0; k < 16 && *sent < PER_SOURCE; k++, ++*sent)
+        GB_CHECK(gb_ctx_send(ctx, g_sink, 1, NULL, 0) == GB_OK, "%s", gb_last_error());
+    if (*sent < PER_SOURCE) {
+        ++*sent;
+        return gb_ctx_call(ctx, g_sink, 1, NULL, 0, 0, source_cb, state);
+    }
+    atomic_fetch_add(&g_sources_done, 1);
+    return GB_OK;
+}
+
+GB_TEST(messaging, many_actors_fan_in_to_one_with_calls)
+{
+    gb_silo *s = test_silo(NULL);
+    gb_actor_type sink = {.name = "sink", .handler = sink_h};
+    gb_actor_type src = {.name = "src", .handler = source_h, .state_size = sizeof(uint64_t)};
+    GB_CHECK(gb_actor_type_register(s, &sink) == GB_OK, "sink");
+    GB_CHECK(gb_actor_type_register(s, &src) == GB_OK, "src");
+    gb_actor_ref_str(s, "sink", "s", &g_sink);
+    atomic_store(&g_sink_count, 0);
+    atomic_store(&g_sources_done, 0);
+    for (uint64_t i = 0; i < SOURCES; i++) {
+        gb_actor_id id;
+        gb_actor_ref_u64(s, "src", i, &id);
+        GB_CHECK(gb_send(s, id, 2, NULL, 0) == GB_OK, "start");
+    }
+    gb_silo_stats st;
+    GB_CHECK(WAIT_FOR(s, st, atomic_load(&g_sources_done) == SOURCES &&
+                                 atomic_load(&g_sink_count) == (uint64_t)SOURCES * PER_SOURCE),
+             "all messages arrive: %llu of %llu",
+             (unsigned long long)atomic_load(&g_sink_count),
+             (unsigned long long)SOURCES * PER_SOURCE);
+    GB_CHECK(st.timeouts == 0, "no call timed out");
+    gb_silo_destroy(s);
+}
