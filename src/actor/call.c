@@ -353,7 +353,15 @@ static gb_status copy_reply(gb_future *f, void *reply, uint32_t cap, uint32_t *r
 static gb_status wait_blocking(gb_silo *s, gb_future *f, uint64_t corr, int64_t timeout_ns)
 {
     int64_t deadline = gb_time_fast_ns() + timeout_ns;
-    if (gbi_future_wait_until(f, deadline))
+    int64_t parked;
+    int done = gbi_future_wait_until(f, deadline, &parked);
+    if (parked) {
+        int64_t cur = atomic_load_explicit(&s->caller_spin_cur, memory_order_relaxed);
+        atomic_store_explicit(&s->caller_spin_cur,
+                              gbi_spin_adapt(cur, s->o.caller_spin_ns, parked),
+                              memory_order_relaxed);
+    }
+    if (done)
         return GB_OK;
     call_rec *r = claim(s->calls, corr);
     if (r) {
@@ -364,7 +372,7 @@ static gb_status wait_blocking(gb_silo *s, gb_future *f, uint64_t corr, int64_t 
         return gbi_error(GB_ETIMEDOUT, "gb_call", "no response within %lld ns",
                          (long long)timeout_ns);
     }
-    gbi_future_wait_until(f, -1); /* the completer won: its result is on the way */
+    gbi_future_wait_until(f, -1, NULL); /* the completer won: its result is on the way */
     return GB_OK;
 }
 
@@ -382,7 +390,7 @@ gb_status gb_call(gb_silo *s, gb_actor_id target, uint32_t method, const void *p
     gb_status st = begin_external(&ca, &t, &r);
     if (st == GB_OK) {
         gb_future f;
-        gbi_future_init(&f, s->o.caller_spin_ns, 0);
+        gbi_future_init(&f, atomic_load_explicit(&s->caller_spin_cur, memory_order_relaxed), 0);
         r->kind = GBI_CALL_BLOCK;
         r->fut = &f;
         uint64_t corr = rec_arm(r);
@@ -417,7 +425,7 @@ gb_status gb_call_async(gb_silo *s, gb_actor_id target, uint32_t method, const v
     gb_status st = begin_external(&ca, &t, &r);
     if (st != GB_OK)
         return st;
-    gb_future *f = gbi_future_new(s->o.caller_spin_ns);
+    gb_future *f = gbi_future_new(atomic_load_explicit(&s->caller_spin_cur, memory_order_relaxed));
     if (!f) {
         rec_free(s->calls, r);
         return gbi_error(GB_ENOMEM, ca.where, "out of memory");

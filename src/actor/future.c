@@ -45,17 +45,18 @@ void gbi_future_complete(gb_future *f, gb_status status, gbi_msg *resp)
         gb_future_release(f);
 }
 
-int gbi_future_wait_until(gb_future *f, int64_t deadline_ns)
+int gbi_future_wait_until(gb_future *f, int64_t deadline_ns, int64_t *parked_ns)
 {
+    if (parked_ns)
+        *parked_ns = 0;
     int64_t spin_until = gb_time_fast_ns() + (f->spin_ns > 0 ? f->spin_ns : 0);
     for (unsigned i = 0;; i++) {
         uint32_t st = atomic_load_explicit(&f->state, memory_order_acquire);
         if (st == GBI_FUT_DONE)
             return 1;
-        if ((i & 31) != 31) {
-            gb_cpu_relax();
+        gbi_spin_step(i);
+        if ((i & 31) != 31)
             continue;
-        }
         int64_t now = gb_time_fast_ns();
         if (deadline_ns >= 0 && now >= deadline_ns)
             return 0;
@@ -67,6 +68,8 @@ int gbi_future_wait_until(gb_future *f, int64_t deadline_ns)
                                                      memory_order_acq_rel, memory_order_acquire))
             continue;
         gbi_park(&f->state, GBI_FUT_PARKED, deadline_ns >= 0 ? deadline_ns - now : -1);
+        if (parked_ns)
+            *parked_ns += gb_time_fast_ns() - now;
     }
 }
 
@@ -83,7 +86,7 @@ gb_status gb_future_wait(gb_future *f)
 {
     if (!f)
         return gbi_error(GB_EINVAL, "gb_future_wait", "future is NULL");
-    gbi_future_wait_until(f, -1);
+    gbi_future_wait_until(f, -1, NULL);
     return f->status;
 }
 

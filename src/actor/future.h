@@ -22,7 +22,8 @@ void gbi_future_init(gb_future *f, int64_t spin_ns, uint32_t refs);
 /* Publish the result and wake a parked waiter; drops the runtime's
  * reference of a heap future. */
 void gbi_future_complete(gb_future *f, gb_status status, gbi_msg *resp);
-/* Wait until done (1) or deadline_ns on gb_time_fast_ns (0); <0 = forever. */
-int gbi_future_wait_until(gb_future *f, int64_t deadline_ns);
+/* Wait until done (1) or deadline_ns on gb_time_fast_ns (0); <0 = forever.
+ * *parked_ns (may be NULL) gets the time spent parked. */
+int gbi_future_wait_until(gb_future *f, int64_t deadline_ns, int64_t *parked_ns);
 
 #endif

@@ -154,6 +154,7 @@ typedef struct gbi_worker {
     uint64_t seen_seq;          /* watchdog (service thread only): turn last seen */
     int64_t seen_at;            /* when seen_seq was first seen running */
     uint64_t reported_seq;      /* turn already reported */
+    int64_t spin_cur;           /* this worker's adaptive spin budget */
 } gbi_worker;
 
 typedef struct gbi_directory gbi_directory;
@@ -192,6 +193,7 @@ struct gb_silo {
     _Atomic int ext_waiters;                      /* threads inside gb_call/wait */
     _Atomic uint64_t timer_ids;
     _Atomic int64_t rt_offset; /* realtime - gb_time_fast_ns, for the HLC */
+    _Atomic int64_t caller_spin_cur; /* adaptive spin of gb_call waiters */
     _Alignas(GBI_CACHE_LINE) _Atomic(gbi_msg *) msg_pool; /* envelope.c */
     gbi_counters ext; /* counters of non-worker threads */
 };
@@ -298,6 +300,26 @@ void gbi_timer_release(gbi_timer *t, uint32_t holder);
 void gbi_watchdog_check(gb_silo *s, int64_t now_ns);
 
 /* ---- park.c -------------------------------------------------------------------- */
+/* One step of a spin-wait: a pause, and every 32nd step a sched_yield, so
+ * that a spinner sharing its CPU with the thread it waits for (more runnable
+ * threads than free cores) lets that thread run instead of burning its
+ * whole budget first. */
+void gbi_spin_step(unsigned i);
+
+/* Adaptive spin budget. A thread that parked and was woken after parked_ns
+ * would have caught its wake-up by spinning that long: the next budget grows
+ * to twice that (at most 16 x base) so a steady exchange whose wake-ups take
+ * longer than the base budget stops paying a park and a wake per message; a
+ * long idle period (parked_ns beyond the cap) returns it to base. */
+static inline int64_t gbi_spin_adapt(int64_t cur, int64_t base, int64_t parked_ns)
+{
+    int64_t cap = base * 16;
+    if (base <= 0 || parked_ns >= cap)
+        return base;
+    int64_t next = 2 * parked_ns > cur ? 2 * parked_ns : cur;
+    return next < cap ? next : cap;
+}
+
 /* Wait while *word == expected, at most timeout_ns (<0: forever). */
 void gbi_park(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
 void gbi_unpark(_Atomic uint32_t *word, int all);

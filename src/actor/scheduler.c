@@ -11,7 +11,8 @@
  * spread actors over the queues by id.
  *
  * Park/wake handshake (no lost wake-ups): an idle worker first spins
- * (counted in `spinning`) for spin_ns; to park it adds itself to `sleepers`,
+ * (counted in `spinning`) for its adaptive budget (gbi_spin_adapt, from
+ * spin_ns up to 16 x spin_ns); to park it adds itself to `sleepers`,
  * leaves `spinning`, reads `wake_seq`, re-checks every queue and only then
  * waits on the futex `wake_seq`. A producer pushes, then (seq_cst fence)
  * looks at `spinning` and `sleepers`: with no spinner and a sleeper it bumps
@@ -83,7 +84,7 @@ static int any_queued(gb_silo *s)
 
 static gbi_actor *spin_for_work(gb_silo *s, gbi_worker *w)
 {
-    int64_t until = s->o.spin_ns > 0 ? gb_time_fast_ns() + s->o.spin_ns : 0;
+    int64_t until = w->spin_cur > 0 ? gb_time_fast_ns() + w->spin_cur : 0;
     atomic_fetch_add_explicit(&s->spinning, 1, memory_order_seq_cst);
     for (unsigned i = 0;; i++) {
         gbi_actor *a = next_actor(s, w);
@@ -97,19 +98,22 @@ static gbi_actor *spin_for_work(gb_silo *s, gbi_worker *w)
             break;
         if ((i & 63) == 63 && gb_time_fast_ns() >= until)
             break;
-        gb_cpu_relax();
+        gbi_spin_step(i);
     }
     atomic_fetch_sub_explicit(&s->spinning, 1, memory_order_seq_cst);
     return NULL;
 }
 
-static void park(gb_silo *s)
+static void park(gb_silo *s, gbi_worker *w)
 {
     atomic_fetch_add_explicit(&s->sleepers, 1, memory_order_seq_cst);
     uint32_t seq = atomic_load_explicit(&s->wake_seq, memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
-    if (!any_queued(s) && !atomic_load_explicit(&s->stop_workers, memory_order_acquire))
+    if (!any_queued(s) && !atomic_load_explicit(&s->stop_workers, memory_order_acquire)) {
+        int64_t t0 = gb_time_fast_ns();
         gbi_park(&s->wake_seq, seq, -1);
+        w->spin_cur = gbi_spin_adapt(w->spin_cur, s->o.spin_ns, gb_time_fast_ns() - t0);
+    }
     atomic_fetch_sub_explicit(&s->sleepers, 1, memory_order_seq_cst);
 }
 
@@ -142,7 +146,7 @@ static void *worker_main(void *arg)
         }
         if (atomic_load_explicit(&s->stop_workers, memory_order_acquire))
             break;
-        park(s);
+        park(s, w);
     }
     gbi_tl_worker = NULL;
     return NULL;
@@ -154,6 +158,7 @@ gb_status gbi_sched_start(gb_silo *s)
         gbi_worker *w = &s->workers[i];
         w->silo = s;
         w->index = i;
+        w->spin_cur = s->o.spin_ns;
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             s->nworkers_started = i;
             return gbi_error(GB_EINTERNAL, "gb_silo_create", "could not start worker %u", i);

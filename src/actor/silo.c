@@ -127,6 +127,7 @@ gb_status gb_silo_create(gb_silo **out, const gb_silo_opts *opts)
     pthread_mutex_init(&s->types_lock, NULL);
     gb_status st = normalise(&s->o);
     s->nworkers = s->o.workers;
+    atomic_init(&s->caller_spin_cur, s->o.caller_spin_ns);
     if (st == GB_OK)
         st = alloc_parts(s);
     if (st == GB_OK)
