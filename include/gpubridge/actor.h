@@ -52,7 +52,8 @@ typedef struct gb_silo_opts {
     gb_full_policy full_policy; /* what a sender meets at a full mailbox */
     uint32_t max_payload;       /* bytes; 0 = 4048 (a 4096-byte slot) */
     uint32_t batch;             /* messages per turn before yielding; 0 = 32 */
-    int64_t spin_ns;            /* idle worker spins this long, then parks; 0 = 20 us, <0 = no spin */
+    int64_t spin_ns;            /* idle worker spins this long, then parks; 0 = 20 us, <0 = no spin
+                                 * (adapts up to 16x when wake-ups come soon after parking) */
     int64_t caller_spin_ns;     /* external waiters spin this long, then park; 0 = 20 us, <0 = no spin */
     int64_t stuck_turn_ns;      /* watchdog: log turns longer than this; 0 = 1 s, <0 = off */
     int64_t drain_timeout_ns;   /* gb_silo_destroy drains at most this long; 0 = 5 s */
@@ -213,19 +214,28 @@ const void *gb_future_payload(const gb_future *f, uint32_t *len);
  * NULL is ignored. May be called after the silo is destroyed. */
 void gb_future_release(gb_future *f);
 
-/* ---- Inside a handler (ctx is valid for the turn only) --------------------- */
+/* ---- Inside a handler ----------------------------------------------------------
+ * ctx is the turn being run: valid during the handler, init, deactivate hook
+ * or gb_ctx_call callback it was given to, and only on that thread (these
+ * functions are not for other threads). They accept ctx == NULL by returning
+ * 0/NULL, or GB_EINVAL for the fallible ones. */
 
+/* The running actor's id. */
 gb_actor_id gb_ctx_self(const gb_actor_ctx *ctx);
+/* The silo the actor lives on. */
 gb_silo *gb_ctx_silo(const gb_actor_ctx *ctx);
 /* The key: string (NULL for integer keys) or integer (0 for string keys). */
 const char *gb_ctx_key_str(const gb_actor_ctx *ctx);
 uint64_t gb_ctx_key_u64(const gb_actor_ctx *ctx);
 /* The type's `user` pointer. */
 void *gb_ctx_type_user(const gb_actor_ctx *ctx);
-/* Nonzero in init when the actor had been deactivated before. */
+/* Nonzero once the actor has been deactivated at least once (so in init:
+ * this activation is a reactivation). */
 int gb_ctx_reactivated(const gb_actor_ctx *ctx);
 
-/* One-way send from the running actor (same as gb_send from a handler). */
+/* One-way send from the running actor (same as gb_send from a handler).
+ * Errors: as gb_send; GB_EAGAIN at a full mailbox whatever the full_policy
+ * (a handler never blocks its worker). */
 gb_status gb_ctx_send(gb_actor_ctx *ctx, gb_actor_id target, uint32_t method, const void *payload,
                       uint32_t len);
 
@@ -258,14 +268,16 @@ gb_status gb_reply(gb_silo *silo, const gb_reply_token *token, gb_status status,
                    const void *payload, uint32_t len);
 
 /* Start a timer that delivers a message (flags GB_MSG_TIMER, the given
- * method, empty payload) to the running actor after due_ns, then every
- * period_ns (0 = once). A tick is skipped while the previous one is still
- * queued. Timers are cancelled on deactivation. Errors: GB_EINVAL (due_ns
- * < 0, period_ns < 0, NULL id), GB_ECLOSED, GB_ENOMEM. */
+ * method, an 8-byte payload holding the timer id) to the running actor after
+ * due_ns, then every period_ns (0 = once). A tick is skipped while the
+ * previous one is still queued; ticks do not keep an idle actor active.
+ * Timers are cancelled on deactivation. Errors: GB_EINVAL (due_ns < 0,
+ * period_ns < 0, NULL id), GB_ECLOSED, GB_ENOMEM. */
 gb_status gb_ctx_timer_start(gb_actor_ctx *ctx, uint32_t method, int64_t due_ns, int64_t period_ns,
                              uint64_t *timer_id);
 
-/* Cancel a timer of the running actor. Errors: GB_ENOENT (no such timer). */
+/* Cancel a timer of the running actor; a tick already queued is dropped.
+ * Errors: GB_EINVAL (ctx NULL), GB_ENOENT (no such timer on this actor). */
 gb_status gb_ctx_timer_cancel(gb_actor_ctx *ctx, uint64_t timer_id);
 
 #ifdef __cplusplus
