@@ -299,7 +299,8 @@ gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void
 
 static int64_t timeout_of(gb_silo *s, int64_t timeout_ns)
 {
-    return timeout_ns > 0 ? timeout_ns : s->o.default_timeout_ns;
+    int64_t t = timeout_ns > 0 ? timeout_ns : s->o.default_timeout_ns;
+    return t < GBI_FOREVER_NS ? t : GBI_FOREVER_NS; /* now + t must not overflow */
 }
 
 typedef struct call_args {

@@ -210,6 +210,12 @@ void gb_silo_destroy(gb_silo *s)
 {
     if (!s)
         return;
+    if (gbi_tl_worker && gbi_tl_worker->silo == s) {
+        /* joining our own worker would hang the process: refuse loudly */
+        gb_log(GB_LOG_ERROR, "actor", "gb_silo_destroy called from a handler of that silo: "
+                                      "ignored (destroy it from another thread)");
+        return;
+    }
     atomic_store_explicit(&s->closing, 1, memory_order_seq_cst);
     drain(s);
     atomic_store_explicit(&s->closing, 2, memory_order_seq_cst);

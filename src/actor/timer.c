@@ -261,7 +261,9 @@ gb_status gb_ctx_timer_start(gb_actor_ctx *ctx, uint32_t method, int64_t due_ns,
     t->actor = ctx->actor;
     t->id = atomic_fetch_add_explicit(&s->timer_ids, 1, memory_order_relaxed) + 1;
     t->method = method;
-    t->period_ns = period_ns;
+    t->period_ns = period_ns < GBI_FOREVER_NS ? period_ns : GBI_FOREVER_NS;
+    if (due_ns > GBI_FOREVER_NS)
+        due_ns = GBI_FOREVER_NS;
     atomic_init(&t->holders, GBI_TIMER_IN_HEAP | GBI_TIMER_IN_ACTOR);
     t->next_in_actor = ctx->actor->timers;
     ctx->actor->timers = t;

@@ -136,3 +136,25 @@ GB_TEST(silo, short_reply_buffer_gives_emsgsize_with_full_length)
     GB_CHECK((memcmp(out, "hell", 4)) == (0), "check_eq");
     gb_silo_destroy(s);
 }
+
+static gb_silo *g_silo_seen;
+
+static gb_status destroyer(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
+{
+    g_silo_seen = gb_ctx_silo(ctx);
+    gb_silo_destroy(gb_ctx_silo(ctx)); /* refused: it would join its own worker */
+    return GB_OK;
+}
+
+GB_TEST(silo, destroy_from_a_handler_is_refused_and_the_silo_keeps_running)
+{
+    gb_silo *s = test_silo(NULL);
+    gb_actor_type t = {.name = "d", .handler = destroyer};
+    gb_actor_type_register(s, &t);
+    gb_actor_id id;
+    gb_actor_ref_str(s, "d", "x", &id);
+    GB_CHECK(gb_call(s, id, 1, NULL, 0, 0, NULL, 0, NULL) == GB_OK, "first call");
+    GB_CHECK(g_silo_seen == s, "handler ran");
+    GB_CHECK(gb_call(s, id, 1, NULL, 0, 0, NULL, 0, NULL) == GB_OK, "silo still serves");
+    gb_silo_destroy(s);
+}

@@ -130,3 +130,16 @@ GB_TEST(timeouts, reply_in_time_is_delivered_once)
     GB_CHECK((st.late_responses) == (0), "check_eq");
     gb_silo_destroy(s);
 }
+
+GB_TEST(timeouts, longest_timeouts_do_not_overflow)
+{
+    gb_actor_id a, b;
+    gb_silo *s = setup(&a, &b);
+    char out[8] = {0};
+    GB_CHECK(gb_call(s, a, M_PING, NULL, 0, INT64_MAX, out, sizeof out, NULL) == GB_OK, "call");
+    gb_future *f;
+    GB_CHECK(gb_call_async(s, a, M_PING, NULL, 0, INT64_MAX, &f) == GB_OK, "async");
+    GB_CHECK(gb_future_wait(f) == GB_OK, "wait");
+    gb_future_release(f);
+    gb_silo_destroy(s);
+}
