@@ -63,7 +63,8 @@ typedef struct gb_silo_opts {
 
 /* Create a silo: the worker pool, the service thread (timers, call timeouts,
  * idle collection, watchdog) and the silo's HLC. opts may be NULL (defaults).
- * Errors: GB_EINVAL (out NULL, max_payload above 4048), GB_ENOMEM,
+ * Errors: GB_EINVAL (out NULL, max_payload above 4048, unknown full_policy,
+ * more than 1024 workers), GB_ENOMEM,
  * GB_EINTERNAL (a thread could not be started). Thread-safe. */
 gb_status gb_silo_create(gb_silo **out, const gb_silo_opts *opts);
 
@@ -72,13 +73,17 @@ gb_status gb_silo_create(gb_silo **out, const gb_silo_opts *opts);
  * message still queued is handled with sends disabled, every pending call
  * completes with GB_ECLOSED, every active actor is deactivated, and all
  * memory is freed. Threads blocked in gb_call or gb_future_wait are woken
- * with GB_ECLOSED. NULL is ignored. Must not be called from a handler, nor
- * concurrently with other calls on the silo that start after it. Futures
+ * with GB_ECLOSED. NULL is ignored. Called from a handler of this silo it
+ * is refused (logged as an error: it would wait for its own worker). Must
+ * not run concurrently with calls on the silo that start after it. Futures
  * stay valid until released. */
 void gb_silo_destroy(gb_silo *silo);
 
-/* The silo's hybrid logical clock (stamped on every send, updated on every
- * delivery). Valid until gb_silo_destroy. Thread-safe. */
+/* The silo's hybrid logical clock: every message is stamped with
+ * gb_hlc_now at send; a delivered stamp that is ahead of the clock (one
+ * from another clock) goes through gb_hlc_update (the silo's own stamps
+ * never are). Its physical source is the TSC-based fast clock anchored to
+ * realtime. Valid until gb_silo_destroy. Thread-safe. */
 gb_hlc *gb_silo_clock(gb_silo *silo);
 
 typedef struct gb_silo_stats {
