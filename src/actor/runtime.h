@@ -105,11 +105,18 @@ typedef struct gbi_timer {
 
 /* ---- actors (directory.c, activation.c, turn.c) ----------------------------- */
 
+/* Where an actor's activation lives, as the directory knows it. Only the
+ * CPU worker pool of this silo exists today; device rings and remote silos
+ * come with later layers and will be routed by this field, so senders never
+ * need to know where an actor is. */
+enum gbi_location { GBI_LOC_CPU = 0 };
+
 typedef struct gbi_actor {
     gbi_mpsc_node rq_node;               /* run-queue link */
     _Atomic(struct gbi_actor *) dir_next; /* directory chain */
     uint64_t id;
     const gbi_type *type;
+    uint32_t location; /* enum gbi_location */
     uint64_t key_u64;
     char *key_str; /* NULL for integer keys */
 

@@ -291,6 +291,9 @@ gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **
         return gbi_error(GB_ENOENT, where,
                          "actor %016llx is unknown here (resolve it with gb_actor_ref_*)",
                          (unsigned long long)target);
+    if (a->location != GBI_LOC_CPU)
+        return gbi_error(GB_ENOTSUP, where, "actor %016llx lives where this silo cannot route",
+                         (unsigned long long)target);
     *out = a;
     return GB_OK;
 }
