@@ -107,9 +107,9 @@ gb_status gb_silo_stats_get(gb_silo *silo, gb_silo_stats *out);
 
 /* ---- Actor types --------------------------------------------------------- */
 
-/* Called in the actor's first turn after (re)activation, before its first
- * message. state is state_size bytes: zeroed, or what the deactivate hook
- * kept. A non-OK status is logged; the actor stays active. */
+/* Called on (re)activation, in the turn of the actor's first message and
+ * just before it is handled. state is state_size bytes: zeroed, or what the
+ * deactivate hook kept. A non-OK status is logged; the actor stays active. */
 typedef gb_status (*gb_actor_init_fn)(gb_actor_ctx *ctx, void *state);
 
 /* Handles one message. For a request (msg->correlation != 0) that the

@@ -2,8 +2,9 @@
  * Activation and deactivation. Both run inside a turn of the actor, on the
  * one thread that owns it, so neither races with message handling, and an
  * actor is activated exactly once however many threads send to a new id at
- * the same moment (the directory creates its record once; the first turn
- * activates it).
+ * the same moment (the directory creates its record once; the turn that
+ * handles its first message activates it, just before the handler runs).
+ * Timer ticks and idle probes never activate an actor.
  *
  * Idle collection: the service thread scans the directory every
  * collect_period_ns and sends a GBI_MSG_DEACTIVATE probe to each active
