@@ -49,8 +49,19 @@ static int may_block(gb_silo *s)
            !(gbi_tl_worker && gbi_tl_worker->silo == s);
 }
 
-/* Wait for room in a's mailbox (GB_FULL_BLOCK). */
+static gb_status put_blocking_counted(gb_silo *s, gbi_actor *a, gbi_msg *m);
+
+/* Wait for room in a's mailbox (GB_FULL_BLOCK). Counted in ext_waiters so
+ * that gb_silo_destroy does not free the silo under a waiting sender. */
 static gb_status put_blocking(gb_silo *s, gbi_actor *a, gbi_msg *m)
+{
+    atomic_fetch_add_explicit(&s->ext_waiters, 1, memory_order_acq_rel);
+    gb_status st = put_blocking_counted(s, a, m);
+    atomic_fetch_sub_explicit(&s->ext_waiters, 1, memory_order_acq_rel);
+    return st;
+}
+
+static gb_status put_blocking_counted(gb_silo *s, gbi_actor *a, gbi_msg *m)
 {
     uint32_t cap = s->o.mailbox_capacity;
     for (;;) {

@@ -217,6 +217,8 @@ void gb_silo_destroy(gb_silo *s)
         return;
     }
     atomic_store_explicit(&s->closing, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&s->space_seq, 1, memory_order_release);
+    gbi_unpark(&s->space_seq, 1); /* senders waiting for room: see closing */
     drain(s);
     atomic_store_explicit(&s->closing, 2, memory_order_seq_cst);
     gbi_sched_stop(s);

@@ -89,3 +89,56 @@ GB_TEST(backpressure, block_policy_makes_external_senders_wait_for_room)
     GB_CHECK((atomic_load(&g_sum)) == (200), "check_eq");
     gb_silo_destroy(s);
 }
+
+typedef struct closer {
+    sender *snd;
+    pthread_t sender_thread;
+} closer;
+
+/* Waits for the blocked sender to give up, then lets the handler go on. */
+static void *open_gate_after_sender(void *p)
+{
+    closer *c = p;
+    pthread_join(c->sender_thread, NULL);
+    atomic_store(&g_gate, 1);
+    return NULL;
+}
+
+static _Atomic uint64_t g_accepted;
+
+static void *send_counting(void *p)
+{
+    sender *a = p;
+    for (int i = 0; i < a->n; i++) {
+        uint64_t one = 1;
+        gb_status st = gb_send(a->s, a->id, 1, &one, 8);
+        if (st == GB_OK)
+            atomic_fetch_add(&g_accepted, 1);
+        else {
+            GB_CHECK(st == GB_ECLOSED, "a blocked sender only fails with GB_ECLOSED, not %s",
+                     gb_status_name(st));
+            a->failures++;
+        }
+    }
+    return NULL;
+}
+
+GB_TEST(backpressure, sender_blocked_at_destroy_gets_eclosed_and_nothing_accepted_is_lost)
+{
+    gb_actor_id id;
+    gb_silo *s = setup(2, GB_FULL_BLOCK, &id);
+    atomic_store(&g_accepted, 0);
+    sender a = {s, id, 100, 0};
+    closer c = {&a, 0};
+    pthread_create(&c.sender_thread, NULL, send_counting, &a);
+    gb_silo_stats st;
+    GB_CHECK(WAIT_FOR(s, st, st.mailbox_full >= 1), "the sender is blocked");
+    pthread_t opener;
+    pthread_create(&opener, NULL, open_gate_after_sender, &c);
+    gb_silo_destroy(s); /* wakes the sender with GB_ECLOSED, then drains */
+    pthread_join(opener, NULL);
+    GB_CHECK(a.failures > 0, "the blocked send was refused");
+    GB_CHECK(atomic_load(&g_sum) == atomic_load(&g_accepted), "handled %llu of %llu accepted",
+             (unsigned long long)atomic_load(&g_sum),
+             (unsigned long long)atomic_load(&g_accepted));
+}
