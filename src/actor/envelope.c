@@ -29,6 +29,7 @@
 typedef struct local_pool {
     gbi_msg *head;
     uint32_t n;
+    int registered; /* the exit destructor is armed for this thread */
 } local_pool;
 
 static _Thread_local local_pool tl_pool;
@@ -55,6 +56,7 @@ static void pool_thread_exit(void *arg)
     free_list(tl_pool.head);
     tl_pool.head = NULL;
     tl_pool.n = 0;
+    tl_pool.registered = 0;
 }
 
 static void pool_key_create(void)
@@ -62,11 +64,22 @@ static void pool_key_create(void)
     pthread_key_create(&pool_key, pool_thread_exit);
 }
 
+/* Arm the thread-exit destructor before the thread first keeps blocks. */
+static void pool_register(local_pool *p)
+{
+    if (p->registered)
+        return;
+    pthread_once(&pool_once, pool_key_create);
+    pthread_setspecific(pool_key, p); /* non-NULL: the destructor runs */
+    p->registered = 1;
+}
+
 /* Take a block: the thread's list, else the silo's whole shared stack. */
 static gbi_msg *pool_get(gb_silo *s)
 {
     local_pool *p = &tl_pool;
-    if (!p->head && s) {
+    if (!p->head && s && atomic_load_explicit(&s->msg_pool, memory_order_relaxed)) {
+        pool_register(p);
         /* acquire: the pushers' writes to the blocks happen before */
         gbi_msg *all = atomic_exchange_explicit(&s->msg_pool, NULL, memory_order_acquire);
         uint32_t n = 0;
@@ -81,23 +94,22 @@ static gbi_msg *pool_get(gb_silo *s)
         p->n--;
         return m;
     }
-    pthread_once(&pool_once, pool_key_create);
-    pthread_setspecific(pool_key, &tl_pool); /* non-NULL: run the destructor */
     return aligned_alloc(GBI_CACHE_LINE, GBI_MSG_POOLED); /* header in one line */
 }
 
 static void pool_put(gb_silo *s, gbi_msg *m)
 {
     local_pool *p = &tl_pool;
-    if (p->n < POOL_LOCAL_MAX || !s) {
-        if (p->n >= POOL_LOCAL_MAX) {
-            free(m);
-            return;
-        }
+    if (p->n < POOL_LOCAL_MAX) {
+        pool_register(p);
         atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)p->head,
                               memory_order_relaxed);
         p->head = m;
         p->n++;
+        return;
+    }
+    if (!s) {
+        free(m);
         return;
     }
     gbi_msg *head = atomic_load_explicit(&s->msg_pool, memory_order_relaxed);
