@@ -53,6 +53,11 @@ static gb_status normalise(gb_silo_opts *o)
     o->drain_timeout_ns = o->drain_timeout_ns > 0 ? o->drain_timeout_ns : 5000000000LL;
     o->collect_period_ns = o->collect_period_ns > 0 ? o->collect_period_ns : 100000000LL;
     o->default_timeout_ns = o->default_timeout_ns > 0 ? o->default_timeout_ns : 30000000000LL;
+    int64_t *times[] = {&o->spin_ns,          &o->caller_spin_ns,    &o->stuck_turn_ns,
+                        &o->drain_timeout_ns, &o->collect_period_ns, &o->default_timeout_ns};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
+        if (*times[i] > GBI_FOREVER_NS / 16) /* now + 16 x t stays in range */
+            *times[i] = GBI_FOREVER_NS / 16;
     return GB_OK;
 }
 
