@@ -10,8 +10,8 @@
 #include "gpubridge/time.h"
 #include "gpubridge/hash.h"
 #include "gpubridge/clock.h"
-#include "gpubridge/message.h"
 #include "gpubridge/actor.h"
+#include "gpubridge/message.h"
 #include "gpubridge/version.h"
 
 #endif

@@ -2,7 +2,7 @@
 #ifndef GB_TEST_ACTOR_TEST_H
 #define GB_TEST_ACTOR_TEST_H
 
-#include "base/tsan_harness.h"
+#include "support/tsan_harness.h"
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
