@@ -317,18 +317,15 @@ static void *ext_producer(void *arg)
 static uint64_t g_per_source;
 static gb_actor_id g_sink;
 
-static gb_status source_handler(gb_actor_ctx *ctx, void *st, const gb_msg_header *m,
-                                const void *p);
+static gb_status source_handler(gb_actor_ctx *ctx, void *st, const gb_msg_header *m, const void *p);
 
-static void source_next(gb_actor_ctx *ctx, void *arg, gb_status status, const void *p,
-                        uint32_t len)
+static void source_next(gb_actor_ctx *ctx, void *arg, gb_status status, const void *p, uint32_t len)
 {
     gb_msg_header h = {.method = 2};
     source_handler(ctx, arg, &h, NULL);
 }
 
-static gb_status source_handler(gb_actor_ctx *ctx, void *st, const gb_msg_header *m,
-                                const void *p)
+static gb_status source_handler(gb_actor_ctx *ctx, void *st, const gb_msg_header *m, const void *p)
 {
     uint64_t *sent = st, v = 0;
     for (int k = 0; k < 64 && *sent < g_per_source; k++, ++*sent)
@@ -431,8 +428,7 @@ static gb_status coord_handler(gb_actor_ctx *ctx, void *st, const gb_msg_header 
     return GB_OK;
 }
 
-static gb_status worker_handler(gb_actor_ctx *ctx, void *st, const gb_msg_header *m,
-                                const void *p)
+static gb_status worker_handler(gb_actor_ctx *ctx, void *st, const gb_msg_header *m, const void *p)
 {
     ++*(uint64_t *)st;
     return GB_OK; /* the status is the response */
@@ -563,8 +559,7 @@ static void bench_activation(void)
         double ns = (double)(gb_time_fast_ns() - t0) / (double)n;
         gb_silo_destroy(s);
         char what[64];
-        snprintf(what, sizeof what, "activation, %llu actors (vs malloc+map)",
-                 (unsigned long long)n);
+        snprintf(what, sizeof what, "activation, %llu actors (vs malloc+map)", (unsigned long long)n);
         row(what, ns, base_activation(n), "ns/actor", 1);
     }
 }

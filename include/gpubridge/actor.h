@@ -41,8 +41,8 @@ typedef struct gb_future gb_future;
 /* ---- Silo ---------------------------------------------------------------- */
 
 typedef enum gb_full_policy {
-    GB_FULL_FAIL = 0,  /* a full mailbox gives the sender GB_EAGAIN */
-    GB_FULL_BLOCK = 1  /* an external sender waits for room (handlers still get GB_EAGAIN) */
+    GB_FULL_FAIL = 0, /* a full mailbox gives the sender GB_EAGAIN */
+    GB_FULL_BLOCK = 1 /* an external sender waits for room (handlers still get GB_EAGAIN) */
 } gb_full_policy;
 
 typedef struct gb_silo_opts {
@@ -87,18 +87,18 @@ void gb_silo_destroy(gb_silo *silo);
 gb_hlc *gb_silo_clock(gb_silo *silo);
 
 typedef struct gb_silo_stats {
-    uint64_t sent;              /* messages accepted into a mailbox (requests and one-way) */
-    uint64_t delivered;         /* messages handed to a handler */
-    uint64_t responses;         /* call completions delivered (response, error or timeout) */
+    uint64_t sent;      /* messages accepted into a mailbox (requests and one-way) */
+    uint64_t delivered; /* messages handed to a handler */
+    uint64_t responses; /* call completions delivered (response, error or timeout) */
     uint64_t activations;
     uint64_t deactivations;
-    uint64_t deadlocks;         /* calls refused with GB_EDEADLK */
-    uint64_t timeouts;          /* calls completed with GB_ETIMEDOUT */
-    uint64_t late_responses;    /* responses dropped because their call had completed */
-    uint64_t mailbox_full;      /* sends refused (or made to wait) by a full mailbox */
-    uint64_t stuck_turns;       /* turns the watchdog reported */
-    uint64_t actors;            /* identities known to the directory */
-    uint64_t active;            /* actors activated now */
+    uint64_t deadlocks;      /* calls refused with GB_EDEADLK */
+    uint64_t timeouts;       /* calls completed with GB_ETIMEDOUT */
+    uint64_t late_responses; /* responses dropped because their call had completed */
+    uint64_t mailbox_full;   /* sends refused (or made to wait) by a full mailbox */
+    uint64_t stuck_turns;    /* turns the watchdog reported */
+    uint64_t actors;         /* identities known to the directory */
+    uint64_t active;         /* actors activated now */
 } gb_silo_stats;
 
 /* Read the silo's counters (each read atomically; the set is not a snapshot).
@@ -116,8 +116,8 @@ typedef gb_status (*gb_actor_init_fn)(gb_actor_ctx *ctx, void *state);
  * handler neither answered (gb_ctx_reply) nor deferred (gb_ctx_defer_reply),
  * the returned status is the response (GB_OK with an empty payload, or the
  * error). payload is msg->payload_len bytes, valid during the call only. */
-typedef gb_status (*gb_actor_handler_fn)(gb_actor_ctx *ctx, void *state,
-                                         const gb_msg_header *msg, const void *payload);
+typedef gb_status (*gb_actor_handler_fn)(gb_actor_ctx *ctx, void *state, const gb_msg_header *msg,
+                                         const void *payload);
 
 /* Called in the actor's last turn before deactivation (idle timeout or silo
  * destroy). Return nonzero to keep the state bytes for the next activation
@@ -140,7 +140,7 @@ typedef struct gb_actor_type {
     int64_t idle_timeout_ns;           /* 0 = never deactivated for idleness */
     int reentrant;                     /* 0 = non-reentrant (default) */
     gb_placement placement;
-    void *user;                        /* returned by gb_ctx_type_user */
+    void *user; /* returned by gb_ctx_type_user */
 } gb_actor_type;
 
 /* Register an actor type (the descriptor is copied). Errors: GB_EINVAL
@@ -179,8 +179,7 @@ typedef void (*gb_reply_fn)(gb_actor_ctx *ctx, void *arg, gb_status status, cons
  * GB_EMSGSIZE (len > max_payload), GB_EAGAIN (mailbox full), GB_ECLOSED
  * (silo shutting down), GB_ENOMEM. Accepted messages are never lost.
  * Thread-safe. */
-gb_status gb_send(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload,
-                  uint32_t len);
+gb_status gb_send(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload, uint32_t len);
 
 /* Request/response from a thread that is not a worker: sends and blocks
  * (spin, then park) until the response or timeout_ns (<= 0: the silo's
@@ -189,20 +188,19 @@ gb_status gb_send(gb_silo *silo, gb_actor_id target, uint32_t method, const void
  * GB_ETIMEDOUT (a late response is dropped and counted), GB_EMSGSIZE (reply
  * truncated), GB_ECLOSED, or any gb_send error. From inside a handler it
  * returns GB_EINVAL: use gb_ctx_call. Thread-safe. */
-gb_status gb_call(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload,
-                  uint32_t len, int64_t timeout_ns, void *reply, uint32_t reply_cap,
-                  uint32_t *reply_len);
+gb_status gb_call(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload, uint32_t len,
+                  int64_t timeout_ns, void *reply, uint32_t reply_cap, uint32_t *reply_len);
 
 /* Request/response completed through a future (poll or wait on it, then
  * release it). Errors: as gb_send; *out is NULL on error. Thread-safe. */
-gb_status gb_call_async(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload,
-                        uint32_t len, int64_t timeout_ns, gb_future **out);
+gb_status gb_call_async(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload, uint32_t len,
+                        int64_t timeout_ns, gb_future **out);
 
 /* Request/response completed by cb(NULL, arg, ...) on a worker or on the
  * service thread (keep it short). Errors: as gb_send; cb is not called on
  * error. Thread-safe. */
-gb_status gb_call_cb(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload,
-                     uint32_t len, int64_t timeout_ns, gb_reply_fn cb, void *arg);
+gb_status gb_call_cb(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload, uint32_t len,
+                     int64_t timeout_ns, gb_reply_fn cb, void *arg);
 
 /* GB_EAGAIN while the call is pending, else its final status. Thread-safe. */
 gb_status gb_future_poll(const gb_future *f);
@@ -269,8 +267,8 @@ gb_status gb_ctx_defer_reply(gb_actor_ctx *ctx, gb_reply_token *out);
 /* Answer a deferred request. Errors: GB_EINVAL (NULL, payload NULL with
  * len > 0), GB_EMSGSIZE, GB_ETIMEDOUT (the call had already completed, e.g.
  * timed out: the reply is dropped and counted as late). Thread-safe. */
-gb_status gb_reply(gb_silo *silo, const gb_reply_token *token, gb_status status,
-                   const void *payload, uint32_t len);
+gb_status gb_reply(gb_silo *silo, const gb_reply_token *token, gb_status status, const void *payload,
+                   uint32_t len);
 
 /* Start a timer that delivers a message (flags GB_MSG_TIMER, the given
  * method, an 8-byte payload holding the timer id) to the running actor after

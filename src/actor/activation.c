@@ -35,8 +35,8 @@ void gbi_activate(gb_actor_ctx *ctx)
     if (t->init) {
         gb_status st = t->init(ctx, a->state);
         if (st != GB_OK)
-            gb_log(GB_LOG_WARN, "actor", "init of %s/%016llx returned %s", t->name,
-                   (unsigned long long)a->id, gb_status_name(st));
+            gb_log(GB_LOG_WARN, "actor", "init of %s/%016llx returned %s", t->name, (unsigned long long)a->id,
+                   gb_status_name(st));
     }
 }
 
@@ -45,8 +45,8 @@ static int idle_now(gb_actor_ctx *ctx)
     gbi_actor *a = ctx->actor;
     int64_t timeout = a->type->desc.idle_timeout_ns;
     int64_t last = atomic_load_explicit(&a->last_turn_ns, memory_order_relaxed);
-    return a->outstanding == 0 && !a->def_head && !gbi_mpsc_maybe_nonempty(&a->mbox) &&
-           timeout > 0 && gbi_now_ns() - last >= timeout;
+    return a->outstanding == 0 && !a->def_head && !gbi_mpsc_maybe_nonempty(&a->mbox) && timeout > 0 &&
+           gbi_now_ns() - last >= timeout;
 }
 
 void gbi_deactivate(gb_actor_ctx *ctx, int force)

@@ -90,9 +90,9 @@ static void push_free(gbi_calls *c, call_rec *first, call_rec *last)
     uint64_t h = atomic_load_explicit(&c->free_head, memory_order_relaxed);
     do {
         atomic_store_explicit(&last->next_free, (uint32_t)h, memory_order_relaxed);
-    } while (!atomic_compare_exchange_weak_explicit(
-        &c->free_head, &h, (((h >> 32) + 1) << 32) | (first->index + 1), memory_order_release,
-        memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&c->free_head, &h,
+                                                    (((h >> 32) + 1) << 32) | (first->index + 1),
+                                                    memory_order_release, memory_order_relaxed));
 }
 
 static gb_status grow(gbi_calls *c)
@@ -134,8 +134,7 @@ static gb_status rec_alloc(gbi_calls *c, call_rec **out)
         }
         call_rec *r = rec_at(c, idx1 - 1);
         uint32_t next = atomic_load_explicit(&r->next_free, memory_order_relaxed);
-        if (atomic_compare_exchange_weak_explicit(&c->free_head, &h,
-                                                  (((h >> 32) + 1) << 32) | next,
+        if (atomic_compare_exchange_weak_explicit(&c->free_head, &h, (((h >> 32) + 1) << 32) | next,
                                                   memory_order_acquire, memory_order_relaxed)) {
             *out = r;
             return GB_OK;
@@ -172,8 +171,7 @@ static call_rec *claim(gbi_calls *c, uint64_t correlation)
     if (!r)
         return NULL;
     uint64_t expect = (correlation >> 32) << 2 | ST_PENDING;
-    if (!atomic_compare_exchange_strong_explicit(&r->state, &expect,
-                                                 (correlation >> 32) << 2 | ST_DONE,
+    if (!atomic_compare_exchange_strong_explicit(&r->state, &expect, (correlation >> 32) << 2 | ST_DONE,
                                                  memory_order_acq_rel, memory_order_relaxed))
         return NULL;
     return r;
@@ -261,16 +259,14 @@ int gbi_calls_close_all(gb_silo *s)
     for (uint32_t i = 0; i < n * CHUNK; i++) {
         call_rec *r = rec_at(s->calls, i);
         uint64_t st = atomic_load_explicit(&r->state, memory_order_acquire);
-        if ((st & 3) == ST_PENDING &&
-            gbi_call_complete(s, (st >> 2) << 32 | i, GB_ECLOSED, NULL) == GB_OK)
+        if ((st & 3) == ST_PENDING && gbi_call_complete(s, (st >> 2) << 32 | i, GB_ECLOSED, NULL) == GB_OK)
             closed++;
     }
     return closed;
 }
 
-gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void *payload,
-                      uint32_t len, const uint64_t *chain, uint32_t chain_len, uint64_t sender,
-                      uint64_t correlation)
+gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void *payload, uint32_t len,
+                      const uint64_t *chain, uint32_t chain_len, uint64_t sender, uint64_t correlation)
 {
     gbi_msg *m = gbi_msg_new(s, len, (uint16_t)chain_len);
     if (!m)
@@ -346,8 +342,7 @@ static gb_status copy_reply(gb_future *f, void *reply, uint32_t cap, uint32_t *r
     gb_status st = f->status;
     gbi_msg_free(NULL, f->resp);
     if (st == GB_OK && len > cap)
-        return gbi_error(GB_EMSGSIZE, "gb_call", "response of %u bytes truncated to %u", len,
-                         cap);
+        return gbi_error(GB_EMSGSIZE, "gb_call", "response of %u bytes truncated to %u", len, cap);
     return st;
 }
 
@@ -358,8 +353,7 @@ static gb_status wait_blocking(gb_silo *s, gb_future *f, uint64_t corr, int64_t 
     int done = gbi_future_wait_until(f, deadline, &parked);
     if (parked) {
         int64_t cur = atomic_load_explicit(&s->caller_spin_cur, memory_order_relaxed);
-        atomic_store_explicit(&s->caller_spin_cur,
-                              gbi_spin_adapt(cur, s->o.caller_spin_ns, parked),
+        atomic_store_explicit(&s->caller_spin_cur, gbi_spin_adapt(cur, s->o.caller_spin_ns, parked),
                               memory_order_relaxed);
     }
     if (done)
@@ -370,16 +364,14 @@ static gb_status wait_blocking(gb_silo *s, gb_future *f, uint64_t corr, int64_t 
         gbi_counters *c = gbi_counters_here(s);
         gbi_count(&c->timeouts, 1);
         gbi_count(&c->responses, 1);
-        return gbi_error(GB_ETIMEDOUT, "gb_call", "no response within %lld ns",
-                         (long long)timeout_ns);
+        return gbi_error(GB_ETIMEDOUT, "gb_call", "no response within %lld ns", (long long)timeout_ns);
     }
     gbi_future_wait_until(f, -1, NULL); /* the completer won: its result is on the way */
     return GB_OK;
 }
 
-gb_status gb_call(gb_silo *s, gb_actor_id target, uint32_t method, const void *payload,
-                  uint32_t len, int64_t timeout_ns, void *reply, uint32_t reply_cap,
-                  uint32_t *reply_len)
+gb_status gb_call(gb_silo *s, gb_actor_id target, uint32_t method, const void *payload, uint32_t len,
+                  int64_t timeout_ns, void *reply, uint32_t reply_cap, uint32_t *reply_len)
 {
     call_args ca = {s, target, method, payload, len, "gb_call"};
     if (reply_len)
@@ -414,8 +406,8 @@ static void arm_timeout(gb_silo *s, uint64_t corr, int64_t timeout_ns)
         gbi_call_complete(s, corr, GB_ENOMEM, NULL);
 }
 
-gb_status gb_call_async(gb_silo *s, gb_actor_id target, uint32_t method, const void *payload,
-                        uint32_t len, int64_t timeout_ns, gb_future **out)
+gb_status gb_call_async(gb_silo *s, gb_actor_id target, uint32_t method, const void *payload, uint32_t len,
+                        int64_t timeout_ns, gb_future **out)
 {
     call_args ca = {s, target, method, payload, len, "gb_call_async"};
     if (!out)
@@ -444,8 +436,8 @@ gb_status gb_call_async(gb_silo *s, gb_actor_id target, uint32_t method, const v
     return GB_OK;
 }
 
-gb_status gb_call_cb(gb_silo *s, gb_actor_id target, uint32_t method, const void *payload,
-                     uint32_t len, int64_t timeout_ns, gb_reply_fn cb, void *arg)
+gb_status gb_call_cb(gb_silo *s, gb_actor_id target, uint32_t method, const void *payload, uint32_t len,
+                     int64_t timeout_ns, gb_reply_fn cb, void *arg)
 {
     call_args ca = {s, target, method, payload, len, "gb_call_cb"};
     if (!cb)

@@ -15,13 +15,11 @@
 #include "actor/runtime.h"
 #include "base/error.h"
 
-gb_status gbi_chain_extend(const gb_actor_ctx *ctx, const gbi_actor *target, uint64_t *chain,
-                           uint32_t *len)
+gb_status gbi_chain_extend(const gb_actor_ctx *ctx, const gbi_actor *target, uint64_t *chain, uint32_t *len)
 {
     uint32_t n = ctx->chain_len;
     if (n + 1 > GB_CALL_CHAIN_MAX)
-        return gbi_error(GB_ERANGE, "gb_ctx_call", "call chain deeper than %d actors",
-                         GB_CALL_CHAIN_MAX);
+        return gbi_error(GB_ERANGE, "gb_ctx_call", "call chain deeper than %d actors", GB_CALL_CHAIN_MAX);
     if (n)
         memcpy(chain, ctx->chain, n * sizeof *chain);
     chain[n++] = ctx->actor->id;

@@ -181,8 +181,7 @@ static gbi_actor *record_new(uint64_t id, const gbi_type *t, const char *key_str
     return a;
 }
 
-static int same_identity(const gbi_actor *a, const gbi_type *t, const char *key_str,
-                         uint64_t key_u64)
+static int same_identity(const gbi_actor *a, const gbi_type *t, const char *key_str, uint64_t key_u64)
 {
     if (a->type != t)
         return 0;
@@ -191,8 +190,8 @@ static int same_identity(const gbi_actor *a, const gbi_type *t, const char *key_
     return !a->key_str && a->key_u64 == key_u64;
 }
 
-gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t,
-                                const char *key_str, uint64_t key_u64, gbi_actor **out)
+gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t, const char *key_str,
+                                uint64_t key_u64, gbi_actor **out)
 {
     shard *sh = shard_of(d, id);
     gbi_actor *a = find(atomic_load_explicit(&sh->tab, memory_order_acquire), id);
@@ -215,8 +214,7 @@ gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t
                              (unsigned long long)id);
     }
     if (!same_identity(a, t, key_str, key_u64))
-        return gbi_error(GB_EEXIST, "directory",
-                         "id %016llx already belongs to another (type, key)",
+        return gbi_error(GB_EEXIST, "directory", "id %016llx already belongs to another (type, key)",
                          (unsigned long long)id);
     *out = a;
     return GB_OK;

@@ -102,8 +102,7 @@ static void pool_put(gb_silo *s, gbi_msg *m)
     local_pool *p = &tl_pool;
     if (p->n < POOL_LOCAL_MAX) {
         pool_register(p);
-        atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)p->head,
-                              memory_order_relaxed);
+        atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)p->head, memory_order_relaxed);
         p->head = m;
         p->n++;
         return;

@@ -64,8 +64,8 @@ int gbi_future_wait_until(gb_future *f, int64_t deadline_ns, int64_t *parked_ns)
             continue;
         uint32_t expect = GBI_FUT_PENDING;
         if (st == GBI_FUT_PENDING &&
-            !atomic_compare_exchange_strong_explicit(&f->state, &expect, GBI_FUT_PARKED,
-                                                     memory_order_acq_rel, memory_order_acquire))
+            !atomic_compare_exchange_strong_explicit(&f->state, &expect, GBI_FUT_PARKED, memory_order_acq_rel,
+                                                     memory_order_acquire))
             continue;
         gbi_park(&f->state, GBI_FUT_PARKED, deadline_ns >= 0 ? deadline_ns - now : -1);
         if (parked_ns)

@@ -43,8 +43,8 @@ gb_actor_id gb_actor_id_u64(const char *type, uint64_t key)
     return finish(gb_hash64(buf, sizeof buf, 0));
 }
 
-static gb_status ref(gb_silo *s, const char *type, const char *key_str, uint64_t key_u64,
-                     gb_actor_id *out, const char *where)
+static gb_status ref(gb_silo *s, const char *type, const char *key_str, uint64_t key_u64, gb_actor_id *out,
+                     const char *where)
 {
     if (!s || !type || !out)
         return gbi_error(GB_EINVAL, where, "silo, type and out must not be NULL");

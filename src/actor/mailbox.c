@@ -45,8 +45,7 @@ static void enqueue(gb_silo *s, gbi_actor *a, gbi_msg *m, uint32_t old_depth)
 
 static int may_block(gb_silo *s)
 {
-    return s->o.full_policy == GB_FULL_BLOCK && !gbi_tl_ctx &&
-           !(gbi_tl_worker && gbi_tl_worker->silo == s);
+    return s->o.full_policy == GB_FULL_BLOCK && !gbi_tl_ctx && !(gbi_tl_worker && gbi_tl_worker->silo == s);
 }
 
 static gb_status put_blocking_counted(gb_silo *s, gbi_actor *a, gbi_msg *m);

@@ -28,7 +28,7 @@ typedef struct gbi_mpsc_node {
 typedef struct gbi_mpsc {
     _Atomic(gbi_mpsc_node *) head; /* producers */
     _Atomic(gbi_mpsc_node *) tail; /* written by the consumer only; atomic so
-                                     * that others may read it as a hint */
+                                    * that others may read it as a hint */
     gbi_mpsc_node stub;
 } gbi_mpsc;
 

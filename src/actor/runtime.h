@@ -48,8 +48,8 @@ typedef struct gbi_msg {
     uint8_t pooled : 1;      /* a GBI_MSG_POOLED-byte block (envelope.c) */
     uint8_t local_stamp : 1; /* hdr.hlc comes from this silo's clock */
     uint16_t chain_len;      /* call chain entries after the payload */
-    uint32_t alloc_payload; /* bytes reserved for the payload */
-    gb_msg_header hdr;      /* contract layout; payload follows at once */
+    uint32_t alloc_payload;  /* bytes reserved for the payload */
+    gb_msg_header hdr;       /* contract layout; payload follows at once */
 } gbi_msg;
 
 static inline uint8_t *gbi_msg_payload(gbi_msg *m)
@@ -98,8 +98,8 @@ typedef struct gbi_timer {
     uint64_t id;
     uint32_t method;
     int64_t period_ns;
-    _Atomic int cancelled; /* set by the owner */
-    _Atomic int inflight;  /* a tick is queued and not yet delivered */
+    _Atomic int cancelled;    /* set by the owner */
+    _Atomic int inflight;     /* a tick is queued and not yet delivered */
     _Atomic uint32_t holders; /* GBI_TIMER_IN_HEAP | GBI_TIMER_IN_ACTOR: last one out frees */
 } gbi_timer;
 
@@ -112,7 +112,7 @@ typedef struct gbi_timer {
 enum gbi_location { GBI_LOC_CPU = 0 };
 
 typedef struct gbi_actor {
-    gbi_mpsc_node rq_node;               /* run-queue link */
+    gbi_mpsc_node rq_node;                /* run-queue link */
     _Atomic(struct gbi_actor *) dir_next; /* directory chain */
     uint64_t id;
     const gbi_type *type;
@@ -144,8 +144,8 @@ typedef struct gbi_actor {
 /* ---- the silo --------------------------------------------------------------- */
 
 typedef struct gbi_counters {
-    _Atomic uint64_t sent, delivered, responses, activations, deactivations, deadlocks,
-        timeouts, late, full, stuck;
+    _Atomic uint64_t sent, delivered, responses, activations, deactivations, deadlocks, timeouts, late, full,
+        stuck;
 } gbi_counters;
 
 typedef struct gbi_runq {
@@ -157,14 +157,14 @@ typedef struct gbi_worker {
     _Alignas(GBI_CACHE_LINE) struct gb_silo *silo;
     uint32_t index;
     pthread_t thread;
-    gbi_counters c;             /* written by this worker only */
-    _Atomic int in_turn;        /* 1 while running a turn */
-    _Atomic uint64_t turn_seq;  /* turns started */
-    _Atomic uint64_t actor_id;  /* actor of the current turn */
-    uint64_t seen_seq;          /* watchdog (service thread only): turn last seen */
-    int64_t seen_at;            /* when seen_seq was first seen running */
-    uint64_t reported_seq;      /* turn already reported */
-    int64_t spin_cur;           /* this worker's adaptive spin budget */
+    gbi_counters c;            /* written by this worker only */
+    _Atomic int in_turn;       /* 1 while running a turn */
+    _Atomic uint64_t turn_seq; /* turns started */
+    _Atomic uint64_t actor_id; /* actor of the current turn */
+    uint64_t seen_seq;         /* watchdog (service thread only): turn last seen */
+    int64_t seen_at;           /* when seen_seq was first seen running */
+    uint64_t reported_seq;     /* turn already reported */
+    int64_t spin_cur;          /* this worker's adaptive spin budget */
 } gbi_worker;
 
 typedef struct gbi_directory gbi_directory;
@@ -202,21 +202,21 @@ struct gb_silo {
     _Atomic int final_phase;                      /* destroy runs turns itself */
     _Atomic int ext_waiters;                      /* threads inside gb_call/wait */
     _Atomic uint64_t timer_ids;
-    _Atomic int64_t rt_offset; /* realtime - gb_time_fast_ns, for the HLC */
-    _Atomic int64_t caller_spin_cur; /* adaptive spin of gb_call waiters */
+    _Atomic int64_t rt_offset;                            /* realtime - gb_time_fast_ns, for the HLC */
+    _Atomic int64_t caller_spin_cur;                      /* adaptive spin of gb_call waiters */
     _Alignas(GBI_CACHE_LINE) _Atomic(gbi_msg *) msg_pool; /* envelope.c */
-    gbi_counters ext; /* counters of non-worker threads */
+    gbi_counters ext;                                     /* counters of non-worker threads */
 };
 
 /* The turn being run on this thread (NULL outside a handler). */
 struct gb_actor_ctx {
     gb_silo *silo;
     gbi_actor *actor;
-    gbi_msg *cur;             /* message being handled (NULL in init/deactivate) */
-    const uint64_t *chain;    /* call chain of the current request context */
+    gbi_msg *cur;          /* message being handled (NULL in init/deactivate) */
+    const uint64_t *chain; /* call chain of the current request context */
     uint32_t chain_len;
-    int answered;             /* current request replied or deferred */
-    gbi_counters *c;          /* counters of the running thread */
+    int answered;    /* current request replied or deferred */
+    gbi_counters *c; /* counters of the running thread */
 };
 
 extern _Thread_local gbi_worker *gbi_tl_worker;
@@ -240,8 +240,8 @@ void gbi_dir_destroy(gbi_directory *d);
 /* Lock-free lookup; NULL when unknown. */
 gbi_actor *gbi_dir_lookup(gbi_directory *d, uint64_t id);
 /* Find or insert (exactly once) the record of (type, key). */
-gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t,
-                                const char *key_str, uint64_t key_u64, gbi_actor **out);
+gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t, const char *key_str,
+                                uint64_t key_u64, gbi_actor **out);
 /* Visit every record (records are never removed before destroy). */
 void gbi_dir_foreach(gbi_directory *d, void (*fn)(gbi_actor *a, void *arg), void *arg);
 uint64_t gbi_dir_count(gbi_directory *d);
@@ -285,14 +285,12 @@ void gbi_call_deliver(gb_actor_ctx *ctx, gbi_msg *m);
 /* Complete call `correlation` with status (timeouts, close). */
 gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, gbi_msg *resp);
 /* Send a request carrying a chain; shared by gb_call* and gb_ctx_call. */
-gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void *payload,
-                      uint32_t len, const uint64_t *chain, uint32_t chain_len, uint64_t sender,
-                      uint64_t correlation);
+gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void *payload, uint32_t len,
+                      const uint64_t *chain, uint32_t chain_len, uint64_t sender, uint64_t correlation);
 
 /* ---- callchain.c --------------------------------------------------------------- */
 /* Build the chain of a call from ctx's chain plus the caller; check target. */
-gb_status gbi_chain_extend(const gb_actor_ctx *ctx, const gbi_actor *target, uint64_t *chain,
-                           uint32_t *len);
+gb_status gbi_chain_extend(const gb_actor_ctx *ctx, const gbi_actor *target, uint64_t *chain, uint32_t *len);
 
 /* ---- timer.c (service thread) --------------------------------------------------- */
 gb_status gbi_service_start(gb_silo *s);
@@ -353,7 +351,6 @@ static inline void gbi_hlc_receive(gb_silo *s, const gbi_msg *m)
 }
 gb_status gbi_check_payload(gb_silo *s, const void *payload, uint32_t len, const char *where);
 /* Resolve target for sending: closed silo / unknown id errors. */
-gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **out,
-                      const char *where);
+gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **out, const char *where);
 
 #endif

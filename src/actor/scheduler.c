@@ -89,8 +89,7 @@ static gbi_actor *spin_for_work(gb_silo *s, gbi_worker *w)
     for (unsigned i = 0;; i++) {
         gbi_actor *a = next_actor(s, w);
         if (a) {
-            if (atomic_fetch_sub_explicit(&s->spinning, 1, memory_order_seq_cst) == 1 &&
-                any_queued(s))
+            if (atomic_fetch_sub_explicit(&s->spinning, 1, memory_order_seq_cst) == 1 && any_queued(s))
                 wake_one_if_needed(s);
             return a;
         }

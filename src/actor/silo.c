@@ -35,8 +35,7 @@ static gb_status normalise(gb_silo_opts *o)
         return gbi_error(GB_EINVAL, "gb_silo_create", "max_payload %u exceeds %u", o->max_payload,
                          GB_MSG_SLOT_MAX - GB_MSG_HEADER_SIZE);
     if (o->full_policy != GB_FULL_FAIL && o->full_policy != GB_FULL_BLOCK)
-        return gbi_error(GB_EINVAL, "gb_silo_create", "unknown full_policy %d",
-                         (int)o->full_policy);
+        return gbi_error(GB_EINVAL, "gb_silo_create", "unknown full_policy %d", (int)o->full_policy);
     if (!o->workers) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o->workers = n > 0 ? (uint32_t)n : 1;
@@ -48,8 +47,7 @@ static gb_status normalise(gb_silo_opts *o)
     o->batch = o->batch ? o->batch : 32;
     o->spin_ns = o->spin_ns ? (o->spin_ns < 0 ? 0 : o->spin_ns) : 20000;
     o->caller_spin_ns = o->caller_spin_ns ? (o->caller_spin_ns < 0 ? 0 : o->caller_spin_ns) : 20000;
-    o->stuck_turn_ns = o->stuck_turn_ns ? (o->stuck_turn_ns < 0 ? 0 : o->stuck_turn_ns)
-                                        : 1000000000LL;
+    o->stuck_turn_ns = o->stuck_turn_ns ? (o->stuck_turn_ns < 0 ? 0 : o->stuck_turn_ns) : 1000000000LL;
     o->drain_timeout_ns = o->drain_timeout_ns > 0 ? o->drain_timeout_ns : 5000000000LL;
     o->collect_period_ns = o->collect_period_ns > 0 ? o->collect_period_ns : 100000000LL;
     o->default_timeout_ns = o->default_timeout_ns > 0 ? o->default_timeout_ns : 30000000000LL;
@@ -217,8 +215,9 @@ void gb_silo_destroy(gb_silo *s)
         return;
     if (gbi_tl_worker && gbi_tl_worker->silo == s) {
         /* joining our own worker would hang the process: refuse loudly */
-        gb_log(GB_LOG_ERROR, "actor", "gb_silo_destroy called from a handler of that silo: "
-                                      "ignored (destroy it from another thread)");
+        gb_log(GB_LOG_ERROR, "actor",
+               "gb_silo_destroy called from a handler of that silo: "
+               "ignored (destroy it from another thread)");
         return;
     }
     atomic_store_explicit(&s->closing, 1, memory_order_seq_cst);
@@ -282,21 +281,18 @@ gb_status gbi_check_payload(gb_silo *s, const void *payload, uint32_t len, const
     if (!payload && len)
         return gbi_error(GB_EINVAL, where, "payload is NULL but len is %u", len);
     if (len > s->o.max_payload)
-        return gbi_error(GB_EMSGSIZE, where, "payload of %u bytes exceeds %u", len,
-                         s->o.max_payload);
+        return gbi_error(GB_EMSGSIZE, where, "payload of %u bytes exceeds %u", len, s->o.max_payload);
     return GB_OK;
 }
 
-gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **out,
-                      const char *where)
+gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **out, const char *where)
 {
     int closing = atomic_load_explicit(&s->closing, memory_order_acquire);
     if (closing == 2 || (closing == 1 && !internal))
         return gbi_error(GB_ECLOSED, where, "silo is shutting down");
     gbi_actor *a = gbi_dir_lookup(s->dir, target);
     if (!a)
-        return gbi_error(GB_ENOENT, where,
-                         "actor %016llx is unknown here (resolve it with gb_actor_ref_*)",
+        return gbi_error(GB_ENOENT, where, "actor %016llx is unknown here (resolve it with gb_actor_ref_*)",
                          (unsigned long long)target);
     if (a->location != GBI_LOC_CPU)
         return gbi_error(GB_ENOTSUP, where, "actor %016llx lives where this silo cannot route",
@@ -305,8 +301,7 @@ gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **
     return GB_OK;
 }
 
-gb_status gb_send(gb_silo *s, gb_actor_id target, uint32_t method, const void *payload,
-                  uint32_t len)
+gb_status gb_send(gb_silo *s, gb_actor_id target, uint32_t method, const void *payload, uint32_t len)
 {
     if (!s)
         return gbi_error(GB_EINVAL, "gb_send", "silo is NULL");

@@ -113,8 +113,7 @@ static int settle(gb_silo *s, gbi_actor *a, uint32_t consumed)
     /* release: the next owner (scheduled by a sender's 0 -> 1 CAS, which is
      * acq_rel) sees everything this turn wrote to the actor. */
     uint32_t old = atomic_fetch_sub_explicit(&a->depth, (uint32_t)delta, memory_order_acq_rel);
-    if (old + atomic_load_explicit(&a->deferred_n, memory_order_relaxed) >=
-        s->o.mailbox_capacity)
+    if (old + atomic_load_explicit(&a->deferred_n, memory_order_relaxed) >= s->o.mailbox_capacity)
         gbi_mailbox_room(s);
     return old != (uint32_t)delta || keep;
 }
@@ -219,8 +218,8 @@ gb_status gb_ctx_defer_reply(gb_actor_ctx *ctx, gb_reply_token *out)
     return st;
 }
 
-gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status,
-                   const void *payload, uint32_t len)
+gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status, const void *payload,
+                   uint32_t len)
 {
     if (!s || !token || !token->correlation)
         return gbi_error(GB_EINVAL, "gb_reply", "silo and a valid token are required");

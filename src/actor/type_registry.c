@@ -63,8 +63,7 @@ gb_status gb_actor_type_register(gb_silo *s, const gb_actor_type *desc)
     if (find_locked(s, desc->name)) {
         pthread_mutex_unlock(&s->types_lock);
         free(t);
-        return gbi_error(GB_EEXIST, "gb_actor_type_register", "type '%s' is already registered",
-                         desc->name);
+        return gbi_error(GB_EEXIST, "gb_actor_type_register", "type '%s' is already registered", desc->name);
     }
     t->next = s->types;
     s->types = t;

@@ -24,8 +24,8 @@ void gbi_watchdog_check(gb_silo *s, int64_t now_ns)
             continue;
         w->reported_seq = seq;
         gbi_count(&s->ext.stuck, 1);
-        gb_log(GB_LOG_WARN, "actor", "worker %u: turn of actor %016llx running for over %lld ms",
-               i, (unsigned long long)atomic_load_explicit(&w->actor_id, memory_order_relaxed),
+        gb_log(GB_LOG_WARN, "actor", "worker %u: turn of actor %016llx running for over %lld ms", i,
+               (unsigned long long)atomic_load_explicit(&w->actor_id, memory_order_relaxed),
                (long long)((now_ns - w->seen_at) / 1000000));
     }
 }

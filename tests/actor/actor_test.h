@@ -30,20 +30,20 @@ static inline gb_silo *test_silo(const gb_silo_opts *extra)
 /* Poll a counter of the silo until pred holds, for at most 10 s (a bound on
  * a broken runtime, not a synchronisation: the condition is what we wait
  * for). Returns whether it held. */
-#define WAIT_FOR(silo, st, cond)                                                                  \
-    ({                                                                                            \
-        int ok_ = 0;                                                                              \
-        int64_t until_ = gb_time_monotonic_ns() + 10000000000LL;                                  \
-        struct timespec p_ = {0, 200000};                                                         \
-        while (gb_time_monotonic_ns() < until_) {                                                 \
-            gb_silo_stats_get((silo), &(st));                                                     \
-            if (cond) {                                                                           \
-                ok_ = 1;                                                                          \
-                break;                                                                            \
-            }                                                                                     \
-            nanosleep(&p_, NULL);                                                                 \
-        }                                                                                         \
-        ok_;                                                                                      \
+#define WAIT_FOR(silo, st, cond)                                                                             \
+    ({                                                                                                       \
+        int ok_ = 0;                                                                                         \
+        int64_t until_ = gb_time_monotonic_ns() + 10000000000LL;                                             \
+        struct timespec p_ = {0, 200000};                                                                    \
+        while (gb_time_monotonic_ns() < until_) {                                                            \
+            gb_silo_stats_get((silo), &(st));                                                                \
+            if (cond) {                                                                                      \
+                ok_ = 1;                                                                                     \
+                break;                                                                                       \
+            }                                                                                                \
+            nanosleep(&p_, NULL);                                                                            \
+        }                                                                                                    \
+        ok_;                                                                                                 \
     })
 
 #endif

@@ -96,7 +96,8 @@ GB_TEST(activation, exactly_once_under_concurrent_first_messages)
         gb_actor_id id = gb_actor_id_u64("acc", k);
         GB_CHECK((gb_call(s, id, M_GET, NULL, 0, 0, out, sizeof out, NULL)) == (GB_OK), "check_eq");
         GB_CHECK((out[0]) == (T), "actor %llu sum %llu", (unsigned long long)k, (unsigned long long)out[0]);
-        GB_CHECK((out[1]) == (1), "actor %llu initialised %llu times", (unsigned long long)k, (unsigned long long)out[1]);
+        GB_CHECK((out[1]) == (1), "actor %llu initialised %llu times", (unsigned long long)k,
+                 (unsigned long long)out[1]);
     }
     gb_silo_stats st;
     gb_silo_stats_get(s, &st);

@@ -5,11 +5,10 @@
 
 #include "actor/actor_test.h"
 
-static _Atomic int g_gate;      /* handlers of method 1 wait while 0 */
+static _Atomic int g_gate; /* handlers of method 1 wait while 0 */
 static _Atomic uint64_t g_sum;
 
-static gb_status slow_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m,
-                              const void *p)
+static gb_status slow_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
     if (m->method == 1)
         while (!atomic_load(&g_gate))
@@ -139,6 +138,5 @@ GB_TEST(backpressure, sender_blocked_at_destroy_gets_eclosed_and_nothing_accepte
     pthread_join(opener, NULL);
     GB_CHECK(a.failures > 0, "the blocked send was refused");
     GB_CHECK(atomic_load(&g_sum) == atomic_load(&g_accepted), "handled %llu of %llu accepted",
-             (unsigned long long)atomic_load(&g_sum),
-             (unsigned long long)atomic_load(&g_accepted));
+             (unsigned long long)atomic_load(&g_sum), (unsigned long long)atomic_load(&g_accepted));
 }

@@ -27,8 +27,8 @@ static gb_status hop_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header
     memcpy(&next, p, 8);
     hop *h = malloc(sizeof *h);
     gb_ctx_defer_reply(ctx, &h->tok);
-    gb_status st = gb_ctx_call(ctx, next, m->method, (const uint8_t *)p + 8,
-                               m->payload_len - 8, 0, hop_done, h);
+    gb_status st =
+        gb_ctx_call(ctx, next, m->method, (const uint8_t *)p + 8, m->payload_len - 8, 0, hop_done, h);
     if (st != GB_OK) {
         gb_reply(gb_ctx_silo(ctx), &h->tok, st, NULL, 0);
         free(h);

@@ -21,8 +21,7 @@ typedef struct counter {
     uint64_t max_hlc;
 } counter;
 
-static gb_status counter_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m,
-                                 const void *p)
+static gb_status counter_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
     counter *c = state;
     if (m->hlc > c->max_hlc)
@@ -202,8 +201,7 @@ static void front_done(gb_actor_ctx *ctx, void *arg, gb_status st, const void *p
     free(pd);
 }
 
-static gb_status front_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m,
-                               const void *p)
+static gb_status front_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
     front *f = state;
     if (m->method == 100) { /* configure */
@@ -314,10 +312,10 @@ GB_TEST(messaging, many_actors_fan_in_to_one_with_calls)
         GB_CHECK(gb_send(s, id, 2, NULL, 0) == GB_OK, "start");
     }
     gb_silo_stats st;
-    GB_CHECK(WAIT_FOR(s, st, atomic_load(&g_sources_done) == SOURCES &&
-                                 atomic_load(&g_sink_count) == (uint64_t)SOURCES * PER_SOURCE),
-             "all messages arrive: %llu of %llu",
-             (unsigned long long)atomic_load(&g_sink_count),
+    GB_CHECK(WAIT_FOR(s, st,
+                      atomic_load(&g_sources_done) == SOURCES &&
+                          atomic_load(&g_sink_count) == (uint64_t)SOURCES * PER_SOURCE),
+             "all messages arrive: %llu of %llu", (unsigned long long)atomic_load(&g_sink_count),
              (unsigned long long)SOURCES * PER_SOURCE);
     GB_CHECK(st.timeouts == 0, "no call timed out");
     gb_silo_destroy(s);

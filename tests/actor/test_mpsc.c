@@ -40,11 +40,11 @@ GB_TEST(mpsc, nonempty_hint_sees_nodes_queued_before_a_reinserted_stub)
     item w, x, y;
     gbi_mpsc_push(&q, &w.node);
     gbi_mpsc_push(&q, &x.node);
-    GB_CHECK(gbi_mpsc_pop(&q) == &w.node, "w first");      /* tail is now x */
-    atomic_store(&y.node.next, NULL);                       /* producer: push(y) ... */
+    GB_CHECK(gbi_mpsc_pop(&q) == &w.node, "w first");        /* tail is now x */
+    atomic_store(&y.node.next, NULL);                        /* producer: push(y) ... */
     gbi_mpsc_node *prev = atomic_exchange(&q.head, &y.node); /* ... exchange done */
     gbi_mpsc_push(&q, &q.stub);                              /* consumer: re-insert stub */
-    atomic_store(&prev->next, &y.node);                     /* producer: link */
+    atomic_store(&prev->next, &y.node);                      /* producer: link */
     GB_CHECK(atomic_load(&q.head) == &q.stub, "the replayed state has head == stub");
     GB_CHECK(gbi_mpsc_maybe_nonempty(&q), "x and y are still queued");
     GB_CHECK(gbi_mpsc_pop(&q) == &x.node, "x");
@@ -88,8 +88,8 @@ GB_TEST(mpsc, concurrent_producers_lose_nothing_and_keep_their_order)
         item *it = (item *)(void *)gbi_mpsc_pop(&q);
         if (!it)
             continue; /* empty or a push half done: try again */
-        GB_CHECK(it->seq == next[it->producer], "producer %u: got %u, expected %u",
-                 it->producer, it->seq, next[it->producer]);
+        GB_CHECK(it->seq == next[it->producer], "producer %u: got %u, expected %u", it->producer, it->seq,
+                 next[it->producer]);
         next[it->producer]++;
         got++;
     }

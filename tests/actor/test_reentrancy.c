@@ -57,8 +57,8 @@ static gb_status holder_h(gb_actor_ctx *ctx, void *state, const gb_msg_header *m
 static void run(int reentrant, const char *expect)
 {
     gb_silo *s = test_silo(NULL);
-    gb_actor_type lt = {.name = "logger", .state_size = sizeof(logger), .handler = logger_h,
-                        .reentrant = reentrant};
+    gb_actor_type lt = {
+        .name = "logger", .state_size = sizeof(logger), .handler = logger_h, .reentrant = reentrant};
     gb_actor_type ht = {.name = "holder", .state_size = sizeof(holder), .handler = holder_h};
     gb_actor_type_register(s, &lt);
     gb_actor_type_register(s, &ht);

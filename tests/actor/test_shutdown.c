@@ -7,8 +7,7 @@
 
 static _Atomic uint64_t g_handled;
 
-static gb_status work_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m,
-                              const void *p)
+static gb_status work_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
     if (m->method == 2) { /* hold: never answered */
         gb_reply_token tok;

@@ -5,9 +5,9 @@
 
 #include "actor/actor_test.h"
 
-#define M_HOLD 1u    /* defer the reply and keep the token */
-#define M_RELEASE 2u /* answer the held request with "late" */
-#define M_PING 3u    /* answer "pong" */
+#define M_HOLD 1u      /* defer the reply and keep the token */
+#define M_RELEASE 2u   /* answer the held request with "late" */
+#define M_PING 3u      /* answer "pong" */
 #define M_CALL_HOLD 4u /* call payload actor's M_HOLD with a 2 ms timeout, report status */
 
 typedef struct holder {
@@ -23,8 +23,7 @@ static void on_sub(gb_actor_ctx *ctx, void *arg, gb_status st, const void *p, ui
     free(tok);
 }
 
-static gb_status holder_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m,
-                                const void *p)
+static gb_status holder_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
     holder *h = state;
     switch (m->method) {
@@ -52,8 +51,8 @@ static gb_status holder_handler(gb_actor_ctx *ctx, void *state, const gb_msg_hea
 static gb_silo *setup(gb_actor_id *a, gb_actor_id *b)
 {
     gb_silo *s = test_silo(NULL);
-    gb_actor_type t = {.name = "holder", .state_size = sizeof(holder), .handler = holder_handler,
-                       .reentrant = 1};
+    gb_actor_type t = {
+        .name = "holder", .state_size = sizeof(holder), .handler = holder_handler, .reentrant = 1};
     GB_CHECK((gb_actor_type_register(s, &t)) == (GB_OK), "check_eq");
     gb_actor_ref_str(s, "holder", "a", a);
     gb_actor_ref_str(s, "holder", "b", b);

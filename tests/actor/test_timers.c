@@ -13,8 +13,7 @@ typedef struct ticker {
     gb_status stop_again;
 } ticker;
 
-static gb_status ticker_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m,
-                                const void *p)
+static gb_status ticker_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
     ticker *t = state;
     if (m->flags & GB_MSG_TIMER) {

@@ -2,8 +2,7 @@
 /* The stuck-turn watchdog reports a handler that blocks past the threshold. */
 #include "actor/actor_test.h"
 
-static gb_status stuck_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m,
-                               const void *p)
+static gb_status stuck_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
     gb_silo_stats st;
     /* block this worker until the watchdog has reported us */
