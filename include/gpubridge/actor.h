@@ -57,7 +57,8 @@ typedef struct gb_silo_opts {
     int64_t caller_spin_ns;     /* external waiters spin this long, then park; 0 = 20 us, <0 = no spin */
     int64_t stuck_turn_ns;      /* watchdog: log turns longer than this; 0 = 1 s, <0 = off */
     int64_t drain_timeout_ns;   /* gb_silo_destroy drains at most this long; 0 = 5 s */
-    int64_t collect_period_ns;  /* idle-actor scan period; 0 = 100 ms */
+    int64_t collect_period_ns;  /* idle-actor scan period (at least 1/4 of the shortest
+                                 * idle timeout); 0 = 100 ms */
     int64_t default_timeout_ns; /* call timeout used when a call passes <= 0; 0 = 30 s */
 } gb_silo_opts;
 

@@ -180,7 +180,8 @@ struct gb_silo {
 
     pthread_mutex_t types_lock;
     gbi_type *types;
-    _Atomic int idle_types; /* registered types with an idle timeout */
+    _Atomic int idle_types;      /* registered types with an idle timeout */
+    _Atomic int64_t min_idle_ns; /* shortest idle timeout of those types */
 
     uint32_t nworkers;
     uint32_t nworkers_started;

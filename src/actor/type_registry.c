@@ -67,8 +67,12 @@ gb_status gb_actor_type_register(gb_silo *s, const gb_actor_type *desc)
     }
     t->next = s->types;
     s->types = t;
-    if (desc->idle_timeout_ns > 0)
+    if (desc->idle_timeout_ns > 0) {
+        int64_t cur = atomic_load_explicit(&s->min_idle_ns, memory_order_relaxed);
+        if (!cur || desc->idle_timeout_ns < cur) /* under types_lock: no race */
+            atomic_store_explicit(&s->min_idle_ns, desc->idle_timeout_ns, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->idle_types, 1, memory_order_relaxed);
+    }
     pthread_mutex_unlock(&s->types_lock);
     return GB_OK;
 }
