@@ -178,8 +178,8 @@ struct gb_silo {
     gbi_calls *calls;
     gbi_service *svc;
 
-    pthread_mutex_t types_lock;
-    gbi_type *types;
+    pthread_mutex_t types_lock;  /* serialises registrations */
+    _Atomic(gbi_type *) types;   /* prepend-only list, read without the lock */
     _Atomic int idle_types;      /* registered types with an idle timeout */
     _Atomic int64_t min_idle_ns; /* shortest idle timeout of those types */
 

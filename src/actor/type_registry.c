@@ -1,8 +1,10 @@
 /*
- * Actor type registry: a silo's types by name, a short list under a mutex
- * (registration and name lookups are rare: lookups happen when resolving a
- * reference, never per message). Types live until the silo is destroyed, so
- * actor records may keep plain pointers to them.
+ * Actor type registry: a silo's types by name, a short prepend-only list.
+ * Registrations are serialised by a mutex (so a name is registered once);
+ * lookups, made on every reference resolution, take no lock: a type is
+ * fully built before the release store that makes it the list head, and
+ * types are never removed before the silo is destroyed, so actor records
+ * may keep plain pointers to them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,20 +12,12 @@
 #include "actor/runtime.h"
 #include "base/error.h"
 
-static const gbi_type *find_locked(gb_silo *s, const char *name)
+const gbi_type *gbi_type_find(gb_silo *s, const char *name)
 {
-    for (const gbi_type *t = s->types; t; t = t->next)
+    for (const gbi_type *t = atomic_load_explicit(&s->types, memory_order_acquire); t; t = t->next)
         if (strcmp(t->name, name) == 0)
             return t;
     return NULL;
-}
-
-const gbi_type *gbi_type_find(gb_silo *s, const char *name)
-{
-    pthread_mutex_lock(&s->types_lock);
-    const gbi_type *t = find_locked(s, name);
-    pthread_mutex_unlock(&s->types_lock);
-    return t;
 }
 
 static gb_status check_desc(const gb_actor_type *d)
@@ -60,13 +54,13 @@ gb_status gb_actor_type_register(gb_silo *s, const gb_actor_type *desc)
     t->desc = *desc;
     t->desc.name = t->name;
     pthread_mutex_lock(&s->types_lock);
-    if (find_locked(s, desc->name)) {
+    if (gbi_type_find(s, desc->name)) {
         pthread_mutex_unlock(&s->types_lock);
         free(t);
         return gbi_error(GB_EEXIST, "gb_actor_type_register", "type '%s' is already registered", desc->name);
     }
-    t->next = s->types;
-    s->types = t;
+    t->next = atomic_load_explicit(&s->types, memory_order_relaxed);
+    atomic_store_explicit(&s->types, t, memory_order_release); /* publish */
     if (desc->idle_timeout_ns > 0) {
         int64_t cur = atomic_load_explicit(&s->min_idle_ns, memory_order_relaxed);
         if (!cur || desc->idle_timeout_ns < cur) /* under types_lock: no race */
@@ -79,11 +73,11 @@ gb_status gb_actor_type_register(gb_silo *s, const gb_actor_type *desc)
 
 void gbi_types_free(gb_silo *s)
 {
-    gbi_type *t = s->types;
+    gbi_type *t = atomic_load_explicit(&s->types, memory_order_relaxed);
     while (t) {
         gbi_type *n = t->next;
         free(t);
         t = n;
     }
-    s->types = NULL;
+    atomic_store_explicit(&s->types, NULL, memory_order_relaxed);
 }
