@@ -86,3 +86,51 @@ GB_TEST(callchain, edeadlk_exactly_when_a_path_revisits_a_non_reentrant_actor)
     GB_CHECK(st.timeouts == 0 && st.late_responses == 0, "no timeout, no late response");
     gb_silo_destroy(s);
 }
+
+typedef struct walker {
+    gb_silo *s;
+    const gb_actor_id *ids;
+    unsigned seed;
+    int failures;
+} walker;
+
+static void *walk(void *p)
+{
+    walker *w = p;
+    for (int round = 0; round < 200; round++) {
+        int n = 1 + rand_r(&w->seed) % MAX_PATH;
+        gb_actor_id rest[MAX_PATH];
+        for (int i = 0; i < n; i++)
+            rest[i] = w->ids[rand_r(&w->seed) % ACTORS];
+        if (gb_call(w->s, rest[0], 1, rest + 1, (uint32_t)(n - 1) * 8, 0, NULL, 0, NULL) != GB_OK)
+            w->failures++;
+    }
+    return NULL;
+}
+
+GB_TEST(callchain, concurrent_paths_through_reentrant_actors_all_complete)
+{
+    unsigned seed = seed_from_env();
+    fprintf(stderr, "concurrent paths: seed %u\n", seed);
+    gb_silo *s = test_silo(NULL);
+    gb_actor_type re = {.name = "re", .handler = hop_h, .reentrant = 1};
+    gb_actor_type_register(s, &re);
+    gb_actor_id ids[ACTORS];
+    for (int i = 0; i < ACTORS; i++)
+        gb_actor_ref_u64(s, "re", (uint64_t)i, &ids[i]);
+    enum { T = 3 };
+    pthread_t t[T];
+    walker w[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (walker){s, ids, seed + (unsigned)i, 0};
+        pthread_create(&t[i], NULL, walk, &w[i]);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(t[i], NULL);
+        GB_CHECK(w[i].failures == 0, "seed %u walker %d: %d paths failed", seed, i, w[i].failures);
+    }
+    gb_silo_stats st;
+    gb_silo_stats_get(s, &st);
+    GB_CHECK(st.deadlocks == 0 && st.timeouts == 0, "no deadlock refused, no timeout");
+    gb_silo_destroy(s);
+}
