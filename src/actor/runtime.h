@@ -29,6 +29,7 @@
 #include "gpubridge/actor.h"
 
 #define GBI_CACHE_LINE 64
+#define GBI_EXT_STRIPES 8
 /* Longest delay the runtime arms (about 73 years): now + delay never
  * overflows an int64_t of nanoseconds. */
 #define GBI_FOREVER_NS (INT64_MAX / 4)
@@ -206,7 +207,11 @@ struct gb_silo {
     _Atomic int64_t rt_offset;                            /* realtime - gb_time_fast_ns, for the HLC */
     _Atomic int64_t caller_spin_cur;                      /* adaptive spin of gb_call waiters */
     _Alignas(GBI_CACHE_LINE) _Atomic(gbi_msg *) msg_pool; /* envelope.c */
-    gbi_counters ext;                                     /* counters of non-worker threads */
+    /* counters of non-worker threads, striped by thread so that external
+     * senders do not all hit one cache line (each stripe on its own) */
+    struct {
+        _Alignas(GBI_CACHE_LINE) gbi_counters c;
+    } ext[GBI_EXT_STRIPES];
 };
 
 /* The turn being run on this thread (NULL outside a handler). */
@@ -227,7 +232,13 @@ extern _Thread_local gb_actor_ctx *gbi_tl_ctx;
 static inline gbi_counters *gbi_counters_here(gb_silo *s)
 {
     gbi_worker *w = gbi_tl_worker;
-    return (w && w->silo == s) ? &w->c : &s->ext;
+    if (w && w->silo == s)
+        return &w->c;
+    /* a thread's stripe: the address of a thread-local variable differs per
+     * thread, so its bits spread threads over the stripes (each file has its
+     * own anchor; any stripe is correct, since readers sum them all) */
+    static _Thread_local char tl_anchor;
+    return &s->ext[((uintptr_t)&tl_anchor >> 6) % GBI_EXT_STRIPES].c;
 }
 
 static inline void gbi_count(_Atomic uint64_t *c, uint64_t n)

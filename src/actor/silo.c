@@ -190,7 +190,7 @@ static int run_queued(gb_silo *s)
         gbi_mpsc_node *n;
         while ((n = gbi_mpsc_pop(&s->runqs[i].q))) {
             gbi_actor *a = (gbi_actor *)(void *)n;
-            if (gbi_turn_run(s, a, &s->ext))
+            if (gbi_turn_run(s, a, gbi_counters_here(s)))
                 gbi_sched_push(s, a);
             ran = 1;
         }
@@ -203,7 +203,7 @@ static void final_deactivate(gbi_actor *a, void *arg)
     gb_silo *s = arg;
     if (!a->active)
         return;
-    gb_actor_ctx ctx = {.silo = s, .actor = a, .c = &s->ext};
+    gb_actor_ctx ctx = {.silo = s, .actor = a, .c = gbi_counters_here(s)};
     gbi_tl_ctx = &ctx;
     gbi_deactivate(&ctx, 1);
     gbi_tl_ctx = NULL;
@@ -261,7 +261,8 @@ gb_status gb_silo_stats_get(gb_silo *s, gb_silo_stats *out)
     if (!s || !out)
         return gbi_error(GB_EINVAL, "gb_silo_stats_get", "silo and out must not be NULL");
     memset(out, 0, sizeof *out);
-    add(out, &s->ext);
+    for (int i = 0; i < GBI_EXT_STRIPES; i++)
+        add(out, &s->ext[i].c);
     for (uint32_t i = 0; i < s->nworkers; i++)
         add(out, &s->workers[i].c);
     out->actors = gbi_dir_count(s->dir);

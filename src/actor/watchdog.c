@@ -23,7 +23,7 @@ void gbi_watchdog_check(gb_silo *s, int64_t now_ns)
         if (now_ns - w->seen_at < s->o.stuck_turn_ns || w->reported_seq == seq)
             continue;
         w->reported_seq = seq;
-        gbi_count(&s->ext.stuck, 1);
+        gbi_count(&gbi_counters_here(s)->stuck, 1);
         gb_log(GB_LOG_WARN, "actor", "worker %u: turn of actor %016llx running for over %lld ms", i,
                (unsigned long long)atomic_load_explicit(&w->actor_id, memory_order_relaxed),
                (long long)((now_ns - w->seen_at) / 1000000));
