@@ -10,6 +10,7 @@
 #include "gpubridge/time.h"
 #include "gpubridge/hash.h"
 #include "gpubridge/clock.h"
+#include "gpubridge/actor.h"
 #include "gpubridge/message.h"
 #include "gpubridge/ring.h"
 #include "gpubridge/device.h"

@@ -1,0 +1,241 @@
+/*
+ * The directory: actor id -> actor record, a concurrent hash map. Today every
+ * record is a local activation on this silo's CPU workers; later a record
+ * will also say "on ring R of device D" or "on silo S", and senders will not
+ * change, because they only ever route through gbi_dir_lookup.
+ *
+ * Layout: 256 shards chosen by the id's top byte; each shard is a chained
+ * hash table that grows by doubling. Writers (insert, grow) hold the shard's
+ * mutex; readers take no lock.
+ *
+ * Invariants that make lock-free reads safe:
+ *  - records are never removed or freed before the silo is destroyed (a
+ *    deactivated actor keeps its record: identity, mailbox, kept state);
+ *  - a record is fully initialised before the release store that links it;
+ *  - bucket arrays replaced by a grow are kept until destroy, so a reader
+ *    holding an old array never reads freed memory;
+ *  - a grow moves records one by one to the head of their new chain, so a
+ *    reader that follows a moved record only visits records moved earlier:
+ *    every traversal ends. It may miss its record while a grow runs; a miss
+ *    is therefore confirmed under the shard's mutex.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/runtime.h"
+#include "base/error.h"
+
+#define SHARDS 256
+#define INITIAL_BUCKETS 16
+
+typedef struct table {
+    struct table *retired; /* older arrays of this shard, freed at destroy */
+    size_t mask;
+    _Atomic(gbi_actor *) b[];
+} table;
+
+typedef struct shard {
+    _Alignas(GBI_CACHE_LINE) pthread_mutex_t lock;
+    _Atomic(table *) tab;
+    size_t count;
+} shard;
+
+struct gbi_directory {
+    shard s[SHARDS];
+    _Atomic uint64_t count;
+};
+
+static table *table_new(size_t buckets)
+{
+    table *t = calloc(1, sizeof *t + buckets * sizeof(t->b[0]));
+    if (t)
+        t->mask = buckets - 1;
+    return t;
+}
+
+gb_status gbi_dir_create(gbi_directory **out)
+{
+    gbi_directory *d = aligned_alloc(GBI_CACHE_LINE, sizeof *d);
+    if (!d)
+        return gbi_error(GB_ENOMEM, "directory", "out of memory");
+    memset(d, 0, sizeof *d);
+    for (int i = 0; i < SHARDS; i++) {
+        table *t = table_new(INITIAL_BUCKETS);
+        if (!t) {
+            d->s[i].tab = NULL;
+            gbi_dir_destroy(d);
+            return gbi_error(GB_ENOMEM, "directory", "out of memory");
+        }
+        pthread_mutex_init(&d->s[i].lock, NULL);
+        atomic_init(&d->s[i].tab, t);
+    }
+    atomic_init(&d->count, 0);
+    *out = d;
+    return GB_OK;
+}
+
+static void free_record(gbi_actor *a)
+{
+    free(a->key_str);
+    free(a->state);
+    free(a);
+}
+
+void gbi_dir_destroy(gbi_directory *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < SHARDS; i++) {
+        table *t = atomic_load_explicit(&d->s[i].tab, memory_order_relaxed);
+        if (!t)
+            continue;
+        for (size_t b = 0; b <= t->mask; b++) {
+            gbi_actor *a = atomic_load_explicit(&t->b[b], memory_order_relaxed);
+            while (a) {
+                gbi_actor *n = atomic_load_explicit(&a->dir_next, memory_order_relaxed);
+                free_record(a);
+                a = n;
+            }
+        }
+        while (t) {
+            table *r = t->retired;
+            free(t);
+            t = r;
+        }
+        pthread_mutex_destroy(&d->s[i].lock);
+    }
+    free(d);
+}
+
+static shard *shard_of(gbi_directory *d, uint64_t id)
+{
+    return &d->s[id >> 56];
+}
+
+static gbi_actor *find(table *t, uint64_t id)
+{
+    gbi_actor *a = atomic_load_explicit(&t->b[id & t->mask], memory_order_acquire);
+    while (a && a->id != id)
+        a = atomic_load_explicit(&a->dir_next, memory_order_acquire);
+    return a;
+}
+
+gbi_actor *gbi_dir_lookup(gbi_directory *d, uint64_t id)
+{
+    shard *sh = shard_of(d, id);
+    gbi_actor *a = find(atomic_load_explicit(&sh->tab, memory_order_acquire), id);
+    if (a)
+        return a;
+    pthread_mutex_lock(&sh->lock); /* confirm a miss: a grow may have hidden it */
+    a = find(atomic_load_explicit(&sh->tab, memory_order_relaxed), id);
+    pthread_mutex_unlock(&sh->lock);
+    return a;
+}
+
+/* Double the shard's table; caller holds the lock. On ENOMEM the shard
+ * simply keeps longer chains. */
+static void grow(shard *sh)
+{
+    table *old = atomic_load_explicit(&sh->tab, memory_order_relaxed);
+    table *nt = table_new((old->mask + 1) * 2);
+    if (!nt)
+        return;
+    for (size_t b = 0; b <= old->mask; b++) {
+        gbi_actor *a = atomic_load_explicit(&old->b[b], memory_order_relaxed);
+        while (a) {
+            gbi_actor *next = atomic_load_explicit(&a->dir_next, memory_order_relaxed);
+            _Atomic(gbi_actor *) *slot = &nt->b[a->id & nt->mask];
+            atomic_store_explicit(&a->dir_next, atomic_load_explicit(slot, memory_order_relaxed),
+                                  memory_order_release);
+            atomic_store_explicit(slot, a, memory_order_relaxed);
+            a = next;
+        }
+    }
+    nt->retired = old;
+    atomic_store_explicit(&sh->tab, nt, memory_order_release);
+}
+
+static gbi_actor *record_new(uint64_t id, const gbi_type *t, const char *key_str, uint64_t key_u64)
+{
+    size_t size = (sizeof(gbi_actor) + GBI_CACHE_LINE - 1) & ~(size_t)(GBI_CACHE_LINE - 1);
+    gbi_actor *a = aligned_alloc(GBI_CACHE_LINE, size);
+    if (!a)
+        return NULL;
+    memset(a, 0, sizeof *a);
+    if (key_str && !(a->key_str = strdup(key_str))) {
+        free(a);
+        return NULL;
+    }
+    a->id = id;
+    a->type = t;
+    a->location = GBI_LOC_CPU;
+    a->key_u64 = key_str ? 0 : key_u64;
+    atomic_init(&a->dir_next, NULL);
+    atomic_init(&a->rq_node.next, NULL);
+    atomic_init(&a->depth, 0);
+    atomic_init(&a->deferred_n, 0);
+    atomic_init(&a->is_active, 0);
+    atomic_init(&a->deact_pending, 0);
+    atomic_init(&a->last_turn_ns, 0);
+    gbi_mpsc_init(&a->mbox);
+    return a;
+}
+
+static int same_identity(const gbi_actor *a, const gbi_type *t, const char *key_str, uint64_t key_u64)
+{
+    if (a->type != t)
+        return 0;
+    if (key_str)
+        return a->key_str && strcmp(a->key_str, key_str) == 0;
+    return !a->key_str && a->key_u64 == key_u64;
+}
+
+gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t, const char *key_str,
+                                uint64_t key_u64, gbi_actor **out)
+{
+    shard *sh = shard_of(d, id);
+    gbi_actor *a = find(atomic_load_explicit(&sh->tab, memory_order_acquire), id);
+    if (!a) {
+        pthread_mutex_lock(&sh->lock);
+        table *tab = atomic_load_explicit(&sh->tab, memory_order_relaxed);
+        a = find(tab, id);
+        if (!a && (a = record_new(id, t, key_str, key_u64))) {
+            _Atomic(gbi_actor *) *slot = &tab->b[id & tab->mask];
+            atomic_store_explicit(&a->dir_next, atomic_load_explicit(slot, memory_order_relaxed),
+                                  memory_order_relaxed);
+            atomic_store_explicit(slot, a, memory_order_release); /* publish the record */
+            atomic_fetch_add_explicit(&d->count, 1, memory_order_relaxed);
+            if (++sh->count * 2 > tab->mask + 1) /* load factor <= 1/2 */
+                grow(sh);
+        }
+        pthread_mutex_unlock(&sh->lock);
+        if (!a)
+            return gbi_error(GB_ENOMEM, "directory", "out of memory for actor %016llx",
+                             (unsigned long long)id);
+    }
+    if (!same_identity(a, t, key_str, key_u64))
+        return gbi_error(GB_EEXIST, "directory", "id %016llx already belongs to another (type, key)",
+                         (unsigned long long)id);
+    *out = a;
+    return GB_OK;
+}
+
+void gbi_dir_foreach(gbi_directory *d, void (*fn)(gbi_actor *a, void *arg), void *arg)
+{
+    for (int i = 0; i < SHARDS; i++) {
+        shard *sh = &d->s[i];
+        pthread_mutex_lock(&sh->lock);
+        table *t = atomic_load_explicit(&sh->tab, memory_order_relaxed);
+        for (size_t b = 0; b <= t->mask; b++) {
+            gbi_actor *a = atomic_load_explicit(&t->b[b], memory_order_relaxed);
+            for (; a; a = atomic_load_explicit(&a->dir_next, memory_order_relaxed))
+                fn(a, arg);
+        }
+        pthread_mutex_unlock(&sh->lock);
+    }
+}
+
+uint64_t gbi_dir_count(gbi_directory *d)
+{
+    return atomic_load_explicit(&d->count, memory_order_relaxed);
+}

@@ -1,0 +1,151 @@
+/*
+ * Message envelopes: one allocation holding the runtime's link and
+ * bookkeeping, the contract gb_msg_header, the payload right after it (so
+ * header + payload are contiguous, as on a ring or a socket) and, for
+ * requests, the call chain after the payload (8-byte aligned).
+ *
+ * Small envelopes (up to GBI_MSG_POOLED bytes: the common case) are recycled
+ * instead of going back to malloc, because a message is usually allocated on
+ * one thread and freed on another, the worst pattern for malloc:
+ *  - each thread keeps a private list of free small blocks (thread-local, at
+ *    most POOL_LOCAL_MAX; freed with free() when the thread exits);
+ *  - beyond that, a freed block goes onto its silo's shared stack; a thread
+ *    whose list is empty takes that whole stack at once.
+ * The shared stack is a Treiber stack used only with "push one" (CAS) and
+ * "take all" (exchange with NULL): a pusher links its node to the head value
+ * it read itself, never to a node's `next` read from shared memory, so a
+ * node popped and pushed again in between (ABA) cannot corrupt it.
+ * Pooled blocks are ordinary malloc blocks of GBI_MSG_POOLED bytes, so a
+ * block may always be released with free(), whatever thread or silo.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/runtime.h"
+
+#define POOL_LOCAL_MAX 512
+
+typedef struct local_pool {
+    gbi_msg *head;
+    uint32_t n;
+    int registered; /* the exit destructor is armed for this thread */
+} local_pool;
+
+static _Thread_local local_pool tl_pool;
+static pthread_key_t pool_key; /* only to free a thread's blocks at its exit */
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static gbi_msg *next_of(gbi_msg *m)
+{
+    return (gbi_msg *)(void *)atomic_load_explicit(&m->node.next, memory_order_relaxed);
+}
+
+static void free_list(gbi_msg *m)
+{
+    while (m) {
+        gbi_msg *n = next_of(m);
+        free(m);
+        m = n;
+    }
+}
+
+static void pool_thread_exit(void *arg)
+{
+    (void)arg;
+    free_list(tl_pool.head);
+    tl_pool.head = NULL;
+    tl_pool.n = 0;
+    tl_pool.registered = 0;
+}
+
+static void pool_key_create(void)
+{
+    pthread_key_create(&pool_key, pool_thread_exit);
+}
+
+/* Arm the thread-exit destructor before the thread first keeps blocks. */
+static void pool_register(local_pool *p)
+{
+    if (p->registered)
+        return;
+    pthread_once(&pool_once, pool_key_create);
+    pthread_setspecific(pool_key, p); /* non-NULL: the destructor runs */
+    p->registered = 1;
+}
+
+/* Take a block: the thread's list, else the silo's whole shared stack. */
+static gbi_msg *pool_get(gb_silo *s)
+{
+    local_pool *p = &tl_pool;
+    if (!p->head && s && atomic_load_explicit(&s->msg_pool, memory_order_relaxed)) {
+        pool_register(p);
+        /* acquire: the pushers' writes to the blocks happen before */
+        gbi_msg *all = atomic_exchange_explicit(&s->msg_pool, NULL, memory_order_acquire);
+        uint32_t n = 0;
+        for (gbi_msg *m = all; m; m = next_of(m))
+            n++;
+        p->head = all;
+        p->n = n;
+    }
+    gbi_msg *m = p->head;
+    if (m) {
+        p->head = next_of(m);
+        p->n--;
+        return m;
+    }
+    return aligned_alloc(GBI_CACHE_LINE, GBI_MSG_POOLED); /* header in one line */
+}
+
+static void pool_put(gb_silo *s, gbi_msg *m)
+{
+    local_pool *p = &tl_pool;
+    if (p->n < POOL_LOCAL_MAX) {
+        pool_register(p);
+        atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)p->head, memory_order_relaxed);
+        p->head = m;
+        p->n++;
+        return;
+    }
+    if (!s) {
+        free(m);
+        return;
+    }
+    gbi_msg *head = atomic_load_explicit(&s->msg_pool, memory_order_relaxed);
+    do {
+        atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)head, memory_order_relaxed);
+    } while (!atomic_compare_exchange_weak_explicit(&s->msg_pool, &head, m, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+gbi_msg *gbi_msg_new(gb_silo *s, uint32_t payload_len, uint16_t chain_len)
+{
+    size_t pay = ((size_t)payload_len + 7u) & ~(size_t)7u;
+    size_t size = sizeof(gbi_msg) + pay + (size_t)chain_len * sizeof(uint64_t);
+    int pooled = size <= GBI_MSG_POOLED;
+    gbi_msg *m = pooled ? pool_get(s) : malloc(size);
+    if (!m)
+        return NULL;
+    memset(m, 0, sizeof *m);
+    m->kind = GBI_MSG_USER;
+    m->pooled = pooled ? 1u : 0u;
+    m->chain_len = chain_len;
+    m->alloc_payload = payload_len;
+    m->hdr.payload_len = payload_len;
+    return m;
+}
+
+void gbi_msg_free(gb_silo *s, gbi_msg *m)
+{
+    if (!m)
+        return;
+    if (m->pooled)
+        pool_put(s, m);
+    else
+        free(m);
+}
+
+void gbi_msg_pool_drain(gb_silo *s)
+{
+    free_list(atomic_exchange_explicit(&s->msg_pool, NULL, memory_order_acquire));
+}

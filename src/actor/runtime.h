@@ -1,0 +1,368 @@
+/*
+ * Internal: the data structures of the CPU actor runtime, shared by the files
+ * of src/actor (one concept per file):
+ *
+ *   silo.c        create/destroy, options, counters
+ *   type_registry.c  actor types by name
+ *   identity.c    stable ids and references
+ *   directory.c   id -> actor record (concurrent hash map)
+ *   envelope.c    message allocation (header + payload + call chain)
+ *   mailbox.c     bounded enqueue, backpressure, scheduling on empty->non-empty
+ *   scheduler.c   worker pool, run queues, spin-then-park
+ *   turn.c        one turn of an actor: gate, dispatch, auto-reply
+ *   activation.c  activation, deactivation, idle collection
+ *   call.c        call records, responses, timeouts
+ *   future.c      futures for external callers
+ *   callchain.c   deadlock detection through call chains
+ *   timer.c       the service thread: deadlines heap, actor timers
+ *   watchdog.c    stuck-turn detection
+ *   park.c        futex wait/wake
+ */
+#ifndef GBI_ACTOR_RUNTIME_H
+#define GBI_ACTOR_RUNTIME_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "actor/mpsc.h"
+#include "gpubridge/actor.h"
+
+#define GBI_CACHE_LINE 64
+#define GBI_EXT_STRIPES 8
+/* Longest delay the runtime arms (about 73 years): now + delay never
+ * overflows an int64_t of nanoseconds. */
+#define GBI_FOREVER_NS (INT64_MAX / 4)
+
+/* ---- messages (envelope.c) ------------------------------------------------ */
+
+enum gbi_msg_kind {
+    GBI_MSG_USER = 0,       /* one-way or request, owned by the runtime */
+    GBI_MSG_COMPLETION = 1, /* a call completion embedded in its call record */
+    GBI_MSG_DEACTIVATE = 2, /* idle collection probe */
+    GBI_MSG_TIMER = 3       /* timer tick */
+};
+
+typedef struct gbi_msg {
+    gbi_mpsc_node node; /* mailbox link */
+    uint8_t kind;
+    uint8_t pooled : 1;      /* a GBI_MSG_POOLED-byte block (envelope.c) */
+    uint8_t local_stamp : 1; /* hdr.hlc comes from this silo's clock */
+    uint16_t chain_len;      /* call chain entries after the payload */
+    uint32_t alloc_payload;  /* bytes reserved for the payload */
+    gb_msg_header hdr;       /* contract layout; payload follows at once */
+} gbi_msg;
+
+static inline uint8_t *gbi_msg_payload(gbi_msg *m)
+{
+    return (uint8_t *)(m + 1);
+}
+
+static inline uint64_t *gbi_msg_chain(gbi_msg *m)
+{
+    size_t off = ((size_t)m->alloc_payload + 7u) & ~(size_t)7u;
+    return (uint64_t *)(void *)(gbi_msg_payload(m) + off);
+}
+
+/* Where the caller's payload starts in a response: error responses carry
+ * an int32 gb_status first (DESIGN.md 4.1). */
+static inline uint32_t gbi_resp_offset(const gbi_msg *m)
+{
+    return (m->hdr.flags & GB_MSG_ERROR) ? 4u : 0u;
+}
+
+#define GBI_MSG_POOLED 256u
+/* Allocate an envelope (s may be NULL: no shared pool). */
+gbi_msg *gbi_msg_new(struct gb_silo *s, uint32_t payload_len, uint16_t chain_len);
+/* Release an envelope; NULL is ignored; s may be NULL (plain free). */
+void gbi_msg_free(struct gb_silo *s, gbi_msg *m);
+/* Free the silo's shared pool (destroy). */
+void gbi_msg_pool_drain(struct gb_silo *s);
+
+/* ---- types ---------------------------------------------------------------- */
+
+typedef struct gbi_type {
+    struct gbi_type *next;
+    gb_actor_type desc; /* desc.name points at name below */
+    uint64_t name_hash;
+    char name[];
+} gbi_type;
+
+/* ---- timers (timer.c) ----------------------------------------------------- */
+
+#define GBI_TIMER_IN_HEAP 1u
+#define GBI_TIMER_IN_ACTOR 2u
+
+typedef struct gbi_timer {
+    struct gbi_timer *next_in_actor; /* owner only */
+    struct gbi_actor *actor;
+    uint64_t id;
+    uint32_t method;
+    int64_t period_ns;
+    _Atomic int cancelled;    /* set by the owner */
+    _Atomic int inflight;     /* a tick is queued and not yet delivered */
+    _Atomic uint32_t holders; /* GBI_TIMER_IN_HEAP | GBI_TIMER_IN_ACTOR: last one out frees */
+} gbi_timer;
+
+/* ---- actors (directory.c, activation.c, turn.c) ----------------------------- */
+
+/* Where an actor's activation lives, as the directory knows it. Only the
+ * CPU worker pool of this silo exists today; device rings and remote silos
+ * come with later layers and will be routed by this field, so senders never
+ * need to know where an actor is. */
+enum gbi_location { GBI_LOC_CPU = 0 };
+
+typedef struct gbi_actor {
+    gbi_mpsc_node rq_node;                /* run-queue link */
+    _Atomic(struct gbi_actor *) dir_next; /* directory chain */
+    uint64_t id;
+    const gbi_type *type;
+    uint32_t location; /* enum gbi_location */
+    uint64_t key_u64;
+    char *key_str; /* NULL for integer keys */
+
+    /* producers: accepted messages not yet consumed (plus the owner's
+     * phantom). The actor is owned by exactly one worker (queued or running)
+     * while depth > 0: the sender moving it 0 -> 1 schedules it, the owner
+     * moving it to 0 releases it. */
+    _Alignas(GBI_CACHE_LINE) _Atomic uint32_t depth;
+    _Atomic uint32_t deferred_n; /* messages held back by the gate */
+    gbi_mpsc mbox;
+
+    /* owner-side: touched only by the thread running the actor's turn */
+    void *state;
+    uint32_t phantom;     /* 1 when the owner keeps an extra depth count */
+    uint32_t outstanding; /* calls made and not yet completed */
+    int active;
+    int reactivated;
+    gbi_msg *def_head, *def_tail; /* deferred messages, FIFO */
+    gbi_timer *timers;
+    _Atomic int is_active;        /* mirror of active for the collector */
+    _Atomic int deact_pending;    /* a deactivation probe is queued */
+    _Atomic int64_t last_turn_ns; /* end of the last turn (collector) */
+} gbi_actor;
+
+/* ---- the silo --------------------------------------------------------------- */
+
+typedef struct gbi_counters {
+    _Atomic uint64_t sent, delivered, responses, activations, deactivations, deadlocks, timeouts, late, full,
+        stuck;
+} gbi_counters;
+
+typedef struct gbi_runq {
+    _Alignas(GBI_CACHE_LINE) gbi_mpsc q;
+    _Atomic int lock; /* consumer lock: whoever holds it may pop */
+} gbi_runq;
+
+typedef struct gbi_worker {
+    _Alignas(GBI_CACHE_LINE) struct gb_silo *silo;
+    uint32_t index;
+    pthread_t thread;
+    gbi_counters c;            /* written by this worker only */
+    _Atomic int in_turn;       /* 1 while running a turn */
+    _Atomic uint64_t turn_seq; /* turns started */
+    _Atomic uint64_t actor_id; /* actor of the current turn */
+    uint64_t seen_seq;         /* watchdog (service thread only): turn last seen */
+    int64_t seen_at;           /* when seen_seq was first seen running */
+    uint64_t reported_seq;     /* turn already reported */
+    int64_t spin_cur;          /* this worker's adaptive spin budget */
+} gbi_worker;
+
+typedef struct gbi_directory gbi_directory;
+typedef struct gbi_calls gbi_calls;
+typedef struct gbi_service gbi_service;
+
+struct gb_silo {
+    gb_silo_opts o;
+    gb_hlc *hlc;
+    gbi_directory *dir;
+    gbi_calls *calls;
+    gbi_service *svc;
+
+    pthread_mutex_t types_lock;  /* serialises registrations */
+    _Atomic(gbi_type *) types;   /* prepend-only list, read without the lock */
+    _Atomic int idle_types;      /* registered types with an idle timeout */
+    _Atomic int64_t min_idle_ns; /* shortest idle timeout of those types */
+
+    uint32_t nworkers;
+    uint32_t nworkers_started;
+    gbi_worker *workers;
+    gbi_runq *runqs;
+    _Atomic uint32_t rr; /* round robin for external pushes */
+
+    /* park/wake handshake (scheduler.c) */
+    _Alignas(GBI_CACHE_LINE) _Atomic uint32_t wake_seq;
+    _Atomic int spinning;
+    _Atomic int sleepers;
+    _Atomic int stop_workers;
+
+    /* backpressure (mailbox.c) */
+    _Alignas(GBI_CACHE_LINE) _Atomic uint32_t space_seq;
+    _Atomic int space_waiters;
+
+    _Alignas(GBI_CACHE_LINE) _Atomic int closing; /* 0 open, 1 draining, 2 closed */
+    _Atomic int final_phase;                      /* destroy runs turns itself */
+    _Atomic int ext_waiters;                      /* threads inside gb_call/wait */
+    _Atomic uint64_t timer_ids;
+    _Atomic int64_t rt_offset;                            /* realtime - gb_time_fast_ns, for the HLC */
+    _Atomic int64_t caller_spin_cur;                      /* adaptive spin of gb_call waiters */
+    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_msg *) msg_pool; /* envelope.c */
+    /* counters of non-worker threads, striped by thread so that external
+     * senders do not all hit one cache line (each stripe on its own) */
+    struct {
+        _Alignas(GBI_CACHE_LINE) gbi_counters c;
+    } ext[GBI_EXT_STRIPES];
+};
+
+/* The turn being run on this thread (NULL outside a handler). */
+struct gb_actor_ctx {
+    gb_silo *silo;
+    gbi_actor *actor;
+    gbi_msg *cur;          /* message being handled (NULL in init/deactivate) */
+    const uint64_t *chain; /* call chain of the current request context */
+    uint32_t chain_len;
+    int answered;    /* current request replied or deferred */
+    gbi_counters *c; /* counters of the running thread */
+};
+
+extern _Thread_local gbi_worker *gbi_tl_worker;
+extern _Thread_local gb_actor_ctx *gbi_tl_ctx;
+
+/* Counters of the calling thread: its worker's, or the shared external set. */
+static inline gbi_counters *gbi_counters_here(gb_silo *s)
+{
+    gbi_worker *w = gbi_tl_worker;
+    if (w && w->silo == s)
+        return &w->c;
+    /* a thread's stripe: the address of a thread-local variable differs per
+     * thread, so its bits spread threads over the stripes (each file has its
+     * own anchor; any stripe is correct, since readers sum them all) */
+    static _Thread_local char tl_anchor;
+    return &s->ext[((uintptr_t)&tl_anchor >> 6) % GBI_EXT_STRIPES].c;
+}
+
+static inline void gbi_count(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* ---- directory.c ---------------------------------------------------------- */
+gb_status gbi_dir_create(gbi_directory **out);
+void gbi_dir_destroy(gbi_directory *d);
+/* Lock-free lookup; NULL when unknown. */
+gbi_actor *gbi_dir_lookup(gbi_directory *d, uint64_t id);
+/* Find or insert (exactly once) the record of (type, key). */
+gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t, const char *key_str,
+                                uint64_t key_u64, gbi_actor **out);
+/* Visit every record (records are never removed before destroy). */
+void gbi_dir_foreach(gbi_directory *d, void (*fn)(gbi_actor *a, void *arg), void *arg);
+uint64_t gbi_dir_count(gbi_directory *d);
+
+/* ---- type_registry.c ---------------------------------------------------------- */
+const gbi_type *gbi_type_find(gb_silo *s, const char *name);
+void gbi_types_free(gb_silo *s);
+
+/* ---- mailbox.c ------------------------------------------------------------- */
+/* Accept m into a's mailbox (capacity checked unless force), scheduling a
+ * on empty -> non-empty. On error m is still the caller's. */
+gb_status gbi_mailbox_put(gb_silo *s, gbi_actor *a, gbi_msg *m, int force);
+/* Room was freed in a mailbox that had been full: wake blocked senders. */
+void gbi_mailbox_room(gb_silo *s);
+
+/* ---- scheduler.c ------------------------------------------------------------ */
+gb_status gbi_sched_start(gb_silo *s);
+void gbi_sched_stop(gb_silo *s);
+void gbi_sched_push(gb_silo *s, gbi_actor *a);
+/* Whether any worker runs a turn or any run queue holds an actor. */
+int gbi_sched_busy(gb_silo *s);
+
+/* ---- turn.c ---------------------------------------------------------------- */
+/* Run one turn of an owned actor; returns 1 if it must be queued again. */
+int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c);
+
+/* ---- activation.c ------------------------------------------------------------ */
+void gbi_activate(gb_actor_ctx *ctx);
+/* Deactivate if idle (probe from the collector) or unconditionally (force). */
+void gbi_deactivate(gb_actor_ctx *ctx, int force);
+void gbi_collect_idle(gb_silo *s, int64_t now_ns);
+
+/* ---- call.c ----------------------------------------------------------------- */
+enum gbi_call_kind { GBI_CALL_BLOCK, GBI_CALL_FUTURE, GBI_CALL_CB, GBI_CALL_ACTOR };
+gb_status gbi_calls_create(gbi_calls **out);
+void gbi_calls_destroy(gbi_calls *c);
+/* Complete every pending call with GB_ECLOSED (destroy); returns how many. */
+int gbi_calls_close_all(gb_silo *s);
+/* Deliver a completion message to the calling actor's turn. */
+void gbi_call_deliver(gb_actor_ctx *ctx, gbi_msg *m);
+/* Complete call `correlation` with status (timeouts, close). */
+gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, gbi_msg *resp);
+/* Send a request carrying a chain; shared by gb_call* and gb_ctx_call. */
+gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void *payload, uint32_t len,
+                      const uint64_t *chain, uint32_t chain_len, uint64_t sender, uint64_t correlation);
+
+/* ---- callchain.c --------------------------------------------------------------- */
+/* Build the chain of a call from ctx's chain plus the caller; check target. */
+gb_status gbi_chain_extend(const gb_actor_ctx *ctx, const gbi_actor *target, uint64_t *chain, uint32_t *len);
+
+/* ---- timer.c (service thread) --------------------------------------------------- */
+gb_status gbi_service_start(gb_silo *s);
+void gbi_service_stop(gb_silo *s);
+/* Arm a call timeout (correlation) at deadline_ns (monotonic). */
+gb_status gbi_service_call_timeout(gb_silo *s, uint64_t correlation, int64_t deadline_ns);
+gb_status gbi_service_timer(gb_silo *s, gbi_timer *t, int64_t deadline_ns);
+/* Called by the owner when a timer tick arrives. */
+void gbi_timer_deliver(gb_actor_ctx *ctx, gbi_msg *m);
+void gbi_timers_cancel_all(gbi_actor *a);
+/* Drop one holder bit; frees the timer when none is left. */
+void gbi_timer_release(gbi_timer *t, uint32_t holder);
+
+/* ---- watchdog.c ------------------------------------------------------------------- */
+void gbi_watchdog_check(gb_silo *s, int64_t now_ns);
+
+/* ---- park.c -------------------------------------------------------------------- */
+/* One step of a spin-wait: a pause, and every 32nd step a sched_yield, so
+ * that a spinner sharing its CPU with the thread it waits for (more runnable
+ * threads than free cores) lets that thread run instead of burning its
+ * whole budget first. */
+void gbi_spin_step(unsigned i);
+
+/* Adaptive spin budget. A thread that parked and was woken after parked_ns
+ * would have caught its wake-up by spinning that long: the next budget grows
+ * to twice that (at most 16 x base) so a steady exchange whose wake-ups take
+ * longer than the base budget stops paying a park and a wake per message; a
+ * long idle period (parked_ns beyond the cap) returns it to base. */
+static inline int64_t gbi_spin_adapt(int64_t cur, int64_t base, int64_t parked_ns)
+{
+    int64_t cap = base * 16;
+    if (base <= 0 || parked_ns >= cap)
+        return base;
+    int64_t next = 2 * parked_ns > cur ? 2 * parked_ns : cur;
+    return next < cap ? next : cap;
+}
+
+/* Wait while *word == expected, at most timeout_ns (<0: forever). */
+void gbi_park(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
+void gbi_unpark(_Atomic uint32_t *word, int all);
+
+/* ---- silo.c -------------------------------------------------------------------- */
+int64_t gbi_now_ns(void);
+/* Re-measure the offset of the HLC's physical source to realtime. */
+void gbi_rt_anchor(gb_silo *s);
+/* Delivery side of the HLC: advance the silo clock past a received stamp.
+ * A message stamped by this silo's own clock (GBI_MSG_LOCAL_STAMP) needs no
+ * update: that clock already passed the stamp when it issued it, so the
+ * receive is ordered after the send. Skipping it keeps the clock's cache
+ * line from bouncing between every sender and every receiver. Messages that
+ * come from elsewhere (rings, other silos) go through gb_hlc_update. */
+static inline void gbi_hlc_receive(gb_silo *s, const gbi_msg *m)
+{
+    /* a stamp beyond max_offset is refused and counted by the clock itself
+     * (gb_hlc_rejected); the message is still delivered */
+    if (!m->local_stamp && m->hdr.hlc > gb_hlc_peek(s->hlc))
+        (void)gb_hlc_update(s->hlc, m->hdr.hlc, NULL);
+}
+gb_status gbi_check_payload(gb_silo *s, const void *payload, uint32_t len, const char *where);
+/* Resolve target for sending: closed silo / unknown id errors. */
+gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **out, const char *where);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * The worker pool: one run queue per worker (an intrusive MPSC queue whose
+ * consumer side is taken with a try-lock, so idle workers can steal), turns
+ * run by whichever worker pops the actor, and spin-then-park idling.
+ *
+ * An actor enters a run queue only when its mailbox goes from empty to
+ * non-empty (mailbox.c) or when its owner requeues it after a turn, so it is
+ * in at most one queue at a time and its embedded node can be reused.
+ * Senders running on a worker push onto that worker's own queue (a
+ * ping-pong between two actors stays on one core's cache); external senders
+ * spread actors over the queues by id.
+ *
+ * Park/wake handshake (no lost wake-ups): an idle worker first spins
+ * (counted in `spinning`) for its adaptive budget (gbi_spin_adapt, from
+ * spin_ns up to 16 x spin_ns); to park it adds itself to `sleepers`,
+ * leaves `spinning`, reads `wake_seq`, re-checks every queue and only then
+ * waits on the futex `wake_seq`. A producer pushes, then (seq_cst fence)
+ * looks at `spinning` and `sleepers`: with no spinner and a sleeper it bumps
+ * `wake_seq` and wakes one. Both sides order their write before their read
+ * with seq_cst, so either the worker's re-check sees the actor or the
+ * producer sees the sleeper. A spinner that finds work while it is the last
+ * spinner wakes another sleeper if queues still hold work.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "actor/runtime.h"
+#include "base/error.h"
+#include "gpubridge/log.h"
+#include "gpubridge/time.h"
+
+_Thread_local gbi_worker *gbi_tl_worker;
+
+static void wake_one_if_needed(gb_silo *s)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&s->spinning, memory_order_seq_cst) == 0 &&
+        atomic_load_explicit(&s->sleepers, memory_order_seq_cst) > 0) {
+        atomic_fetch_add_explicit(&s->wake_seq, 1, memory_order_release);
+        gbi_unpark(&s->wake_seq, 0);
+    }
+}
+
+void gbi_sched_push(gb_silo *s, gbi_actor *a)
+{
+    gbi_worker *w = gbi_tl_worker;
+    uint32_t q;
+    if (w && w->silo == s)
+        q = w->index;
+    else
+        q = (uint32_t)(a->id % s->nworkers);
+    gbi_mpsc_push(&s->runqs[q].q, &a->rq_node);
+    wake_one_if_needed(s);
+}
+
+static gbi_actor *try_pop(gbi_runq *rq)
+{
+    if (!gbi_mpsc_maybe_nonempty(&rq->q))
+        return NULL;
+    if (atomic_exchange_explicit(&rq->lock, 1, memory_order_acquire))
+        return NULL;
+    gbi_mpsc_node *n = gbi_mpsc_pop(&rq->q);
+    atomic_store_explicit(&rq->lock, 0, memory_order_release);
+    return n ? (gbi_actor *)(void *)n : NULL; /* rq_node is the first member */
+}
+
+static gbi_actor *next_actor(gb_silo *s, gbi_worker *w)
+{
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        gbi_actor *a = try_pop(&s->runqs[(w->index + i) % s->nworkers]);
+        if (a)
+            return a;
+    }
+    return NULL;
+}
+
+static int any_queued(gb_silo *s)
+{
+    for (uint32_t i = 0; i < s->nworkers; i++)
+        if (gbi_mpsc_maybe_nonempty(&s->runqs[i].q))
+            return 1;
+    return 0;
+}
+
+static gbi_actor *spin_for_work(gb_silo *s, gbi_worker *w)
+{
+    int64_t until = w->spin_cur > 0 ? gb_time_fast_ns() + w->spin_cur : 0;
+    atomic_fetch_add_explicit(&s->spinning, 1, memory_order_seq_cst);
+    for (unsigned i = 0;; i++) {
+        gbi_actor *a = next_actor(s, w);
+        if (a) {
+            if (atomic_fetch_sub_explicit(&s->spinning, 1, memory_order_seq_cst) == 1 && any_queued(s))
+                wake_one_if_needed(s);
+            return a;
+        }
+        if (atomic_load_explicit(&s->stop_workers, memory_order_acquire))
+            break;
+        if ((i & 63) == 63 && gb_time_fast_ns() >= until)
+            break;
+        gbi_spin_step(i);
+    }
+    atomic_fetch_sub_explicit(&s->spinning, 1, memory_order_seq_cst);
+    return NULL;
+}
+
+static void park(gb_silo *s, gbi_worker *w)
+{
+    atomic_fetch_add_explicit(&s->sleepers, 1, memory_order_seq_cst);
+    uint32_t seq = atomic_load_explicit(&s->wake_seq, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!any_queued(s) && !atomic_load_explicit(&s->stop_workers, memory_order_acquire)) {
+        int64_t t0 = gb_time_fast_ns();
+        gbi_park(&s->wake_seq, seq, -1);
+        w->spin_cur = gbi_spin_adapt(w->spin_cur, s->o.spin_ns, gb_time_fast_ns() - t0);
+    }
+    atomic_fetch_sub_explicit(&s->sleepers, 1, memory_order_seq_cst);
+}
+
+static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
+{
+    /* Only this worker writes these; the watchdog and shutdown read them.
+     * turn_seq is bumped with load + store (single writer, no RMW). */
+    atomic_store_explicit(&w->actor_id, a->id, memory_order_relaxed);
+    uint64_t seq = atomic_load_explicit(&w->turn_seq, memory_order_relaxed) + 1;
+    atomic_store_explicit(&w->turn_seq, seq, memory_order_release);
+    atomic_store_explicit(&w->in_turn, 1, memory_order_release);
+    int again = gbi_turn_run(s, a, &w->c);
+    atomic_store_explicit(&w->in_turn, 0, memory_order_release);
+    if (again)
+        gbi_sched_push(s, a);
+}
+
+static void *worker_main(void *arg)
+{
+    gbi_worker *w = arg;
+    gb_silo *s = w->silo;
+    gbi_tl_worker = w;
+    for (;;) {
+        gbi_actor *a = next_actor(s, w);
+        if (!a && !atomic_load_explicit(&s->stop_workers, memory_order_acquire))
+            a = spin_for_work(s, w);
+        if (a) {
+            run_turn(s, w, a);
+            continue;
+        }
+        if (atomic_load_explicit(&s->stop_workers, memory_order_acquire))
+            break;
+        park(s, w);
+    }
+    gbi_tl_worker = NULL;
+    return NULL;
+}
+
+gb_status gbi_sched_start(gb_silo *s)
+{
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        gbi_worker *w = &s->workers[i];
+        w->silo = s;
+        w->index = i;
+        w->spin_cur = s->o.spin_ns;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            s->nworkers_started = i;
+            return gbi_error(GB_EINTERNAL, "gb_silo_create", "could not start worker %u", i);
+        }
+    }
+    s->nworkers_started = s->nworkers;
+    return GB_OK;
+}
+
+void gbi_sched_stop(gb_silo *s)
+{
+    atomic_store_explicit(&s->stop_workers, 1, memory_order_release);
+    for (uint32_t i = 0; i < s->nworkers_started; i++) {
+        atomic_fetch_add_explicit(&s->wake_seq, 1, memory_order_release);
+        gbi_unpark(&s->wake_seq, 1);
+        pthread_join(s->workers[i].thread, NULL);
+    }
+    s->nworkers_started = 0;
+}
+
+int gbi_sched_busy(gb_silo *s)
+{
+    for (uint32_t i = 0; i < s->nworkers; i++)
+        if (atomic_load_explicit(&s->workers[i].in_turn, memory_order_seq_cst))
+            return 1;
+    return any_queued(s);
+}

@@ -1,0 +1,246 @@
+/*
+ * Turns: a worker that owns an actor (see mailbox.c) runs up to `batch`
+ * messages of it, one at a time, then releases or requeues it.
+ *
+ * The gate: a non-reentrant actor with calls in flight (outstanding > 0)
+ * only handles completions; other messages popped meanwhile move to the
+ * actor's deferred list, which is handled first, in order, once the gate
+ * opens. Per-sender FIFO order therefore survives the gate.
+ *
+ * Ownership accounting: the turn subtracts from `depth` the messages it
+ * popped. If deferred messages are ready but the batch is used up, the
+ * owner keeps one "phantom" unit of depth so that it stays the owner (no
+ * sender can see 0 -> 1 and schedule the actor a second time) and requeues
+ * itself; the phantom is given back by the next turn.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/runtime.h"
+#include "base/error.h"
+#include "gpubridge/log.h"
+
+_Thread_local gb_actor_ctx *gbi_tl_ctx;
+
+static int gate_open(const gbi_actor *a)
+{
+    return a->type->desc.reentrant || a->outstanding == 0;
+}
+
+static void defer_msg(gbi_actor *a, gbi_msg *m)
+{
+    atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
+    if (a->def_tail)
+        atomic_store_explicit(&a->def_tail->node.next, &m->node, memory_order_relaxed);
+    else
+        a->def_head = m;
+    a->def_tail = m;
+    atomic_fetch_add_explicit(&a->deferred_n, 1, memory_order_relaxed);
+}
+
+static gbi_msg *undefer_msg(gbi_actor *a)
+{
+    gbi_msg *m = a->def_head;
+    a->def_head = (gbi_msg *)(void *)atomic_load_explicit(&m->node.next, memory_order_relaxed);
+    if (!a->def_head)
+        a->def_tail = NULL;
+    atomic_fetch_sub_explicit(&a->deferred_n, 1, memory_order_relaxed);
+    return m;
+}
+
+static gb_status reply_status(gb_actor_ctx *ctx, gb_status st)
+{
+    gb_reply_token tok = {ctx->cur->hdr.correlation};
+    return gb_reply(ctx->silo, &tok, st, NULL, 0);
+}
+
+static void deliver_user(gb_actor_ctx *ctx, gbi_msg *m)
+{
+    gbi_actor *a = ctx->actor;
+    if (!a->active)
+        gbi_activate(ctx);
+    int request = m->hdr.correlation != 0;
+    ctx->cur = m;
+    ctx->answered = 0;
+    ctx->chain = request ? gbi_msg_chain(m) : NULL;
+    ctx->chain_len = request ? m->chain_len : 0;
+    gbi_count(&ctx->c->delivered, 1);
+    gb_status st = a->type->desc.handler(ctx, a->state, &m->hdr, gbi_msg_payload(m));
+    if (request && !ctx->answered)
+        reply_status(ctx, st);
+    ctx->cur = NULL;
+    ctx->chain = NULL;
+    ctx->chain_len = 0;
+}
+
+/* Handle one message; returns 1 for activity that keeps an actor alive
+ * (messages and completions, not timer ticks or probes). */
+static int dispatch(gb_actor_ctx *ctx, gbi_msg *m)
+{
+    switch (m->kind) {
+    case GBI_MSG_COMPLETION:
+        gbi_call_deliver(ctx, m); /* frees the call record that holds m */
+        return 1;
+    case GBI_MSG_DEACTIVATE:
+        atomic_store_explicit(&ctx->actor->deact_pending, 0, memory_order_relaxed);
+        gbi_deactivate(ctx, 0);
+        gbi_msg_free(ctx->silo, m);
+        return 0;
+    case GBI_MSG_TIMER:
+        gbi_timer_deliver(ctx, m);
+        gbi_msg_free(ctx->silo, m);
+        return 0;
+    default:
+        gbi_hlc_receive(ctx->silo, m);
+        deliver_user(ctx, m);
+        gbi_msg_free(ctx->silo, m);
+        return 1;
+    }
+}
+
+/* Give back `consumed` units of depth (plus the phantom); 1 = still owned. */
+static int settle(gb_silo *s, gbi_actor *a, uint32_t consumed)
+{
+    int keep = gate_open(a) && a->def_head != NULL;
+    int64_t delta = (int64_t)consumed + a->phantom - keep;
+    a->phantom = (uint32_t)keep;
+    if (delta < 0) {
+        atomic_fetch_add_explicit(&a->depth, 1, memory_order_relaxed);
+        return 1;
+    }
+    if (delta == 0)
+        return 1;
+    /* release: the next owner (scheduled by a sender's 0 -> 1 CAS, which is
+     * acq_rel) sees everything this turn wrote to the actor. */
+    uint32_t old = atomic_fetch_sub_explicit(&a->depth, (uint32_t)delta, memory_order_acq_rel);
+    if (old + atomic_load_explicit(&a->deferred_n, memory_order_relaxed) >= s->o.mailbox_capacity)
+        gbi_mailbox_room(s);
+    return old != (uint32_t)delta || keep;
+}
+
+int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
+{
+    gb_actor_ctx ctx = {.silo = s, .actor = a, .c = c};
+    gb_actor_ctx *outer = gbi_tl_ctx;
+    gbi_tl_ctx = &ctx;
+    uint32_t consumed = 0;
+    int busy = 0;
+    for (uint32_t n = 0; n < s->o.batch; n++) {
+        int open = gate_open(a);
+        gbi_msg *m;
+        if (open && a->def_head) {
+            m = undefer_msg(a);
+        } else {
+            m = (gbi_msg *)(void *)gbi_mpsc_pop(&a->mbox);
+            if (!m)
+                break; /* empty, or a sender is mid-push: requeue if depth says so */
+            consumed++;
+        }
+        if (!open && m->kind != GBI_MSG_COMPLETION)
+            defer_msg(a, m);
+        else
+            busy |= dispatch(&ctx, m);
+    }
+    if (busy && a->type->desc.idle_timeout_ns > 0)
+        atomic_store_explicit(&a->last_turn_ns, gbi_now_ns(), memory_order_relaxed);
+    gbi_tl_ctx = outer;
+    return settle(s, a, consumed);
+}
+
+/* ---- handler-side API ------------------------------------------------------ */
+
+gb_actor_id gb_ctx_self(const gb_actor_ctx *ctx)
+{
+    return ctx ? ctx->actor->id : 0;
+}
+
+gb_silo *gb_ctx_silo(const gb_actor_ctx *ctx)
+{
+    return ctx ? ctx->silo : NULL;
+}
+
+const char *gb_ctx_key_str(const gb_actor_ctx *ctx)
+{
+    return ctx ? ctx->actor->key_str : NULL;
+}
+
+uint64_t gb_ctx_key_u64(const gb_actor_ctx *ctx)
+{
+    return ctx ? ctx->actor->key_u64 : 0;
+}
+
+void *gb_ctx_type_user(const gb_actor_ctx *ctx)
+{
+    return ctx ? ctx->actor->type->desc.user : NULL;
+}
+
+int gb_ctx_reactivated(const gb_actor_ctx *ctx)
+{
+    return ctx ? ctx->actor->reactivated : 0;
+}
+
+gb_status gb_ctx_send(gb_actor_ctx *ctx, gb_actor_id target, uint32_t method, const void *payload,
+                      uint32_t len)
+{
+    if (!ctx)
+        return gbi_error(GB_EINVAL, "gb_ctx_send", "ctx is NULL");
+    return gb_send(ctx->silo, target, method, payload, len);
+}
+
+static gb_status take_request(gb_actor_ctx *ctx, const char *where)
+{
+    if (!ctx)
+        return gbi_error(GB_EINVAL, where, "ctx is NULL");
+    if (!ctx->cur || ctx->cur->hdr.correlation == 0)
+        return gbi_error(GB_EINVAL, where, "the message being handled is not a request");
+    if (ctx->answered)
+        return gbi_error(GB_EINVAL, where, "the request was already answered or deferred");
+    ctx->answered = 1;
+    return GB_OK;
+}
+
+gb_status gb_ctx_reply(gb_actor_ctx *ctx, gb_status status, const void *payload, uint32_t len)
+{
+    gb_status st = take_request(ctx, "gb_ctx_reply");
+    if (st != GB_OK)
+        return st;
+    gb_reply_token tok = {ctx->cur->hdr.correlation};
+    return gb_reply(ctx->silo, &tok, status, payload, len);
+}
+
+gb_status gb_ctx_defer_reply(gb_actor_ctx *ctx, gb_reply_token *out)
+{
+    if (!out)
+        return gbi_error(GB_EINVAL, "gb_ctx_defer_reply", "out is NULL");
+    gb_status st = take_request(ctx, "gb_ctx_defer_reply");
+    if (st == GB_OK)
+        out->correlation = ctx->cur->hdr.correlation;
+    return st;
+}
+
+gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status, const void *payload,
+                   uint32_t len)
+{
+    if (!s || !token || !token->correlation)
+        return gbi_error(GB_EINVAL, "gb_reply", "silo and a valid token are required");
+    gb_status st = gbi_check_payload(s, payload, len, "gb_reply");
+    if (st != GB_OK)
+        return st;
+    uint32_t extra = status != GB_OK ? 4u : 0u;
+    gbi_msg *m = gbi_msg_new(s, len + extra, 0);
+    if (!m)
+        return gbi_call_complete(s, token->correlation, GB_ENOMEM, NULL);
+    gb_actor_ctx *ctx = gbi_tl_ctx;
+    m->hdr.sender = (ctx && ctx->silo == s) ? ctx->actor->id : 0;
+    m->hdr.correlation = token->correlation;
+    m->hdr.flags = GB_MSG_RESPONSE | (extra ? GB_MSG_ERROR : 0);
+    if (extra) {
+        int32_t code = (int32_t)status;
+        memcpy(gbi_msg_payload(m), &code, 4);
+    }
+    if (len)
+        memcpy(gbi_msg_payload(m) + extra, payload, len);
+    m->hdr.hlc = gb_hlc_now(s->hlc);
+    m->local_stamp = 1;
+    return gbi_call_complete(s, token->correlation, status, m);
+}
