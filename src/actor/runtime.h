@@ -204,7 +204,6 @@ struct gb_silo {
     _Atomic int final_phase;                      /* destroy runs turns itself */
     _Atomic int ext_waiters;                      /* threads inside gb_call/wait */
     _Atomic uint64_t timer_ids;
-    _Atomic int64_t rt_offset;                            /* realtime - gb_time_fast_ns, for the HLC */
     _Atomic int64_t caller_spin_cur;                      /* adaptive spin of gb_call waiters */
     _Alignas(GBI_CACHE_LINE) _Atomic(gbi_msg *) msg_pool; /* envelope.c */
     /* counters of non-worker threads, striped by thread so that external
@@ -346,8 +345,6 @@ void gbi_unpark(_Atomic uint32_t *word, int all);
 
 /* ---- silo.c -------------------------------------------------------------------- */
 int64_t gbi_now_ns(void);
-/* Re-measure the offset of the HLC's physical source to realtime. */
-void gbi_rt_anchor(gb_silo *s);
 /* Delivery side of the HLC: advance the silo clock past a received stamp.
  * A message stamped by this silo's own clock (GBI_MSG_LOCAL_STAMP) needs no
  * update: that clock already passed the stamp when it issued it, so the

@@ -68,26 +68,12 @@ static void *zalloc_aligned(size_t n)
     return p;
 }
 
-/* The HLC's physical source: the TSC-based fast clock plus an offset to
- * realtime, re-anchored by the service thread (gbi_rt_anchor). A
- * clock_gettime(CLOCK_REALTIME) per message would cost more than the rest of
- * a send; the HLC tolerates the small steps a re-anchor makes. */
-static int64_t silo_realtime(void *ctx)
-{
-    gb_silo *s = ctx;
-    return gb_time_fast_ns() + atomic_load_explicit(&s->rt_offset, memory_order_relaxed);
-}
-
-void gbi_rt_anchor(gb_silo *s)
-{
-    int64_t off = gb_time_realtime_ns() - gb_time_fast_ns();
-    atomic_store_explicit(&s->rt_offset, off, memory_order_relaxed);
-}
-
 static gb_status alloc_parts(gb_silo *s)
 {
-    gbi_rt_anchor(s);
-    gb_hlc_opts ho = {.node_id = s->o.node_id, .physical_ns = silo_realtime, .ctx = s};
+    /* The HLC's default physical source is realtime extrapolated with the
+     * TSC (gb_time_realtime_fast_ns): a clock_gettime per message would cost
+     * more than the rest of a send. */
+    gb_hlc_opts ho = {.node_id = s->o.node_id};
     gb_status st = gb_hlc_create(&s->hlc, &ho);
     if (st == GB_OK)
         st = gbi_dir_create(&s->dir);

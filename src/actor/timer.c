@@ -190,7 +190,6 @@ static void *service_main(void *arg)
     pthread_mutex_lock(&v->lock);
     while (!v->stop) {
         int64_t now = gbi_now_ns();
-        gbi_rt_anchor(s);
         fire_due(s, now);
         if (now >= next_collect) {
             pthread_mutex_unlock(&v->lock);
