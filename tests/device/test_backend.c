@@ -57,7 +57,8 @@ Test(backend, cpu_enumerates_one_device_and_has_no_run_time_compiler)
     cr_assert_eq(be->compile(self, "x", NULL), GB_ENOTSUP);
     cr_assert_gt(be->timer_ns(self), 0);
     be->ring->destroy(self);
-    cr_assert_null(gbi_backend_find("cuda"), "cuda is not a backend yet");
+    cr_assert_not_null(gbi_backend_find("cuda"));
+    cr_assert_null(gbi_backend_find("tpu"));
 }
 
 Test(backend, every_atomic_of_the_dialect_works_on_opencl)

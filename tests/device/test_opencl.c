@@ -323,6 +323,13 @@ Test(opencl, cuda_backend_says_what_is_missing)
 {
     gb_ring_opts o = opts("cuda", GB_RING_PERSISTENT);
     gb_ring *r = NULL;
-    cr_assert_eq(gb_ring_create(&r, &o), GB_ENOTSUP);
-    cr_assert_not_null(strstr(gb_last_error(), "not implemented"), "%s", gb_last_error());
+    gb_status st = gb_ring_create(&r, &o);
+    if (st == GB_OK) { /* a GPU with its driver: rings do not run on CUDA yet */
+        cr_assert_eq(gb_ring_start(r), GB_ENOTSUP);
+        cr_assert_not_null(strstr(gb_last_error(), "not implemented"), "%s", gb_last_error());
+        gb_ring_destroy(r);
+        return;
+    }
+    cr_assert_eq(st, GB_ENOTSUP);
+    cr_assert_not_null(strstr(gb_last_error(), "libcuda"), "%s", gb_last_error());
 }
