@@ -70,7 +70,8 @@ static void probe(broker_entry *e, const char *name)
     if (st == GB_OK && n == 0)
         st = gbi_error(GB_ENOTSUP, name, "the %s backend found no device", name);
     if (st != GB_OK) {
-        snprintf(e->d.why_unavailable, sizeof e->d.why_unavailable, "%s", gb_last_error());
+        const char *why = gb_last_error(), *colon = strstr(why, ": ");
+        snprintf(e->d.why_unavailable, sizeof e->d.why_unavailable, "%s", colon ? colon + 2 : why); /* drop "where: " */
         gb_clear_error();
         return;
     }

@@ -175,7 +175,7 @@ static void nv_load(void)
 static gb_status cu_ready(const char *where)
 {
     pthread_once(&g_cu_once, cu_load);
-    return g_cu.lib ? GB_OK : gbi_error(GB_ENOTSUP, where, "cuda: not available: %s", g_cu_why);
+    return g_cu.lib ? GB_OK : gbi_error(GB_ENOTSUP, where, "%s", g_cu_why);
 }
 
 static gb_status cu_fail(const char *where, const char *what, gbcu_result r)
@@ -287,7 +287,7 @@ static gb_status cu_enumerate(gbi_device_info *out, uint32_t cap, uint32_t *coun
     int n = 0;
     gbcu_result r = g_cu.DeviceGetCount(&n);
     if (r != GBCU_SUCCESS || n == 0)
-        return gbi_error(GB_ENOTSUP, "cuda_enumerate", "cuda: not available: no CUDA device (%u): %s", r,
+        return gbi_error(GB_ENOTSUP, "cuda_enumerate", "no CUDA device (CUDA error %u): %s", r,
                          CU_INSTALL_HINT);
     for (int i = 0; i < n; i++, (*count)++) {
         gbcu_device dev;
