@@ -13,16 +13,30 @@
  *   timer_ns   %globaltimer read by a one-thread kernel into mapped memory
  *   rings      memory: cuMemHostAlloc(PORTABLE | DEVICEMAP) (mapped pinned
  *              host memory; its device address must equal the host address,
- *              i.e. unified addressing); running a ring's dispatch loop on
- *              the GPU (start) is not implemented and says so.
+ *              i.e. unified addressing). GB_RING_PERSISTENT launches
+ *              gb_ring_persistent once (threads blocks of one thread, at most
+ *              one per SM so all are resident) on the ring's own stream;
+ *              GB_RING_EVENT_DRIVEN has a service thread launch gb_ring_event
+ *              while messages are in flight; in both modes the service
+ *              thread moves host overflow into the lanes (as on OpenCL).
  *
+ * Streams: every launch goes to a non-blocking stream of the instance and
+ * waits on that stream only (never cuCtxSynchronize: the primary context
+ * is shared, and a persistent ring kernel never finishes while it runs).
  * The context is made current on the calling thread before each call
  * (cuCtxSetCurrent), so any thread may use an instance, one at a time.
+ *
+ * Not verified on a GPU yet (no NVIDIA machine where this was written):
+ * NVRTC and ptxas accept every program, and the declarations are checked
+ * against cuda.h; system-scope atomics on mapped pinned memory need a
+ * platform with PCIe atomics for the K2K compare-and-swap.
  * Without the driver, every entry point returns GB_ENOTSUP naming what to
  * install; NVRTC alone (gbi_cuda_ptx) works without a GPU.
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +46,7 @@
 #include "device/cuda.h"
 #include "device/cuda_api.h"
 #include "device/jit_cache.h"
+#include "gpubridge/time.h"
 
 #define CU_INSTALL_HINT "install the NVIDIA driver (it provides libcuda.so.1) on a machine with an NVIDIA GPU"
 #define NVRTC_INSTALL_HINT "install the CUDA toolkit's NVRTC (libnvrtc.so, e.g. Debian nvidia-cuda-toolkit or " \
@@ -63,7 +78,9 @@ typedef struct cu_api {
     gbcu_ctx_retain_fn PrimaryCtxRetain;
     gbcu_ctx_release_fn PrimaryCtxRelease;
     gbcu_ctx_set_fn CtxSetCurrent;
-    gbcu_ctx_sync_fn CtxSynchronize;
+    gbcu_stream_create_fn StreamCreate;
+    gbcu_stream_sync_fn StreamSynchronize;
+    gbcu_stream_destroy_fn StreamDestroy;
     gbcu_host_alloc_fn MemHostAlloc;
     gbcu_host_dptr_fn MemHostGetDevicePointer;
     gbcu_host_free_fn MemFreeHost;
@@ -127,7 +144,8 @@ static void cu_load(void)
         SYM(g_cu, DeviceGetAttribute, "cuDeviceGetAttribute"),
         SYM(g_cu, PrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
         SYM(g_cu, PrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"),
-        SYM(g_cu, CtxSetCurrent, "cuCtxSetCurrent"), SYM(g_cu, CtxSynchronize, "cuCtxSynchronize"),
+        SYM(g_cu, CtxSetCurrent, "cuCtxSetCurrent"), SYM(g_cu, StreamCreate, "cuStreamCreate"),
+        SYM(g_cu, StreamSynchronize, "cuStreamSynchronize"), SYM(g_cu, StreamDestroy, "cuStreamDestroy_v2"),
         SYM(g_cu, MemHostAlloc, "cuMemHostAlloc"),
         SYM(g_cu, MemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2"),
         SYM(g_cu, MemFreeHost, "cuMemFreeHost"), SYM(g_cu, MemAlloc, "cuMemAlloc_v2"),
@@ -300,11 +318,22 @@ static gb_status cu_enumerate(gbi_device_info *out, uint32_t cap, uint32_t *coun
 typedef struct cu_dev {
     gbcu_device dev;
     gbcu_context ctx;
+    gbcu_stream work;     /* launches, timer reads, copies' kernels */
+    gbcu_stream ring_stream; /* the ring's kernels */
     gbcu_module mod, timer_mod;
-    gbcu_function timer_fn;
+    gbcu_function timer_fn, k_persistent, k_event;
     uint64_t *timer_word; /* mapped pinned host memory */
     gbi_device_info info;
     char arch[16];        /* "compute_90" */
+    /* a running ring */
+    gb_ring *ring;
+    pthread_t service;
+    int service_running;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int kicked, stop;          /* under lock */
+    _Atomic int kickable;      /* a ring is running (d->ring is set) */
+    _Atomic int launch_status; /* GB_OK, or the failed launch's status */
 } cu_dev;
 
 static gb_status cu_current(cu_dev *d, const char *where)
@@ -325,22 +354,48 @@ static void cu_destroy(void *self)
             g_cu.ModuleUnload(d->timer_mod);
         if (d->timer_word)
             g_cu.MemFreeHost(d->timer_word);
+        if (d->work)
+            g_cu.StreamDestroy(d->work);
+        if (d->ring_stream)
+            g_cu.StreamDestroy(d->ring_stream);
     }
     if (d->ctx)
         g_cu.PrimaryCtxRelease(d->dev);
+    pthread_cond_destroy(&d->wake);
+    pthread_mutex_destroy(&d->lock);
     free(d);
 }
 
-/* The timer module and its mapped result word. */
-static gb_status cu_timer_init(cu_dev *d)
+/* The streams, the timer module and its mapped result word. */
+static gb_status cu_init_instance(cu_dev *d)
 {
-    gbcu_result r = g_cu.ModuleLoadData(&d->timer_mod, gbi_cuda_timer_ptx);
+    gbcu_result r = g_cu.StreamCreate(&d->work, GBCU_STREAM_NON_BLOCKING);
+    if (r == GBCU_SUCCESS)
+        r = g_cu.StreamCreate(&d->ring_stream, GBCU_STREAM_NON_BLOCKING);
+    if (r == GBCU_SUCCESS)
+        r = g_cu.ModuleLoadData(&d->timer_mod, gbi_cuda_timer_ptx);
     if (r == GBCU_SUCCESS)
         r = g_cu.ModuleGetFunction(&d->timer_fn, d->timer_mod, "gb_read_globaltimer");
     if (r == GBCU_SUCCESS)
         r = g_cu.MemHostAlloc((void **)&d->timer_word, sizeof(uint64_t),
                               GBCU_MEMHOSTALLOC_PORTABLE | GBCU_MEMHOSTALLOC_DEVICEMAP);
-    return r == GBCU_SUCCESS ? GB_OK : cu_fail("cuda_open", "the timer kernel", r);
+    return r == GBCU_SUCCESS ? GB_OK : cu_fail("cuda_open", "creating streams and the timer kernel", r);
+}
+
+static cu_dev *cu_alloc(void)
+{
+    cu_dev *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    atomic_init(&d->kickable, 0);
+    atomic_init(&d->launch_status, GB_OK);
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    return d;
 }
 
 static gb_status cu_open(void **self)
@@ -348,20 +403,20 @@ static gb_status cu_open(void **self)
     gb_status st = cu_ready("cuda_open");
     if (st != GB_OK)
         return st;
-    cu_dev *d = calloc(1, sizeof *d);
+    cu_dev *d = cu_alloc();
     if (!d)
         return gbi_error(GB_ENOMEM, "cuda_open", "no memory");
     gbcu_result r = g_cu.DeviceGet(&d->dev, 0);
-    if (r == GBCU_SUCCESS)
-        r = g_cu.PrimaryCtxRetain(&d->ctx, d->dev);
+    if (r == GBCU_SUCCESS && (r = g_cu.PrimaryCtxRetain(&d->ctx, d->dev)) != GBCU_SUCCESS)
+        d->ctx = NULL;
     if (r != GBCU_SUCCESS) {
-        free(d);
+        cu_destroy(d);
         return cu_fail("cuda_open", "opening device 0", r);
     }
     cu_describe_dev(d->dev, &d->info);
     snprintf(d->arch, sizeof d->arch, "compute_%d%d", cu_attr(GBCU_ATTR_CC_MAJOR, d->dev),
              cu_attr(GBCU_ATTR_CC_MINOR, d->dev));
-    if ((st = cu_current(d, "cuda_open")) != GB_OK || (st = cu_timer_init(d)) != GB_OK) {
+    if ((st = cu_current(d, "cuda_open")) != GB_OK || (st = cu_init_instance(d)) != GB_OK) {
         cu_destroy(d);
         return st;
     }
@@ -418,6 +473,19 @@ static gb_status cu_function(cu_dev *d, const char *kernel, gbcu_function *f)
     return GB_OK;
 }
 
+/* f(ptr) over `blocks` blocks of one thread on stream s; waits when wait. */
+static gbcu_result cu_launch_ptr(gbcu_function f, void *host_ptr, uint32_t blocks, gbcu_stream s, int wait)
+{
+    gbcu_dptr p = 0;
+    gbcu_result r = g_cu.MemHostGetDevicePointer(&p, host_ptr, 0);
+    void *params[] = {&p};
+    if (r == GBCU_SUCCESS)
+        r = g_cu.LaunchKernel(f, blocks, 1, 1, 1, 1, 1, 0, s, params, NULL);
+    if (r == GBCU_SUCCESS && wait)
+        r = g_cu.StreamSynchronize(s);
+    return r;
+}
+
 static gb_status cu_launch(void *self, const char *kernel, void *arg, uint32_t threads)
 {
     cu_dev *d = self;
@@ -425,22 +493,16 @@ static gb_status cu_launch(void *self, const char *kernel, void *arg, uint32_t t
     gb_status st = cu_current(d, "cuda_launch");
     if (st != GB_OK || (st = cu_function(d, kernel, &f)) != GB_OK)
         return st;
-    gbcu_dptr p = 0;
-    gbcu_result r = g_cu.MemHostGetDevicePointer(&p, arg, 0);
-    void *params[] = {&p};
-    if (r == GBCU_SUCCESS)
-        r = g_cu.LaunchKernel(f, threads, 1, 1, 1, 1, 1, 0, NULL, params, NULL);
-    if (r == GBCU_SUCCESS)
-        r = g_cu.CtxSynchronize();
+    gbcu_result r = cu_launch_ptr(f, arg, threads, d->work, 1);
     return r == GBCU_SUCCESS ? GB_OK : cu_fail("cuda_launch", kernel, r);
 }
 
-static gbcu_result cu_run_io(gbcu_function f, gbcu_dptr din, gbcu_dptr dout, uint32_t count)
+static gbcu_result cu_run_io(cu_dev *d, gbcu_function f, gbcu_dptr din, gbcu_dptr dout, uint32_t count)
 {
     unsigned int n = count;
     void *params[] = {&din, &dout, &n};
-    gbcu_result r = g_cu.LaunchKernel(f, (count + 255) / 256, 1, 1, 256, 1, 1, 0, NULL, params, NULL);
-    return r == GBCU_SUCCESS ? g_cu.CtxSynchronize() : r;
+    gbcu_result r = g_cu.LaunchKernel(f, (count + 255) / 256, 1, 1, 256, 1, 1, 0, d->work, params, NULL);
+    return r == GBCU_SUCCESS ? g_cu.StreamSynchronize(d->work) : r;
 }
 
 static gb_status cu_io_launch(void *self, const char *kernel, const void *in, size_t in_bytes, void *out,
@@ -457,8 +519,11 @@ static gb_status cu_io_launch(void *self, const char *kernel, const void *in, si
         r = g_cu.MemAlloc(&dout, out_bytes);
     if (r != GBCU_SUCCESS)
         st = cu_fail("cuda_launch", "cuMemAlloc", r);
+    /* the synchronous copies are ordered by the legacy NULL stream, which
+     * does not wait for our non-blocking streams (so a running ring does
+     * not block them); the kernel waits on d->work in between */
     if (st == GB_OK && (r = g_cu.MemcpyHtoD(din, in, in_bytes)) == GBCU_SUCCESS &&
-        (r = cu_run_io(f, din, dout, count)) == GBCU_SUCCESS)
+        (r = cu_run_io(d, f, din, dout, count)) == GBCU_SUCCESS)
         r = g_cu.MemcpyDtoH(out, dout, out_bytes);
     if (st == GB_OK && r != GBCU_SUCCESS)
         st = cu_fail("cuda_launch", kernel, r);
@@ -474,17 +539,13 @@ static gb_status cu_io_launch(void *self, const char *kernel, const void *in, si
 static int64_t cu_timer(void *self)
 {
     cu_dev *d = self;
-    gbcu_dptr p = 0;
-    if (cu_current(d, "cuda_timer") != GB_OK ||
-        g_cu.MemHostGetDevicePointer(&p, d->timer_word, 0) != GBCU_SUCCESS) {
+    if (cu_current(d, "cuda_timer") != GB_OK) {
         gb_clear_error();
         return -1;
     }
-    void *params[] = {&p};
-    if (g_cu.LaunchKernel(d->timer_fn, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL) != GBCU_SUCCESS ||
-        g_cu.CtxSynchronize() != GBCU_SUCCESS)
+    if (cu_launch_ptr(d->timer_fn, d->timer_word, 1, d->work, 1) != GBCU_SUCCESS)
         return -1;
-    return (int64_t)*(volatile uint64_t *)d->timer_word;
+    return (int64_t)atomic_load_explicit((_Atomic uint64_t *)d->timer_word, memory_order_acquire);
 }
 
 static void cu_describe(void *self, gbi_device_info *out)
@@ -529,24 +590,138 @@ static void cu_shm_free(void *self, void *p)
         gb_clear_error();
 }
 
+/* ---- rings: the service thread (as in opencl.c) ----------------------------- */
+
+static void cu_wait_kick(cu_dev *d)
+{
+    pthread_mutex_lock(&d->lock);
+    if (!d->kicked && !d->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 1000000; /* pump overflow at least every millisecond */
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&d->wake, &d->lock, &ts);
+    }
+    d->kicked = 0;
+    pthread_mutex_unlock(&d->lock);
+}
+
+static int cu_stopping(cu_dev *d)
+{
+    pthread_mutex_lock(&d->lock);
+    int s = d->stop;
+    pthread_mutex_unlock(&d->lock);
+    return s;
+}
+
+static void *cu_service(void *p)
+{
+    cu_dev *d = p;
+    gb_ring *r = d->ring;
+    if (g_cu.CtxSetCurrent(d->ctx) != GBCU_SUCCESS) {
+        atomic_store_explicit(&d->launch_status, GB_EDEVICE, memory_order_release);
+        return NULL;
+    }
+    while (!cu_stopping(d)) {
+        for (uint32_t l = 0; l < r->shm->lanes; l++)
+            gbi_sender_pump(&r->senders[l]);
+        int work = gb_atomic_load_acquire(&r->shm->inflight) != 0;
+        if (r->opts.mode == GB_RING_EVENT_DRIVEN && work &&
+            gb_atomic_load_acquire(&r->shm->control) != GB_RING_CTL_ABORT) {
+            if (cu_launch_ptr(d->k_event, r->shm, r->shm->threads, d->ring_stream, 1) != GBCU_SUCCESS) {
+                atomic_store_explicit(&d->launch_status, GB_EDEVICE, memory_order_release);
+                break;
+            }
+            continue;
+        }
+        cu_wait_kick(d);
+    }
+    return NULL;
+}
+
+static gb_status cu_ring_kernels(cu_dev *d, gb_ring *ring)
+{
+    if (cu_function(d, "gb_ring_persistent", &d->k_persistent) != GB_OK ||
+        cu_function(d, "gb_ring_event", &d->k_event) != GB_OK)
+        return gbi_error(GB_EDEVICE, "cuda_ring_start", "the ring kernels are missing from the module");
+    /* every polling block must be resident at once: at most one per SM */
+    if (ring->opts.mode == GB_RING_PERSISTENT && ring->shm->threads > d->info.compute_units)
+        return gbi_error(GB_EINVAL, "cuda_ring_start",
+                         "a persistent ring needs threads (%u) <= SMs (%u) on this device", ring->shm->threads,
+                         d->info.compute_units);
+    return GB_OK;
+}
+
 static gb_status cu_ring_start(void *self, gb_ring *ring)
 {
-    (void)self;
-    (void)ring;
-    return gbi_error(GB_ENOTSUP, "cuda_ring_start", "running a ring's dispatch loop on a CUDA GPU is not "
-                     "implemented yet (memory, compile and launch are): use opencl or cpu for rings");
+    cu_dev *d = self;
+    gb_status st = cu_current(d, "cuda_ring_start");
+    if (st != GB_OK || (st = cu_ring_kernels(d, ring)) != GB_OK)
+        return st;
+    d->ring = ring;
+    if (ring->opts.mode == GB_RING_PERSISTENT) {
+        gbcu_result r = cu_launch_ptr(d->k_persistent, ring->shm, ring->shm->threads, d->ring_stream, 0);
+        if (r != GBCU_SUCCESS)
+            return cu_fail("cuda_ring_start", "launching gb_ring_persistent", r);
+    }
+    d->stop = 0;
+    if (pthread_create(&d->service, NULL, cu_service, d) != 0) {
+        gb_atomic_store_seq_cst(&ring->shm->control, GB_RING_CTL_ABORT);
+        g_cu.StreamSynchronize(d->ring_stream);
+        return gbi_error(GB_EDEVICE, "cuda_ring_start", "could not start the service thread");
+    }
+    d->service_running = 1;
+    atomic_store_explicit(&d->kickable, 1, memory_order_release); /* publishes d->ring to kick */
+    return GB_OK;
 }
 
 static void cu_kick(void *self, uint32_t lane)
 {
-    (void)self;
-    (void)lane;
+    cu_dev *d = self;
+    if (!atomic_load_explicit(&d->kickable, memory_order_acquire))
+        return;
+    /* a persistent kernel polls: only spilled messages need the service thread */
+    if (d->ring->opts.mode == GB_RING_PERSISTENT &&
+        atomic_load_explicit(&d->ring->senders[lane].spilled, memory_order_acquire) == 0)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->kicked = 1;
+    pthread_cond_signal(&d->wake);
+    pthread_mutex_unlock(&d->lock);
 }
 
 static gb_status cu_ring_stop(void *self)
 {
-    (void)self;
-    return GB_OK; /* never started */
+    cu_dev *d = self;
+    atomic_store_explicit(&d->kickable, 0, memory_order_release);
+    if (d->service_running) {
+        pthread_mutex_lock(&d->lock);
+        d->stop = 1;
+        pthread_cond_signal(&d->wake);
+        pthread_mutex_unlock(&d->lock);
+        pthread_join(d->service, NULL);
+        d->service_running = 0;
+    }
+    gb_status st = cu_current(d, "cuda_ring_stop");
+    if (st != GB_OK)
+        return st;
+    gbcu_result r = g_cu.StreamSynchronize(d->ring_stream); /* the persistent kernel saw the control word */
+    if (r != GBCU_SUCCESS)
+        return cu_fail("cuda_ring_stop", "waiting for the ring kernel", r);
+    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
+        return gbi_error(GB_EDEVICE, "cuda_ring_stop", "an event-driven launch failed");
+    return GB_OK;
+}
+
+static gb_status cu_health(void *self)
+{
+    cu_dev *d = self;
+    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
+        return gbi_error(GB_EDEVICE, "cuda_ring", "an event-driven launch failed; the ring cannot drain");
+    return GB_OK;
 }
 
 static const gbi_ring_exec_ops cu_ring_ops = {
@@ -556,6 +731,7 @@ static const gbi_ring_exec_ops cu_ring_ops = {
     .start = cu_ring_start,
     .kick = cu_kick,
     .stop = cu_ring_stop,
+    .health = cu_health,
     .destroy = cu_destroy,
 };
 

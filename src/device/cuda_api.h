@@ -23,6 +23,7 @@ typedef struct CUstream_st *gbcu_stream;
 
 #define GBCU_SUCCESS 0u
 #define GBCU_ERROR_NO_DEVICE 100u
+#define GBCU_STREAM_NON_BLOCKING 0x1u
 #define GBCU_MEMHOSTALLOC_PORTABLE 0x01u
 #define GBCU_MEMHOSTALLOC_DEVICEMAP 0x02u
 #define GBCU_ATTR_MULTIPROCESSOR_COUNT 16u
@@ -41,7 +42,9 @@ typedef gbcu_result (*gbcu_device_attr_fn)(int *value, gbcu_attr attr, gbcu_devi
 typedef gbcu_result (*gbcu_ctx_retain_fn)(gbcu_context *ctx, gbcu_device dev);       /* cuDevicePrimaryCtxRetain */
 typedef gbcu_result (*gbcu_ctx_release_fn)(gbcu_device dev);                         /* ..Release_v2 */
 typedef gbcu_result (*gbcu_ctx_set_fn)(gbcu_context ctx);                            /* cuCtxSetCurrent */
-typedef gbcu_result (*gbcu_ctx_sync_fn)(void);                                       /* cuCtxSynchronize */
+typedef gbcu_result (*gbcu_stream_create_fn)(gbcu_stream *s, unsigned int flags);   /* cuStreamCreate */
+typedef gbcu_result (*gbcu_stream_sync_fn)(gbcu_stream s);                           /* cuStreamSynchronize */
+typedef gbcu_result (*gbcu_stream_destroy_fn)(gbcu_stream s);                        /* cuStreamDestroy_v2 */
 typedef gbcu_result (*gbcu_host_alloc_fn)(void **p, size_t bytes, unsigned int flags); /* cuMemHostAlloc */
 typedef gbcu_result (*gbcu_host_dptr_fn)(gbcu_dptr *d, void *p, unsigned int flags); /* ..GetDevicePointer_v2 */
 typedef gbcu_result (*gbcu_host_free_fn)(void *p);                                   /* cuMemFreeHost */

@@ -26,6 +26,7 @@ _Static_assert(sizeof(CUresult) == sizeof(gbcu_result), "CUresult");
 _Static_assert(sizeof(CUdeviceptr) == sizeof(gbcu_dptr), "CUdeviceptr");
 _Static_assert(CUDA_SUCCESS == GBCU_SUCCESS && CUDA_ERROR_NO_DEVICE == GBCU_ERROR_NO_DEVICE, "results");
 _Static_assert(CU_MEMHOSTALLOC_PORTABLE == GBCU_MEMHOSTALLOC_PORTABLE, "portable");
+_Static_assert(CU_STREAM_NON_BLOCKING == GBCU_STREAM_NON_BLOCKING, "non-blocking stream");
 _Static_assert(CU_MEMHOSTALLOC_DEVICEMAP == GBCU_MEMHOSTALLOC_DEVICEMAP, "devicemap");
 _Static_assert(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT == GBCU_ATTR_MULTIPROCESSOR_COUNT, "sm count");
 _Static_assert(CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY == GBCU_ATTR_CAN_MAP_HOST_MEMORY, "map host");
@@ -49,7 +50,9 @@ SAME(gbcu_device_attr_fn, cuDeviceGetAttribute)
 SAME(gbcu_ctx_retain_fn, cuDevicePrimaryCtxRetain)
 SAME(gbcu_ctx_release_fn, cuDevicePrimaryCtxRelease_v2)
 SAME(gbcu_ctx_set_fn, cuCtxSetCurrent)
-SAME(gbcu_ctx_sync_fn, cuCtxSynchronize)
+SAME(gbcu_stream_create_fn, cuStreamCreate)
+SAME(gbcu_stream_sync_fn, cuStreamSynchronize)
+SAME(gbcu_stream_destroy_fn, cuStreamDestroy_v2)
 SAME(gbcu_host_alloc_fn, cuMemHostAlloc)
 SAME(gbcu_host_dptr_fn, cuMemHostGetDevicePointer_v2)
 SAME(gbcu_host_free_fn, cuMemFreeHost)
@@ -70,13 +73,13 @@ SAME(gbnvrtc_get_fn, nvrtcGetPTX)
 SAME(gbnvrtc_size_fn, nvrtcGetProgramLogSize)
 SAME(gbnvrtc_get_fn, nvrtcGetProgramLog)
 SAME(gbnvrtc_destroy_fn, nvrtcDestroyProgram)
-#define NCHECKED 31
+#define NCHECKED 33
 #endif
 
 Test(cuda_api, our_declarations_match_the_toolkit_headers)
 {
 #ifdef HAVE_TOOLKIT
-    cr_assert_eq(NCHECKED, 31, "every entry point cuda.c loads is checked at compile time");
+    cr_assert_eq(NCHECKED, 33, "every entry point cuda.c loads is checked at compile time");
 #else
     cr_skip_test("the CUDA toolkit headers (/usr/local/cuda/include/cuda.h, nvrtc.h) are not installed: "
                  "nothing to compare our declarations with");

@@ -261,3 +261,28 @@ Test(offload, every_device_failing_is_edevice_saying_why)
     gb_kernel_catalog_destroy(c);
     gb_broker_destroy(b);
 }
+
+Test(offload, results_are_identical_on_cpu_and_cuda)
+{
+    gb_broker *cu = broker_for("cuda"), *cpu = broker_for("cpu");
+    gb_broker_device d;
+    gb_broker_get(cu, 0, &d);
+    if (!d.available)
+        cr_skip_test("no CUDA device here: %s", d.why_unavailable);
+    gb_kernel_catalog *cg = catalog_with_kernels(cu), *cc = catalog_with_kernels(cpu);
+    uint32_t *in = random_words(16 * N, 99);
+    uint8_t a[8 * N], b[8 * N];
+    const char *ids[] = {"vec_add", "poly", "sumsq"};
+    const size_t in_words[] = {2 * N, N, 16 * N}, out_bytes[] = {4 * N, 4 * N, 8 * N};
+    for (int k = 0; k < 3; k++) {
+        gb_kernel_result r;
+        cr_assert_eq(gb_kernel_run(cg, ids[k], in, in_words[k] * 4, a, out_bytes[k], &r), GB_OK, "%s",
+                     gb_last_error());
+        cr_assert_str_eq(r.backend, "cuda");
+        cr_assert_eq(gb_kernel_run(cc, ids[k], in, in_words[k] * 4, b, out_bytes[k], NULL), GB_OK);
+        cr_assert_eq(memcmp(a, b, out_bytes[k]), 0, "%s differs between CUDA and the native build", ids[k]);
+    }
+    free(in);
+    gb_kernel_catalog_destroy(cg), gb_kernel_catalog_destroy(cc);
+    gb_broker_destroy(cu), gb_broker_destroy(cpu);
+}
