@@ -14,6 +14,8 @@
 #include "gpubridge/message.h"
 #include "gpubridge/ring.h"
 #include "gpubridge/device.h"
+#include "gpubridge/broker.h"
+#include "gpubridge/kernel.h"
 #include "gpubridge/version.h"
 #include "gpubridge/temporal_graph.h"
 #include "gpubridge/causal.h"

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "device/backend.h"
@@ -40,8 +41,12 @@ static gb_status cpu_enumerate(gbi_device_info *out, uint32_t cap, uint32_t *cou
         memset(out, 0, sizeof *out);
         strcpy(out->name, "host cpu threads");
         strcpy(out->version, "C11");
-        out->compute_units = 1;
         out->fine_grain_svm = 1;
+        out->timer_resolution_ns = 1;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        out->compute_units = cpus > 0 ? (uint32_t)cpus : 1;
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        out->global_mem = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
     }
     *count = 1;
     return GB_OK;

@@ -25,7 +25,7 @@ gb_status gb_device_list(gb_device_info *out, uint32_t cap, uint32_t *count)
 {
     if (!count || (!out && cap))
         return gbi_error(GB_EINVAL, "device_list", "NULL count, or NULL output with a capacity");
-    static const char *const names[] = {"cpu", "opencl"};
+    static const char *const names[] = {"cpu", "opencl", "cuda"};
     *count = 0;
     for (size_t b = 0; b < sizeof names / sizeof names[0]; b++) {
         const gbi_backend_ops *be = gbi_backend_find(names[b]);
@@ -45,11 +45,9 @@ gb_status gb_backend_available(const char *backend)
 {
     if (!backend)
         return gbi_error(GB_EINVAL, "backend_available", "backend is NULL");
-    if (strcmp(backend, "cuda") == 0)
-        return gbi_error(GB_ENOTSUP, "backend_available", "%s", GBI_CUDA_MISSING);
     const gbi_backend_ops *be = gbi_backend_find(backend);
     if (!be)
-        return gbi_error(GB_ENOTSUP, "backend_available", "unknown backend '%s' (have: cpu, opencl)", backend);
+        return gbi_error(GB_ENOTSUP, "backend_available", "unknown backend '%s' (have: cpu, opencl, cuda)", backend);
     void *self = NULL;
     gb_status st = be->open(&self); /* opening checks loader, platform, device and shared memory */
     if (st != GB_OK)

@@ -18,6 +18,13 @@
  * persistent kernel occupies one of them for its whole life; it sees host
  * writes to fine-grain SVM while it runs. Set POCL_CACHE_DIR to a folder of
  * your build tree (CTest does it for the tests).
+ *
+ * Programs are cached on disk by our own kernel cache (jit_cache.c): a
+ * built program's binary (CL_PROGRAM_BINARIES) is stored under a key of
+ * source, options, device and driver, and a later compile of the same key
+ * builds from that binary (clCreateProgramWithBinary) instead of the source.
+ * Offload (io_launch) uses device buffers (clCreateBuffer) with explicit
+ * copies, so it also works on devices without SVM.
  */
 #define CL_TARGET_OPENCL_VERSION 300
 #include <CL/cl.h>
@@ -30,6 +37,7 @@
 
 #include "base/error.h"
 #include "device/backend.h"
+#include "device/jit_cache.h"
 #include "gpubridge/time.h"
 
 #define OCL_INSTALL_HINT "install an OpenCL ICD loader and driver (Debian: ocl-icd-libopencl1 and pocl-opencl-icd for OpenCL on the CPU, or a GPU vendor's ICD)"
@@ -62,6 +70,16 @@ typedef struct ocl_api {
     cl_int (*ReleaseProgram)(cl_program);
     cl_int (*ReleaseCommandQueue)(cl_command_queue);
     cl_int (*ReleaseContext)(cl_context);
+    cl_mem (*CreateBuffer)(cl_context, cl_mem_flags, size_t, void *, cl_int *);
+    cl_int (*EnqueueWriteBuffer)(cl_command_queue, cl_mem, cl_bool, size_t, size_t, const void *, cl_uint,
+                                 const cl_event *, cl_event *);
+    cl_int (*EnqueueReadBuffer)(cl_command_queue, cl_mem, cl_bool, size_t, size_t, void *, cl_uint,
+                                const cl_event *, cl_event *);
+    cl_int (*SetKernelArg)(cl_kernel, cl_uint, size_t, const void *);
+    cl_int (*ReleaseMemObject)(cl_mem);
+    cl_int (*GetProgramInfo)(cl_program, cl_program_info, size_t, void *, size_t *);
+    cl_program (*CreateProgramWithBinary)(cl_context, cl_uint, const cl_device_id *, const size_t *,
+                                          const unsigned char **, cl_int *, cl_int *);
 } ocl_api;
 
 static ocl_api g_cl;
@@ -90,6 +108,10 @@ static void ocl_load(void)
         OCL_SYM(Finish, "clFinish"), OCL_SYM(SVMAlloc, "clSVMAlloc"), OCL_SYM(SVMFree, "clSVMFree"),
         OCL_SYM(ReleaseKernel, "clReleaseKernel"), OCL_SYM(ReleaseProgram, "clReleaseProgram"),
         OCL_SYM(ReleaseCommandQueue, "clReleaseCommandQueue"), OCL_SYM(ReleaseContext, "clReleaseContext"),
+        OCL_SYM(CreateBuffer, "clCreateBuffer"), OCL_SYM(EnqueueWriteBuffer, "clEnqueueWriteBuffer"),
+        OCL_SYM(EnqueueReadBuffer, "clEnqueueReadBuffer"), OCL_SYM(SetKernelArg, "clSetKernelArg"),
+        OCL_SYM(ReleaseMemObject, "clReleaseMemObject"), OCL_SYM(GetProgramInfo, "clGetProgramInfo"),
+        OCL_SYM(CreateProgramWithBinary, "clCreateProgramWithBinary"),
     };
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
         *syms[i].slot = dlsym(g_cl.lib, syms[i].name);
@@ -136,6 +158,13 @@ static void ocl_describe(cl_device_id d, gbi_device_info *out)
     cl_device_svm_capabilities svm = 0;
     g_cl.GetDeviceInfo(d, CL_DEVICE_SVM_CAPABILITIES, sizeof svm, &svm, NULL);
     out->fine_grain_svm = (svm & CL_DEVICE_SVM_FINE_GRAIN_BUFFER) && (svm & CL_DEVICE_SVM_ATOMICS);
+    g_cl.GetDeviceInfo(d, CL_DRIVER_VERSION, sizeof out->driver - 1, out->driver, NULL);
+    cl_ulong mem = 0;
+    g_cl.GetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
+    out->global_mem = mem;
+    size_t res = 0;
+    g_cl.GetDeviceInfo(d, CL_DEVICE_PROFILING_TIMER_RESOLUTION, sizeof res, &res, NULL);
+    out->timer_resolution_ns = res ? (int64_t)res : 1;
 }
 
 static gb_status ocl_enumerate(gbi_device_info *out, uint32_t cap, uint32_t *count)
@@ -168,6 +197,9 @@ typedef struct ocl_dev {
     cl_command_queue q;
     cl_program prog;
     cl_kernel k_persistent, k_event;
+    cl_kernel k_io; /* the offload kernel last used, named k_io_name */
+    char k_io_name[128];
+    gbi_device_info info;
     uint32_t compute_units;
     gb_ring *ring;
     pthread_t service;
@@ -188,6 +220,8 @@ static void ocl_destroy(void *self)
         g_cl.ReleaseKernel(d->k_persistent);
     if (d->k_event)
         g_cl.ReleaseKernel(d->k_event);
+    if (d->k_io)
+        g_cl.ReleaseKernel(d->k_io);
     if (d->prog)
         g_cl.ReleaseProgram(d->prog);
     if (d->q)
@@ -220,6 +254,7 @@ static gb_status ocl_open(void **self)
     if ((st = ocl_first_device(&d->dev)) != GB_OK)
         goto fail;
     ocl_describe(d->dev, &info);
+    d->info = info;
     d->compute_units = info.compute_units;
     if (!info.fine_grain_svm) {
         st = gbi_error(GB_ENOTSUP, "opencl_open", "device '%s' lacks fine-grain SVM with atomics, which rings "
@@ -252,6 +287,39 @@ static gb_status ocl_build_failed(ocl_dev *d, cl_int err)
     return gbi_error(GB_EPARSE, "opencl_compile", "clBuildProgram failed (%d): %s", (int)err, log);
 }
 
+/* Build d->prog from a cached binary; 0 (nothing kept) when absent or unusable. */
+static int ocl_from_cache(ocl_dev *d, uint64_t key, const char *opts)
+{
+    void *bin = NULL;
+    size_t len = 0;
+    if (gbi_jit_load("opencl", key, &bin, &len) != GB_OK)
+        return 0;
+    cl_int err = CL_SUCCESS, bst = CL_SUCCESS;
+    const unsigned char *b = bin;
+    d->prog = g_cl.CreateProgramWithBinary(d->ctx, 1, &d->dev, &len, &b, &bst, &err);
+    free(bin);
+    if (d->prog && err == CL_SUCCESS && bst == CL_SUCCESS &&
+        g_cl.BuildProgram(d->prog, 1, &d->dev, opts, NULL, NULL) == CL_SUCCESS)
+        return 1;
+    if (d->prog)
+        g_cl.ReleaseProgram(d->prog);
+    d->prog = NULL;
+    return 0; /* the driver refused the binary: build from source, store again */
+}
+
+/* Store the built program's binary (failures only cost a later rebuild). */
+static void ocl_to_cache(ocl_dev *d, uint64_t key)
+{
+    size_t len = 0;
+    if (g_cl.GetProgramInfo(d->prog, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS || !len)
+        return;
+    unsigned char *bin = malloc(len);
+    if (bin && g_cl.GetProgramInfo(d->prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS &&
+        gbi_jit_store("opencl", key, bin, len) != GB_OK)
+        gb_clear_error();
+    free(bin);
+}
+
 static gb_status ocl_compile(void *self, const char *source, const char *options)
 {
     ocl_dev *d = self;
@@ -260,13 +328,77 @@ static gb_status ocl_compile(void *self, const char *source, const char *options
     cl_int err = CL_SUCCESS;
     if (d->prog)
         return gbi_error(GB_EBUSY, "opencl_compile", "this instance already has a program");
+    uint64_t key = gbi_jit_key("opencl", source, opts, d->info.name, d->info.version, d->info.driver);
+    if (ocl_from_cache(d, key, opts))
+        return GB_OK;
     d->prog = g_cl.CreateProgramWithSource(d->ctx, 1, &source, NULL, &err);
     if (!d->prog)
         return gbi_error(GB_EDEVICE, "opencl_compile", "clCreateProgramWithSource failed (%d)", (int)err);
     err = g_cl.BuildProgram(d->prog, 1, &d->dev, opts, NULL, NULL);
     if (err != CL_SUCCESS)
         return ocl_build_failed(d, err);
+    ocl_to_cache(d, key);
     return GB_OK;
+}
+
+/* The offload kernel called name, created once and kept. */
+static gb_status ocl_io_kernel(ocl_dev *d, const char *name, cl_kernel *k)
+{
+    if (d->k_io && strcmp(d->k_io_name, name) == 0) {
+        *k = d->k_io;
+        return GB_OK;
+    }
+    cl_int err = CL_SUCCESS;
+    cl_kernel nk = g_cl.CreateKernel(d->prog, name, &err);
+    if (!nk)
+        return gbi_error(GB_ENOENT, "opencl_launch", "no kernel '%s' in the program (%d)", name, (int)err);
+    if (d->k_io)
+        g_cl.ReleaseKernel(d->k_io);
+    d->k_io = nk;
+    snprintf(d->k_io_name, sizeof d->k_io_name, "%s", name);
+    *k = nk;
+    return GB_OK;
+}
+
+static gb_status ocl_io_launch(void *self, const char *kernel, const void *in, size_t in_bytes, void *out,
+                               size_t out_bytes, uint32_t count)
+{
+    ocl_dev *d = self;
+    cl_kernel k = NULL;
+    if (!d->prog)
+        return gbi_error(GB_EINVAL, "opencl_launch", "no program compiled");
+    gb_status st = ocl_io_kernel(d, kernel, &k);
+    if (st != GB_OK)
+        return st;
+    cl_int err = CL_SUCCESS;
+    cl_mem bin = g_cl.CreateBuffer(d->ctx, CL_MEM_READ_ONLY, in_bytes, NULL, &err);
+    cl_mem bout = bin ? g_cl.CreateBuffer(d->ctx, CL_MEM_WRITE_ONLY, out_bytes, NULL, &err) : NULL;
+    if (!bin || !bout) {
+        st = gbi_error(GB_ENOMEM, "opencl_launch", "clCreateBuffer of %zu + %zu bytes failed (%d)", in_bytes,
+                       out_bytes, (int)err);
+        goto done;
+    }
+    size_t global = count;
+    cl_uint n = count;
+    err = g_cl.EnqueueWriteBuffer(d->q, bin, CL_FALSE, 0, in_bytes, in, 0, NULL, NULL);
+    err = err ? err : g_cl.SetKernelArg(k, 0, sizeof bin, &bin);
+    err = err ? err : g_cl.SetKernelArg(k, 1, sizeof bout, &bout);
+    err = err ? err : g_cl.SetKernelArg(k, 2, sizeof n, &n);
+    err = err ? err : g_cl.EnqueueNDRangeKernel(d->q, k, 1, NULL, &global, NULL, 0, NULL, NULL);
+    err = err ? err : g_cl.EnqueueReadBuffer(d->q, bout, CL_TRUE, 0, out_bytes, out, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        st = gbi_error(GB_EDEVICE, "opencl_launch", "offload of '%s' failed (OpenCL error %d)", kernel, (int)err);
+done:
+    if (bout)
+        g_cl.ReleaseMemObject(bout);
+    if (bin)
+        g_cl.ReleaseMemObject(bin);
+    return st;
+}
+
+static void ocl_describe_open(void *self, gbi_device_info *out)
+{
+    *out = ((ocl_dev *)self)->info;
 }
 
 static gb_status ocl_enqueue(ocl_dev *d, cl_kernel k, void *arg, uint32_t threads)
@@ -463,5 +595,7 @@ const gbi_backend_ops gbi_backend_opencl = {
     .compile = ocl_compile,
     .launch = ocl_launch,
     .timer_ns = ocl_timer,
+    .io_launch = ocl_io_launch,
+    .describe = ocl_describe_open,
     .ring = &ocl_ring_ops,
 };

@@ -11,7 +11,7 @@
 
 const gbi_backend_ops *gbi_backend_find(const char *name)
 {
-    static const gbi_backend_ops *const all[] = {&gbi_backend_cpu, &gbi_backend_opencl};
+    static const gbi_backend_ops *const all[] = {&gbi_backend_cpu, &gbi_backend_opencl, &gbi_backend_cuda};
     for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i]->name, name) == 0)
             return all[i];
@@ -47,10 +47,8 @@ gb_status gb_ring_create(gb_ring **out, const gb_ring_opts *opts)
     if (st != GB_OK)
         return st;
     const gbi_backend_ops *be = gbi_backend_find(n.backend);
-    if (!be && strcmp(n.backend, "cuda") == 0)
-        return gbi_error(GB_ENOTSUP, "ring_create", "%s", GBI_CUDA_MISSING);
     if (!be)
-        return gbi_error(GB_ENOTSUP, "ring_create", "unknown backend '%s' (have: cpu, opencl)", n.backend);
+        return gbi_error(GB_ENOTSUP, "ring_create", "unknown backend '%s' (have: cpu, opencl, cuda)", n.backend);
     if (be == &gbi_backend_cpu && (st = check_host_handlers(&n)) != GB_OK)
         return st;
     void *self = NULL;

@@ -57,7 +57,8 @@ Test(backend, cpu_enumerates_one_device_and_has_no_run_time_compiler)
     cr_assert_eq(be->compile(self, "x", NULL), GB_ENOTSUP);
     cr_assert_gt(be->timer_ns(self), 0);
     be->ring->destroy(self);
-    cr_assert_null(gbi_backend_find("cuda"), "cuda is not a backend yet");
+    cr_assert_not_null(gbi_backend_find("cuda"));
+    cr_assert_null(gbi_backend_find("tpu"));
 }
 
 Test(backend, every_atomic_of_the_dialect_works_on_opencl)
@@ -85,5 +86,19 @@ Test(backend, every_atomic_of_the_dialect_works_on_opencl)
     cr_assert_eq(be->launch(self, "dc_kernel", s, THREADS), GB_OK, "%s", gb_last_error());
     check_result(s);
     be->ring->shm_free(self, s);
+    be->ring->destroy(self);
+}
+
+Test(backend, cuda_timer_reads_the_gpu_global_timer)
+{
+    const gbi_backend_ops *be = gbi_backend_find("cuda");
+    void *self = NULL;
+    gb_status st = be->open(&self);
+    if (st == GB_ENOTSUP)
+        cr_skip_test("no CUDA here: %s", gb_last_error());
+    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    int64_t a = be->timer_ns(self), b = be->timer_ns(self);
+    cr_assert_gt(a, 0);
+    cr_assert_geq(b, a, "%%globaltimer does not go backwards");
     be->ring->destroy(self);
 }

@@ -42,8 +42,8 @@ Test(devices, opencl_devices_are_listed_when_opencl_is_available)
 
 Test(devices, unavailable_backends_say_why)
 {
-    cr_assert_eq(gb_backend_available("cuda"), GB_ENOTSUP);
-    cr_assert_not_null(strstr(gb_last_error(), "not implemented"));
+    if (gb_backend_available("cuda") != GB_OK) /* no NVIDIA driver here: it says what to install */
+        cr_assert_not_null(strstr(gb_last_error(), "libcuda.so.1"), "%s", gb_last_error());
     cr_assert_eq(gb_backend_available("tpu"), GB_ENOTSUP);
     cr_assert_eq(gb_backend_available(NULL), GB_EINVAL);
     setenv("GB_OPENCL_LIBRARY", "/nonexistent/libOpenCL.so.1", 1);

@@ -16,6 +16,7 @@ struct command {
 static const struct command commands[] = {
     {"version", gbridge_cmd_version, "print the gpubridge version"},
     {"clock", gbridge_cmd_clock, "show the host time source and a few HLC timestamps"},
+    {"devices", gbridge_cmd_devices, "list backends (and why one is missing), devices, health [--json]"},
 };
 
 static void usage(FILE *out)
