@@ -11,6 +11,7 @@
 #include "gpubridge/hash.h"
 #include "gpubridge/clock.h"
 #include "gpubridge/message.h"
+#include "gpubridge/pattern.h"
 #include "gpubridge/version.h"
 
 #endif
