@@ -290,6 +290,19 @@ static int add_type(uint32_t **types, uint32_t *n, uint32_t t)
     return 0;
 }
 
+/* The current-event field every later step and negation is keyed on, or -1. */
+static int partition_field(const gbp_pattern *p)
+{
+    int f = -1;
+    for (uint32_t i = 1; i < p->nsteps + p->nnegs; i++) {
+        const gbp_key *k = i < p->nsteps ? &p->steps[i].key : &p->negs[i - p->nsteps].key;
+        if (!k->has || (f >= 0 && k->field != f))
+            return -1;
+        f = k->field;
+    }
+    return f;
+}
+
 int gbp_pattern_end(gbp_compiler *c, int line, int col)
 {
     gbp_pattern *p = &c->cur;
@@ -305,6 +318,7 @@ int gbp_pattern_end(gbp_compiler *c, int line, int col)
             k++;
         p->neg_begin[i] = k;
     }
+    p->part_field = partition_field(p);
     const gbp_step *last = &p->steps[p->nsteps - 1];
     p->emit_at_close = last->nmax == GBP_UNBOUNDED || p->neg_begin[p->nsteps - 1] < p->nnegs;
     if (GROW(c, c->pats, c->cappats, c->npats + 1))

@@ -20,6 +20,12 @@ typedef enum gbp_ty { GBP_TY_INT, GBP_TY_DBL, GBP_TY_STR } gbp_ty;
 typedef struct gbp_expr {
     gbp_ty ty;
     int type_ref;    /* exactly a `type` field reference */
+    int is_cur_ref;  /* exactly a reference to field cur_f of the current event */
+    int cur_f;
+    int is_var_ref;  /* exactly a reference to field var_f of earlier variable var_v */
+    int var_v, var_f;
+    int has_key;     /* a top-level conjunct `cur.key_f == key_v.key_g` (integer fields) */
+    int key_f, key_v, key_g;
     const char *str; /* GBP_TY_STR: the literal */
     size_t slen;
     int line, col;

@@ -19,17 +19,29 @@
 #define GBP_UNBOUNDED UINT32_MAX
 #define GBP_NO_CODE UINT32_MAX
 
+/* A conjunct `cur.field == var.vfield` of a `where` (integer fields): only
+ * events whose `field` equals the run's value of var.vfield can satisfy it,
+ * which lets the matcher index runs by that value. */
+typedef struct gbp_key {
+    uint8_t has;
+    uint8_t field;
+    uint8_t vfield;
+    uint32_t var;
+} gbp_key;
+
 typedef struct gbp_step {
     uint32_t type;  /* interned type id */
     uint32_t nmin;  /* >= 1 */
     uint32_t nmax;  /* >= nmin, GBP_UNBOUNDED for `+` / {n,} */
     uint32_t where; /* code offset or GBP_NO_CODE */
+    gbp_key key;
 } gbp_step;
 
 typedef struct gbp_neg {
     uint32_t type;
     uint32_t where;
     uint32_t after; /* index of the positive step it follows */
+    gbp_key key;
 } gbp_neg;
 
 typedef enum gbp_agg_op { GBP_AGG_SUM, GBP_AGG_MIN, GBP_AGG_MAX, GBP_AGG_FIRST } gbp_agg_op;
@@ -62,6 +74,8 @@ typedef struct gbp_pattern {
     uint32_t ntypes;      /* distinct types of steps and negations */
     uint32_t *types;
     int emit_at_close;    /* last step unbounded, or a negation after it */
+    int part_field;       /* every step after the first and every negation has a key
+                             on this current-event field (-1: none) */
 } gbp_pattern;
 
 struct gb_pattern_set {

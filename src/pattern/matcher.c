@@ -28,8 +28,25 @@ typedef struct run {
     uint64_t *ids;     /* bound ids, variable by variable (inline or heap) */
     uint32_t nids, capids;
     uint32_t step;     /* current positive step; nsteps when all are full */
-    uint32_t dead;
+    uint8_t dead;
+    uint8_t placed;    /* partitioned patterns: PLACED_NONE, _UNINDEXED or _BUCKET */
+    int64_t key;       /* the bucket key when placed in a bucket */
 } run;
+
+enum { PLACED_NONE, PLACED_UNINDEXED, PLACED_BUCKET };
+
+typedef struct run_list {
+    run **v;
+    uint32_t n, cap;
+} run_list;
+
+/* Runs of a partitioned pattern waiting for events whose partition field
+ * equals key, in creation order. */
+typedef struct bucket {
+    int64_t key;
+    run_list l;
+    struct bucket *next;
+} bucket;
 
 typedef struct pstate {
     const gbp_pattern *p;
@@ -41,6 +58,13 @@ typedef struct pstate {
     uint32_t inline_ids;
     uint64_t last_match_ev; /* arrival number of the last event of the latest match */
     gb_matcher_stats st;
+    /* partition index (p->part_field >= 0): every live run is either in the
+     * bucket of the one key all its possible next bindings and negations
+     * require, or in `unindexed`; both keep creation order */
+    bucket **tab;
+    uint32_t tabsize, nbuckets;
+    run_list unindexed;
+    run_list snap; /* scratch: the runs one event is offered to */
 } pstate;
 
 struct gb_matcher {
@@ -115,8 +139,133 @@ static void run_release(pstate *ps, run *r)
     ps->free_list = r;
 }
 
+
+/* ---- partition index ----------------------------------------------------------- */
+
+static uint32_t key_hash(int64_t k)
+{
+    uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(x >> 32) ^ (uint32_t)x;
+}
+
+/* Insert r into list l keeping creation (seq) order. -1 on allocation failure. */
+static int list_insert(run_list *l, run *r)
+{
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 4;
+        run **v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    uint32_t i = l->n;
+    while (i > 0 && l->v[i - 1]->seq > r->seq) {
+        l->v[i] = l->v[i - 1];
+        i--;
+    }
+    l->v[i] = r;
+    l->n++;
+    return 0;
+}
+
+static void list_remove(run_list *l, const run *r)
+{
+    uint32_t i = l->n;
+    while (i > 0 && l->v[i - 1] != r)
+        i--;
+    if (i == 0)
+        return;
+    memmove(&l->v[i - 1], &l->v[i], (size_t)(l->n - i) * sizeof *l->v);
+    l->n--;
+}
+
+static bucket **bucket_slot(pstate *ps, int64_t key)
+{
+    bucket **b = &ps->tab[key_hash(key) & (ps->tabsize - 1)];
+    while (*b && (*b)->key != key)
+        b = &(*b)->next;
+    return b;
+}
+
+static bucket *bucket_find(pstate *ps, int64_t key)
+{
+    return ps->tabsize ? *bucket_slot(ps, key) : NULL;
+}
+
+static int grow_table(pstate *ps)
+{
+    uint32_t size = ps->tabsize ? ps->tabsize * 2 : 64;
+    bucket **tab = calloc(size, sizeof *tab);
+    if (!tab)
+        return -1;
+    for (uint32_t i = 0; i < ps->tabsize; i++)
+        for (bucket *b = ps->tab[i], *nx; b; b = nx) {
+            nx = b->next;
+            bucket **h = &tab[key_hash(b->key) & (size - 1)];
+            b->next = *h;
+            *h = b;
+        }
+    free(ps->tab);
+    ps->tab = tab;
+    ps->tabsize = size;
+    return 0;
+}
+
+static bucket *bucket_get(pstate *ps, int64_t key)
+{
+    if (ps->nbuckets >= ps->tabsize && grow_table(ps))
+        return NULL;
+    bucket **slot = bucket_slot(ps, key);
+    if (*slot)
+        return *slot;
+    bucket *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->key = key;
+    *slot = b;
+    ps->nbuckets++;
+    return b;
+}
+
+static void unplace(pstate *ps, run *r)
+{
+    if (r->placed == PLACED_UNINDEXED) {
+        list_remove(&ps->unindexed, r);
+    } else if (r->placed == PLACED_BUCKET) {
+        bucket **slot = bucket_slot(ps, r->key);
+        bucket *b = *slot;
+        list_remove(&b->l, r);
+        if (b->l.n == 0) { /* empty buckets go: memory follows the open runs */
+            *slot = b->next;
+            free(b->l.v);
+            free(b);
+            ps->nbuckets--;
+        }
+    }
+    r->placed = PLACED_NONE;
+}
+
+static void index_clear(pstate *ps)
+{
+    for (uint32_t i = 0; i < ps->tabsize; i++)
+        for (bucket *b = ps->tab[i], *nx; b; b = nx) {
+            nx = b->next;
+            free(b->l.v);
+            free(b);
+        }
+    free(ps->tab);
+    ps->tab = NULL;
+    ps->tabsize = ps->nbuckets = 0;
+    free(ps->unindexed.v);
+    free(ps->snap.v);
+    memset(&ps->unindexed, 0, sizeof ps->unindexed);
+    memset(&ps->snap, 0, sizeof ps->snap);
+}
+
 static void run_kill(pstate *ps, run *r)
 {
+    unplace(ps, r);
     r->dead = 1;
     ps->ndead++;
     ps->st.runs_open--;
@@ -243,6 +392,84 @@ static int bind(gb_matcher *m, pstate *ps, run *r, uint32_t v, const gb_event *e
     return 0;
 }
 
+
+/* ---- placing runs in the partition index ---------------------------------------- */
+
+typedef struct key_acc {
+    int keyed, have;
+    int64_t value;
+} key_acc;
+
+static void key_add(const pstate *ps, run *r, const gbp_key *k, key_acc *a)
+{
+    if (!k->has) {
+        a->keyed = 0;
+        return;
+    }
+    int64_t v = field_value(&run_last(ps, r)[k->var], k->vfield).i;
+    if (a->have && v != a->value)
+        a->keyed = 0;
+    a->value = v;
+    a->have = 1;
+}
+
+static void key_add_negs(const pstate *ps, run *r, uint32_t after, key_acc *a)
+{
+    const gbp_pattern *p = ps->p;
+    for (uint32_t k = p->neg_begin[after]; k < p->neg_begin[after + 1]; k++)
+        key_add(ps, r, &p->negs[k].key, a);
+}
+
+/* The one key every step or negation that may take the next event requires
+ * (spec Semantics 3-5, the same cases as step_run); 0 if there is none. */
+static int run_key(const pstate *ps, run *r, int64_t *key)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t k = p->nsteps, s = r->step;
+    key_acc a = {.keyed = 1};
+    if (s < k) {
+        uint32_t c = run_counts(ps, r)[s];
+        if (c >= p->steps[s].nmin && s + 1 < k)
+            key_add(ps, r, &p->steps[s + 1].key, &a);
+        key_add(ps, r, &p->steps[s].key, &a);
+        if (c == 0 && s > 0)
+            key_add_negs(ps, r, s - 1, &a);
+        if (c >= p->steps[s].nmin)
+            key_add_negs(ps, r, s, &a);
+    } else {
+        key_add_negs(ps, r, k - 1, &a);
+    }
+    *key = a.value;
+    return a.keyed && a.have;
+}
+
+/* Put a live run of a partitioned pattern where its next events will look. */
+static void reindex(gb_matcher *m, pstate *ps, run *r)
+{
+    if (ps->p->part_field < 0 || r->dead)
+        return;
+    int64_t key = 0;
+    int keyed = run_key(ps, r, &key);
+    if (keyed ? r->placed == PLACED_BUCKET && r->key == key : r->placed == PLACED_UNINDEXED)
+        return;
+    unplace(ps, r);
+    bucket *b = keyed ? bucket_get(ps, key) : NULL;
+    run_list *l = keyed ? (b ? &b->l : NULL) : &ps->unindexed;
+    if (l && list_insert(l, r) == 0) {
+        r->placed = keyed ? PLACED_BUCKET : PLACED_UNINDEXED;
+        r->key = key;
+        return;
+    }
+    /* out of memory: the run cannot be found by later events; drop it, counted */
+    if (b && b->l.n == 0) { /* so that run_kill's unplace frees the empty bucket */
+        r->placed = PLACED_BUCKET;
+        r->key = key;
+    }
+    run_kill(ps, r);
+    ps->st.nomem++;
+    m->pending = GB_ENOMEM;
+}
+
 /* ---- emission ----------------------------------------------------------------- */
 
 static gb_match *copy_match(const gb_match *mt)
@@ -366,6 +593,8 @@ static void after_bind(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
 {
     if (r->step == ps->p->nsteps && !ps->p->emit_at_close)
         emit_match(m, ps, r, e->ts_ns);
+    else
+        reindex(m, ps, r);
 }
 
 /* ---- one event, one run (Semantics 2-5) ---------------------------------------- */
@@ -489,16 +718,57 @@ nomem:
     m->pending = GB_ENOMEM;
 }
 
+/* The runs of a partitioned pattern that e may concern: its bucket and the
+ * unindexed runs, merged in creation order into ps->snap. NULL on ENOMEM. */
+static run_list *candidates(pstate *ps, const gb_event *e)
+{
+    bucket *b = bucket_find(ps, field_value(e, (uint32_t)ps->p->part_field).i);
+    const run_list *x = b ? &b->l : NULL, *y = &ps->unindexed;
+    uint32_t nx = x ? x->n : 0, n = nx + y->n;
+    run_list *out = &ps->snap;
+    if (n > out->cap) {
+        run **v = realloc(out->v, (size_t)n * sizeof *v);
+        if (!v)
+            return NULL;
+        out->v = v;
+        out->cap = n;
+    }
+    uint32_t i = 0, j = 0, k = 0;
+    while (i < nx || j < y->n)
+        out->v[k++] = j == y->n || (i < nx && x->v[i]->seq < y->v[j]->seq) ? x->v[i++] : y->v[j++];
+    out->n = n;
+    return out;
+}
+
+static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
+{
+    if (ps->p->part_field < 0) {
+        for (uint32_t i = ps->head; i < ps->n; i++)
+            if (!ps->runs[i]->dead)
+                step_run(m, ps, ps->runs[i], e);
+        return;
+    }
+    run_list *c = candidates(ps, e);
+    if (!c) {
+        ps->st.nomem++;
+        m->pending = GB_ENOMEM;
+        return;
+    }
+    /* a run may move between buckets while it is offered: walk the snapshot */
+    for (uint32_t i = 0; i < c->n; i++)
+        if (!c->v[i]->dead)
+            step_run(m, ps, c->v[i], e);
+}
+
 static void process(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     const gbp_pattern *p = ps->p;
     expire(m, ps, e->ts_ns);
     if (!relevant(p, e->type))
         return;
-    for (uint32_t i = ps->head; i < ps->n; i++)
-        if (!ps->runs[i]->dead)
-            step_run(m, ps, ps->runs[i], e);
-    if (ps->ndead)
+    offer_all(m, ps, e);
+    /* dead runs stay flagged in runs[] until they are half of it (amortised O(1)) */
+    if (ps->ndead > 16 && ps->ndead * 2 > ps->n - ps->head)
         compact(ps);
     /* skip past_last: a run whose first event is at or before a match's last
      * event is dropped, so this event starts none if it just completed one */
@@ -554,6 +824,7 @@ gb_status gb_matcher_create(gb_matcher **out, const gb_pattern_set *set, const g
 
 static void free_runs(pstate *ps)
 {
+    index_clear(ps);
     for (uint32_t i = ps->head; i < ps->n; i++)
         run_release(ps, ps->runs[i]);
     ps->head = ps->n = ps->ndead = 0;

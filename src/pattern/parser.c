@@ -126,6 +126,15 @@ static int no_string(parser *P, const gbp_expr *e)
     return 0;
 }
 
+/* e now holds a computed value: no longer a plain reference or key. */
+static void derived(gbp_expr *e)
+{
+    e->type_ref = 0;
+    e->is_cur_ref = 0;
+    e->is_var_ref = 0;
+    e->has_key = 0;
+}
+
 /* Leave an integer 0/1 for e on the stack. */
 static int to_bool(parser *P, gbp_expr *e)
 {
@@ -133,8 +142,10 @@ static int to_bool(parser *P, gbp_expr *e)
         return -1;
     gbp_token at = {.line = e->line, .col = e->col};
     int r = emit(P, e->ty == GBP_TY_DBL ? GBP_OP_TRUTH_D : GBP_OP_TRUTH_I, 0, &at);
+    int key = e->has_key;
     e->ty = GBP_TY_INT;
-    e->type_ref = 0;
+    derived(e);
+    e->has_key = key; /* truth of a comparison is the comparison */
     return r;
 }
 
@@ -166,7 +177,7 @@ static int arith(parser *P, gbp_expr *l, const gbp_expr *r, gbp_tok_kind op)
     }
     gbp_token at = {.line = l->line, .col = l->col};
     l->ty = ty;
-    l->type_ref = 0;
+    derived(l);
     return emit(P, code, 0, &at);
 }
 
@@ -189,8 +200,20 @@ static int cmp_string(parser *P, gbp_expr *l, const gbp_expr *r, gbp_tok_kind op
         return -1;
     gbp_token at = {.line = l->line, .col = l->col};
     l->ty = GBP_TY_INT;
-    l->type_ref = 0;
+    derived(l);
     return emit(P, op == GBP_T_EQ ? GBP_OP_EQ_I : GBP_OP_NE_I, 0, &at);
+}
+
+/* `cur.f == v.g` (either way round) makes out's key. */
+static void equality_key(gbp_expr *out, const gbp_expr *l, const gbp_expr *r)
+{
+    const gbp_expr *c = l->is_cur_ref ? l : r, *v = l->is_cur_ref ? r : l;
+    if (!c->is_cur_ref || !v->is_var_ref)
+        return;
+    out->has_key = 1;
+    out->key_f = c->cur_f;
+    out->key_v = v->var_v;
+    out->key_g = v->var_f;
 }
 
 static int compare(parser *P, gbp_expr *l, const gbp_expr *r, gbp_tok_kind op)
@@ -202,8 +225,11 @@ static int compare(parser *P, gbp_expr *l, const gbp_expr *r, gbp_tok_kind op)
         return -1;
     uint32_t base = ty == GBP_TY_INT ? GBP_OP_EQ_I : GBP_OP_EQ_D;
     gbp_token at = {.line = l->line, .col = l->col};
+    gbp_expr k = *l;
     l->ty = GBP_TY_INT;
-    l->type_ref = 0;
+    derived(l);
+    if (op == GBP_T_EQ && ty == GBP_TY_INT)
+        equality_key(l, &k, r);
     return emit(P, base + (uint32_t)(op - GBP_T_EQ), 0, &at);
 }
 
@@ -291,6 +317,8 @@ static int parse_ref(parser *P, gbp_expr *e)
             return -1;
         e->ty = GBP_FIELD_IS_INT(f) ? GBP_TY_INT : GBP_TY_DBL;
         e->type_ref = f == GBP_F_TYPE;
+        e->is_cur_ref = 1;
+        e->cur_f = f;
         return emit(P, GBP_OP_CUR, (uint32_t)f, &at);
     }
     int v = var_ref(P, &at);
@@ -298,8 +326,14 @@ static int parse_ref(parser *P, gbp_expr *e)
         return -1;
     e->ty = GBP_FIELD_IS_INT(f) ? GBP_TY_INT : GBP_TY_DBL;
     e->type_ref = f == GBP_F_TYPE;
-    if (v == P->cur_var)
+    if (v == P->cur_var) {
+        e->is_cur_ref = 1;
+        e->cur_f = f;
         return emit(P, GBP_OP_CUR, (uint32_t)f, &at);
+    }
+    e->is_var_ref = 1;
+    e->var_v = v;
+    e->var_f = f;
     return emit(P, GBP_OP_VAR, ((uint32_t)v << 4) | (uint32_t)f, &at);
 }
 
@@ -363,7 +397,7 @@ static int parse_unary(parser *P, gbp_expr *e)
         return -1;
     e->line = at.line;
     e->col = at.col;
-    e->type_ref = 0;
+    derived(e);
     return emit(P, e->ty == GBP_TY_INT ? GBP_OP_NEG_I : GBP_OP_NEG_D, 0, &at);
 }
 
@@ -413,6 +447,7 @@ static int parse_not(parser *P, gbp_expr *e)
         return -1;
     e->line = at.line;
     e->col = at.col;
+    derived(e);
     return emit(P, GBP_OP_NOT, 0, &at);
 }
 
@@ -422,6 +457,8 @@ static int parse_logic(parser *P, gbp_expr *e, const char *word, uint32_t jump,
 {
     if (operand(P, e))
         return -1;
+    gbp_expr key = *e; /* for `and`: the first operand that has a key */
+    int n = 0;
     while (gbp_tok_is(&P->tok, word)) {
         gbp_token at = P->tok;
         if (to_bool(P, e) || emit(P, jump, 0, &at))
@@ -431,6 +468,18 @@ static int parse_logic(parser *P, gbp_expr *e, const char *word, uint32_t jump,
         if (emit(P, GBP_OP_POP, 0, &at) || next(P) || operand(P, &r) || to_bool(P, &r))
             return -1;
         gbp_patch_jump(P->c, j, P->c->ncode);
+        if (!key.has_key)
+            key = r;
+        n++;
+    }
+    if (n) {
+        derived(e);
+        if (jump == GBP_OP_JZ_KEEP && key.has_key) {
+            e->has_key = 1;
+            e->key_f = key.key_f;
+            e->key_v = key.key_v;
+            e->key_g = key.key_g;
+        }
     }
     return 0;
 }
@@ -452,25 +501,27 @@ static int parse_or(parser *P, gbp_expr *e)
 /* ---- patterns ------------------------------------------------------------- */
 
 /* A `where` or `emit` program: returns its offset via *at, its type via *ty. */
-static int parse_program(parser *P, int as_bool, uint32_t *at, gbp_ty *ty)
+static int parse_program(parser *P, int as_bool, uint32_t *at, gbp_expr *e)
 {
     gbp_token start = P->tok;
     *at = gbp_prog_begin(P->c);
-    gbp_expr e;
-    if (parse_or(P, &e))
+    if (parse_or(P, e))
         return -1;
-    if (as_bool ? to_bool(P, &e) : no_string(P, &e))
+    if (as_bool ? to_bool(P, e) : no_string(P, e))
         return -1;
-    *ty = e.ty;
     return gbp_prog_end(P->c, start.line, start.col);
 }
 
-static int parse_where(parser *P, uint32_t *where)
+static int parse_where(parser *P, uint32_t *where, gbp_key *key)
 {
     if (!gbp_tok_is(&P->tok, "where"))
         return 0;
-    gbp_ty ty;
-    return next(P) || parse_program(P, 1, where, &ty);
+    gbp_expr e;
+    if (next(P) || parse_program(P, 1, where, &e))
+        return -1;
+    if (e.has_key)
+        *key = (gbp_key){.has = 1, .field = (uint8_t)e.key_f, .vfield = (uint8_t)e.key_g, .var = (uint32_t)e.key_v};
+    return 0;
 }
 
 static int parse_type(parser *P, uint32_t *type)
@@ -541,7 +592,7 @@ static int parse_step(parser *P)
         return -1;
     P->cur_var = v;
     P->nvisible = v;
-    if (parse_where(P, &st.where))
+    if (parse_where(P, &st.where, &st.key))
         return -1;
     P->c->cur.steps[v] = st;
     return 0;
@@ -557,7 +608,7 @@ static int parse_neg(parser *P)
         return -1;
     P->cur_var = -1;
     P->nvisible = (int)P->c->cur.nsteps;
-    if (parse_where(P, &ng.where))
+    if (parse_where(P, &ng.where, &ng.key))
         return -1;
     P->c->cur.negs[k] = ng;
     return 0;
@@ -575,11 +626,11 @@ static int parse_field(parser *P)
     if (next(P))
         return -1;
     uint32_t at;
-    gbp_ty ty;
-    if (parse_program(P, 0, &at, &ty))
+    gbp_expr e;
+    if (parse_program(P, 0, &at, &e))
         return -1;
     P->c->cur.field_code[f] = at;
-    P->c->cur.field_double[f] = ty == GBP_TY_DBL;
+    P->c->cur.field_double[f] = e.ty == GBP_TY_DBL;
     return 0;
 }
 

@@ -15,8 +15,10 @@
 static const char *const tnames[NTYPES] = {"t", "u", "v", "x"};
 
 typedef struct rpred {
-    int kind; /* 0 none, 1 value > k, 2 source == a.source */
+    int kind; /* 0 none, 1 value > k, 2 source == a.source, 3 value > k and source == a.source,
+                 4 source == prev.target, 5 source == a.source or value > k */
     int k;
+    int prev; /* the variable kind 4 names */
 } rpred;
 
 typedef struct rstep {
@@ -48,18 +50,25 @@ static int rnd(int n)
 
 static void pred_text(char *buf, size_t cap, const rpred *p)
 {
-    if (p->kind == 1)
-        snprintf(buf, cap, " where value > %d", p->k);
-    else if (p->kind == 2)
-        snprintf(buf, cap, " where source == a.source");
-    else
-        buf[0] = '\0';
+    char prev[8];
+    snprintf(prev, sizeof prev, p->prev ? "s%d" : "a", p->prev);
+    switch (p->kind) {
+    case 1: snprintf(buf, cap, " where value > %d", p->k); break;
+    case 2: snprintf(buf, cap, " where source == a.source"); break;
+    case 3: snprintf(buf, cap, " where value > %d and a.source == source", p->k); break;
+    case 4: snprintf(buf, cap, " where source == %s.target", prev); break;
+    case 5: snprintf(buf, cap, " where source == a.source or value > %d", p->k); break;
+    default: buf[0] = '\0'; break;
+    }
 }
 
-static rpred random_pred(int allow_a)
+/* A predicate for a step or negation that may name earlier variables
+ * (prev >= 0) or not (prev < 0: the first step); keyed: only kinds that give
+ * the matcher a partition key. */
+static rpred random_pred(int prev, int keyed)
 {
-    rpred p = {rnd(3), rnd(10)};
-    if (p.kind == 2 && !allow_a)
+    rpred p = {keyed ? 2 + rnd(3) : rnd(6), rnd(10), prev < 0 ? 0 : prev};
+    if (prev < 0 && p.kind >= 2)
         p.kind = 1;
     return p;
 }
@@ -69,6 +78,7 @@ static void random_pattern(rpat *p, tbuf *src, int idx)
     p->nsteps = 1 + rnd(MAXS);
     p->within = 1 + rnd(12);
     p->past_last = rnd(3) == 0;
+    int keyed = rnd(2);
     char line[256], w[64];
     snprintf(line, sizeof line, "pattern p%d within %dns%s\n", idx, p->within, p->past_last ? " skip past_last" : "");
     tbuf_put(src, line);
@@ -78,7 +88,7 @@ static void random_pattern(rpat *p, tbuf *src, int idx)
         int q = rnd(5);
         s->nmin = q < 2 ? 1 : 1 + rnd(3);
         s->nmax = q < 2 ? 1 : q == 2 ? s->nmin : q == 3 ? s->nmin + rnd(3) : 0;
-        s->where = random_pred(i > 0);
+        s->where = random_pred(i - 1, keyed);
         pred_text(w, sizeof w, &s->where);
         char quant[32] = "";
         if (q == 2)
@@ -94,7 +104,7 @@ static void random_pattern(rpat *p, tbuf *src, int idx)
         s->has_neg = rnd(4) == 0;
         if (s->has_neg) {
             s->neg_type = rnd(NTYPES);
-            s->neg = random_pred(1);
+            s->neg = random_pred(i, keyed);
             pred_text(w, sizeof w, &s->neg);
             snprintf(line, sizeof line, "  not %s%s\n", tnames[s->neg_type], w);
             tbuf_put(src, line);
@@ -123,18 +133,27 @@ static int type_of(const char *name)
     return -1;
 }
 
+/* The last event bound to var v (what v.field reads). */
+static const tev *last_of(const ref *R, const rrun *r, int v)
+{
+    int last = -1;
+    for (int k = 0; k < r->nb; k++)
+        if (r->var[k] == v)
+            last = r->ev[k];
+    cr_assert_geq(last, 0);
+    return &R->ev[last];
+}
+
 static int pred_ok(const ref *R, const rrun *r, const rpred *p, const tev *e)
 {
-    if (p->kind == 1)
-        return e->value > p->k;
-    if (p->kind == 2) { /* a.source: the last event bound to a */
-        int last = 0;
-        for (int k = 0; k < r->nb; k++)
-            if (r->var[k] == 0)
-                last = r->ev[k];
-        return e->source == R->ev[last].source;
+    switch (p->kind) {
+    case 1: return e->value > p->k;
+    case 2: return e->source == last_of(R, r, 0)->source;
+    case 3: return e->value > p->k && e->source == last_of(R, r, 0)->source;
+    case 4: return e->source == last_of(R, r, p->prev)->target;
+    case 5: return e->source == last_of(R, r, 0)->source || e->value > p->k;
+    default: return 1;
     }
-    return 1;
 }
 
 static int step_ok(const ref *R, const rrun *r, int i, const tev *e)
@@ -291,7 +310,7 @@ Test(random_reference, matcher_agrees_with_brute_force_reference)
         int64_t ts = 0;
         for (int i = 0; i < n; i++) {
             ts += rnd(4);
-            ev[i] = (tev){(uint64_t)i + 1, tnames[rnd(NTYPES)], ts, (uint64_t)rnd(3), 0, rnd(10)};
+            ev[i] = (tev){(uint64_t)i + 1, tnames[rnd(NTYPES)], ts, (uint64_t)rnd(3), (uint64_t)rnd(3), rnd(10)};
         }
         char *want = reference(pats, npats, ev, n);
         char *got = run_stream(src.s, ev, (size_t)n, 1);
