@@ -79,10 +79,8 @@ Test(fraud_library, velocity_change)
 
 static size_t cluster(tev *out, int64_t spacing)
 {
-    for (int i = 0; i < 15; i++) {
-        uint64_t other = 100 + (uint64_t)i;
-        out[i] = (tev)TR((uint64_t)i + 1, i * spacing, i % 2 ? other : 42, i % 2 ? 42 : other, 50);
-    }
+    for (int i = 0; i < 15; i++)
+        out[i] = (tev)TR((uint64_t)i + 1, i * spacing, 100 + (uint64_t)i % 4, 42, 50);
     return 15;
 }
 
