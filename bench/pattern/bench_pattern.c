@@ -175,6 +175,8 @@ static char *read_text(const char *path)
     return b;
 }
 
+static const char *only; /* --only NAME: run one row */
+
 static void parse_opts(int argc, char **argv, opts *o, const char **library)
 {
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -186,6 +188,8 @@ static void parse_opts(int argc, char **argv, opts *o, const char **library)
             o->seconds = strtod(argv[i + 1], NULL);
         else if (strcmp(argv[i], "--library") == 0)
             *library = argv[i + 1];
+        else if (strcmp(argv[i], "--only") == 0)
+            only = argv[i + 1];
     }
     if (!o->events)
         o->events = 1;
@@ -196,6 +200,8 @@ static void parse_opts(int argc, char **argv, opts *o, const char **library)
 static void row(const char *name, const char *src, int64_t window, gb_type_table *types, const gb_event *ev,
                 const opts *o)
 {
+    if (only && strcmp(only, name) != 0)
+        return;
     gb_pattern_set *set = compile(src, types);
     uint32_t np = gb_pattern_set_count(set);
     uint64_t matches;

@@ -233,17 +233,30 @@ static void unplace(pstate *ps, run *r)
     if (r->placed == PLACED_UNINDEXED) {
         list_remove(&ps->unindexed, r);
     } else if (r->placed == PLACED_BUCKET) {
-        bucket **slot = bucket_slot(ps, r->key);
-        bucket *b = *slot;
-        list_remove(&b->l, r);
-        if (b->l.n == 0) { /* empty buckets go: memory follows the open runs */
-            *slot = b->next;
-            free(b->l.v);
-            free(b);
-            ps->nbuckets--;
-        }
+        list_remove(&(*bucket_slot(ps, r->key))->l, r);
     }
     r->placed = PLACED_NONE;
+}
+
+/* Free the empty buckets once they outnumber the open runs: an account
+ * that comes back soon keeps its bucket (no malloc churn), and memory still
+ * follows the open runs. Amortised O(1) per run. */
+static void sweep_buckets(pstate *ps)
+{
+    if (ps->nbuckets < 2 * ps->st.runs_open + 1024)
+        return;
+    for (uint32_t i = 0; i < ps->tabsize; i++)
+        for (bucket **b = &ps->tab[i]; *b;) {
+            bucket *x = *b;
+            if (x->l.n) {
+                b = &x->next;
+                continue;
+            }
+            *b = x->next;
+            free(x->l.v);
+            free(x);
+            ps->nbuckets--;
+        }
 }
 
 static void index_clear(pstate *ps)
@@ -453,6 +466,7 @@ static void reindex(gb_matcher *m, pstate *ps, run *r)
     if (keyed ? r->placed == PLACED_BUCKET && r->key == key : r->placed == PLACED_UNINDEXED)
         return;
     unplace(ps, r);
+    sweep_buckets(ps);
     bucket *b = keyed ? bucket_get(ps, key) : NULL;
     run_list *l = keyed ? (b ? &b->l : NULL) : &ps->unindexed;
     if (l && list_insert(l, r) == 0) {
@@ -461,10 +475,6 @@ static void reindex(gb_matcher *m, pstate *ps, run *r)
         return;
     }
     /* out of memory: the run cannot be found by later events; drop it, counted */
-    if (b && b->l.n == 0) { /* so that run_kill's unplace frees the empty bucket */
-        r->placed = PLACED_BUCKET;
-        r->key = key;
-    }
     run_kill(ps, r);
     ps->st.nomem++;
     m->pending = GB_ENOMEM;
