@@ -19,18 +19,22 @@
 #include "base/error.h"
 #include "pattern/internal.h"
 
+/* A run block: this header, then (per pattern layout) the per-variable
+ * counts, the last event bound to each variable, the aggregate slots and
+ * the inline ids. What an offered event reads first (dead, step, counts,
+ * the first variable's event) sits in the block's first cache lines. */
 typedef struct run {
-    struct run *next_free;
+    uint32_t step;     /* current positive step; nsteps when all are full */
+    uint8_t dead;
+    uint8_t placed;    /* partitioned patterns: PLACED_NONE, _UNINDEXED or _BUCKET */
+    uint32_t nids, capids;
     uint64_t seq;      /* creation order across all patterns */
     uint64_t first_ev; /* arrival number of the first bound event */
     uint64_t last_ev;  /* arrival number of the last bound event */
     int64_t first_ts;
-    uint64_t *ids;     /* bound ids, variable by variable (inline or heap) */
-    uint32_t nids, capids;
-    uint32_t step;     /* current positive step; nsteps when all are full */
-    uint8_t dead;
-    uint8_t placed;    /* partitioned patterns: PLACED_NONE, _UNINDEXED or _BUCKET */
     int64_t key;       /* the bucket key when placed in a bucket */
+    uint64_t *ids;     /* bound ids, variable by variable (inline or heap) */
+    struct run *next_free;
 } run;
 
 enum { PLACED_NONE, PLACED_UNINDEXED, PLACED_BUCKET };
@@ -111,11 +115,11 @@ static void layout(pstate *ps)
     for (uint32_t i = 0; i < p->nsteps; i++)
         inl += p->steps[i].nmax < 16 ? p->steps[i].nmax : 16;
     ps->inline_ids = inl < 64 ? inl : 64;
-    ps->off_last = align8(sizeof(run));
+    ps->off_counts = sizeof(run);
+    ps->off_last = align8(ps->off_counts + p->nsteps * sizeof(uint32_t));
     ps->off_slots = ps->off_last + p->nsteps * sizeof(gb_event);
     ps->off_ids = ps->off_slots + p->nslots * sizeof(gbp_val);
-    ps->off_counts = ps->off_ids + ps->inline_ids * sizeof(uint64_t);
-    ps->size = align8(ps->off_counts + p->nsteps * sizeof(uint32_t));
+    ps->size = (ps->off_ids + ps->inline_ids * sizeof(uint64_t) + 63) & ~(size_t)63;
 }
 
 static run *run_alloc(pstate *ps)
@@ -123,7 +127,7 @@ static run *run_alloc(pstate *ps)
     run *r = ps->free_list;
     if (r)
         ps->free_list = r->next_free;
-    else if (!(r = malloc(ps->size)))
+    else if (!(r = aligned_alloc(64, ps->size))) /* size is a multiple of 64 */
         return NULL;
     memset(r, 0, ps->size);
     r->ids = (uint64_t *)((char *)r + ps->off_ids);
