@@ -12,6 +12,16 @@
  * walked and are unlinked and recycled in one compaction pass afterwards,
  * so a `skip past_last` drop can never touch a freed block. Memory is
  * bounded by the open runs (at most max_runs_per_pattern per pattern).
+ *
+ * Partition index: when every step after the first and every negation of a
+ * pattern has a conjunct `F == var.G` on the same event field F (compiler:
+ * part_field), a run in a given state can only be concerned by events whose
+ * F equals one value (the G of the variables those conjuncts name). Such a
+ * run sits in the bucket of that value; a run whose possible next steps
+ * need different values (or none) sits in `unindexed`. An event is offered
+ * to its bucket and the unindexed runs, merged in creation order, so the
+ * result is exactly that of offering it to every run. Runs move between
+ * buckets as they bind (reindex) and leave them when they die (run_kill).
  */
 #include <stdlib.h>
 #include <string.h>
