@@ -87,7 +87,8 @@ const char *gb_severity_name(gb_severity s);
  * types may be NULL, then the set owns a table of its own (gb_pattern_set_types).
  * Errors: GB_EINVAL (out or src NULL), GB_ENOMEM, GB_EPARSE with
  * gb_last_error() = "LINE:COL: message" (1-based, columns in bytes). On any
- * error nothing is created and `types` is unchanged.
+ * error nothing is created; on GB_EPARSE `types` is unchanged (type names
+ * are interned only once the whole file is accepted).
  * Thread-safe when different calls use different type tables. */
 gb_status gb_pattern_compile(gb_pattern_set **out, gb_type_table *types, const char *src, size_t len);
 

@@ -222,3 +222,20 @@ Test(cli, usage_errors_exit_2)
     cr_assert_eq(gbridge("match p.gbp missing.csv"), 2);
     cr_assert_eq(gbridge("match missing.gbp e.csv"), 2);
 }
+
+Test(cli, spec_examples_flag_circular_flow_and_velocity_change)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "match '%s/patterns/fraud.gbp' e.csv", GB_SOURCE_DIR);
+    write_file("e.csv", "id,type,ts,source,target,value\n"
+                        "1,transfer,0,1,2,1000\n"
+                        "2,transfer,600000000000,2,3,990\n"
+                        "3,transfer,1200000000000,3,4,980\n"
+                        "4,transfer,1800000000000,4,1,970\n"
+                        "5,transfer,2400000000000,1,9,150000\n");
+    cr_assert_eq(gbridge(cmd), 0);
+    expect_output("out", "{\"pattern\":\"circular_flow\",\"severity\":\"critical\",\"ts\":1800000000000,"
+                         "\"events\":{\"a\":[1],\"b\":[2],\"c\":[3],\"d\":[4]},\"emit\":{\"origin\":1,\"loss\":30}}\n"
+                         "{\"pattern\":\"velocity_change\",\"severity\":\"high\",\"ts\":2400000000000,"
+                         "\"events\":{\"a\":[1],\"b\":[5]},\"emit\":{\"account\":1,\"jump\":150}}\n");
+}
