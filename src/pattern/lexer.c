@@ -105,6 +105,21 @@ static int scan_exponent(const gbp_lexer *lx, size_t k)
     return (int)(j - k);
 }
 
+/* Give an integer token its duration unit, if it has one. */
+static gbp_token apply_unit(gbp_lexer *lx, gbp_token t, const char *suffix, size_t slen)
+{
+    if (!slen)
+        return t;
+    int64_t ns = unit_ns(suffix, slen);
+    if (ns == 0)
+        return error_tok(lx, t, "unknown duration unit (ns, us, ms, s, m or h)");
+    if (t.i > INT64_MAX / ns)
+        return error_tok(lx, t, "duration out of range");
+    t.kind = GBP_T_DUR;
+    t.i *= ns;
+    return t;
+}
+
 static gbp_token lex_number(gbp_lexer *lx, gbp_token t)
 {
     size_t k = 0;
@@ -118,10 +133,8 @@ static gbp_token lex_number(gbp_lexer *lx, gbp_token t)
             k++;
     }
     int e = scan_exponent(lx, k);
-    if (e) {
-        decimal = 1;
-        k += (size_t)e;
-    }
+    decimal |= e != 0;
+    k += (size_t)e;
     size_t digits = k;
     while (is_alpha(peek_at(lx, k)) || is_digit(peek_at(lx, k)))
         k++;
@@ -130,13 +143,11 @@ static gbp_token lex_number(gbp_lexer *lx, gbp_token t)
         return error_tok(lx, t, "number too long");
     memcpy(buf, lx->p, digits);
     buf[digits] = '\0';
-    const char *suffix = lx->p + digits;
-    size_t slen = k - digits;
     t.text = lx->p;
     t.len = k;
     errno = 0;
     if (decimal) {
-        if (slen)
+        if (k > digits)
             return error_tok(lx, t, "a duration needs an integer count (e.g. 500ms)");
         t.kind = GBP_T_NUM;
         t.d = strtod(buf, NULL);
@@ -148,15 +159,9 @@ static gbp_token lex_number(gbp_lexer *lx, gbp_token t)
             return error_tok(lx, t, "integer out of range");
         t.kind = GBP_T_INT;
         t.i = (int64_t)v;
-        if (slen) {
-            int64_t ns = unit_ns(suffix, slen);
-            if (ns == 0)
-                return error_tok(lx, t, "unknown duration unit (ns, us, ms, s, m or h)");
-            if (t.i > INT64_MAX / ns)
-                return error_tok(lx, t, "duration out of range");
-            t.kind = GBP_T_DUR;
-            t.i *= ns;
-        }
+        t = apply_unit(lx, t, lx->p + digits, k - digits);
+        if (t.kind == GBP_T_ERROR)
+            return t;
     }
     advance(lx, k);
     return t;

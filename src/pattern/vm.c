@@ -93,9 +93,57 @@ static int is_unary(uint32_t op)
            op == GBP_OP_TRUTH_D || op == GBP_OP_NOT;
 }
 
-static int push_ok(int sp)
+static int is_load(uint32_t op)
 {
-    return sp < GBP_VM_STACK;
+    return op >= GBP_OP_PUSH && op <= GBP_OP_COUNT;
+}
+
+/* The value a load instruction pushes. */
+static gbp_val load(uint32_t op, uint32_t arg, const gbp_val *consts, const gbp_vm_ctx *ctx)
+{
+    gbp_val v;
+    switch (op) {
+    case GBP_OP_PUSH: v = consts[arg]; break;
+    case GBP_OP_CUR: v = field_of(ctx->cur, arg); break;
+    case GBP_OP_VAR: v = field_of(&ctx->vars[arg >> 4], arg & 15u); break;
+    case GBP_OP_SLOT: v = ctx->slots[arg]; break;
+    default: v.i = (int64_t)ctx->counts[arg]; break;
+    }
+    return v;
+}
+
+/* Control and stack instructions; returns 0, 1 for RET (result in *out), -1 on error. */
+static int control(uint32_t op, uint32_t arg, uint32_t ncode, gbp_val *s, int *sp, uint32_t *pc, gbp_val *out)
+{
+    if (*sp < 1)
+        return -1;
+    switch (op) {
+    case GBP_OP_RET:
+        *out = s[*sp - 1];
+        return 1;
+    case GBP_OP_I2D_NOS:
+        if (*sp < 2)
+            return -1;
+        s[*sp - 2].d = (double)s[*sp - 2].i;
+        return 0;
+    case GBP_OP_JZ_KEEP:
+    case GBP_OP_JNZ_KEEP:
+        if (arg > ncode)
+            return -1;
+        if ((s[*sp - 1].i == 0) == (op == GBP_OP_JZ_KEEP))
+            *pc = arg;
+        return 0;
+    case GBP_OP_POP:
+        (*sp)--;
+        return 0;
+    default:
+        if (is_unary(op))
+            return unary(op, &s[*sp - 1]);
+        if (*sp < 2 || binary(op, &s[*sp - 2]) != 0)
+            return -1;
+        (*sp)--;
+        return 0;
+    }
 }
 
 int gbp_vm_eval(const uint32_t *code, uint32_t ncode, uint32_t pc, const gbp_val *consts,
@@ -106,65 +154,15 @@ int gbp_vm_eval(const uint32_t *code, uint32_t ncode, uint32_t pc, const gbp_val
     while (pc < ncode) {
         uint32_t w = code[pc++];
         uint32_t op = GBP_INSN_OP(w), arg = GBP_INSN_ARG(w);
-        switch (op) {
-        case GBP_OP_RET:
-            if (sp < 1)
+        if (is_load(op)) {
+            if (sp >= GBP_VM_STACK)
                 return -1;
-            *out = s[sp - 1];
-            return 0;
-        case GBP_OP_PUSH:
-            if (!push_ok(sp))
-                return -1;
-            s[sp++] = consts[arg];
-            break;
-        case GBP_OP_CUR:
-            if (!push_ok(sp))
-                return -1;
-            s[sp++] = field_of(ctx->cur, arg);
-            break;
-        case GBP_OP_VAR:
-            if (!push_ok(sp))
-                return -1;
-            s[sp++] = field_of(&ctx->vars[arg >> 4], arg & 15u);
-            break;
-        case GBP_OP_SLOT:
-            if (!push_ok(sp))
-                return -1;
-            s[sp++] = ctx->slots[arg];
-            break;
-        case GBP_OP_COUNT:
-            if (!push_ok(sp))
-                return -1;
-            s[sp++].i = (int64_t)ctx->counts[arg];
-            break;
-        case GBP_OP_I2D_NOS:
-            if (sp < 2)
-                return -1;
-            s[sp - 2].d = (double)s[sp - 2].i;
-            break;
-        case GBP_OP_JZ_KEEP:
-        case GBP_OP_JNZ_KEEP:
-            if (sp < 1 || arg > ncode)
-                return -1;
-            if ((s[sp - 1].i == 0) == (op == GBP_OP_JZ_KEEP))
-                pc = arg;
-            break;
-        case GBP_OP_POP:
-            if (sp < 1)
-                return -1;
-            sp--;
-            break;
-        default:
-            if (is_unary(op)) {
-                if (sp < 1 || unary(op, &s[sp - 1]) != 0)
-                    return -1;
-            } else {
-                if (sp < 2 || binary(op, &s[sp - 2]) != 0)
-                    return -1;
-                sp--;
-            }
-            break;
+            s[sp++] = load(op, arg, consts, ctx);
+            continue;
         }
+        int r = control(op, arg, ncode, s, &sp, &pc, out);
+        if (r != 0)
+            return r > 0 ? 0 : -1;
     }
     return -1;
 }
