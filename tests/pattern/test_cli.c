@@ -239,3 +239,16 @@ Test(cli, spec_examples_flag_circular_flow_and_velocity_change)
                          "{\"pattern\":\"velocity_change\",\"severity\":\"high\",\"ts\":2400000000000,"
                          "\"events\":{\"a\":[1],\"b\":[5]},\"emit\":{\"account\":1,\"jump\":150}}\n");
 }
+
+Test(cli, run_cap_is_reported_on_stderr)
+{
+    write_file("p.gbp", "pattern p within 1h a: t b: u end\n");
+    write_file("e.csv", "id,type,ts,source,target,value\n1,t,1,0,0,0\n2,t,2,0,0,0\n3,t,3,0,0,0\n4,u,4,0,0,0\n");
+    cr_assert_eq(gbridge("match p.gbp e.csv --max-runs 2"), 0);
+    char *out = read_file("out");
+    cr_assert(strstr(out, "\"a\":[1]") && strstr(out, "\"a\":[2]") && !strstr(out, "\"a\":[3]"), "%s", out);
+    free(out);
+    char *err = read_file("err");
+    cr_assert(strstr(err, "pattern p: 1 runs not started"), "%s", err);
+    free(err);
+}
