@@ -297,7 +297,7 @@ Test(random_reference, matcher_agrees_with_brute_force_reference)
     printf("random_reference seed %llu (GB_SEED=%llu to replay)\n", (unsigned long long)seed,
            (unsigned long long)seed);
     fflush(stdout);
-    for (int round = 0; round < 400; round++) {
+    for (int round = 0; round < 2000; round++) {
         rng = seed * 2654435761u + (uint64_t)round * 0x9E3779B97F4A7C15ull + 1;
         rpat pats[3];
         int npats = 1 + rnd(3);
