@@ -17,3 +17,6 @@ install(FILES ${CMAKE_BINARY_DIR}/gpubridgeConfig.cmake ${CMAKE_BINARY_DIR}/gpub
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gpubridge)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/gpubridge.pc.in ${CMAKE_BINARY_DIR}/gpubridge.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/gpubridge.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+# the pattern library (docs/patterns.md)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/patterns/ DESTINATION ${CMAKE_INSTALL_DATADIR}/gpubridge/patterns
+        FILES_MATCHING PATTERN "*.gbp")

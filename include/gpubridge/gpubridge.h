@@ -16,6 +16,7 @@
 #include "gpubridge/device.h"
 #include "gpubridge/broker.h"
 #include "gpubridge/kernel.h"
+#include "gpubridge/pattern.h"
 #include "gpubridge/version.h"
 #include "gpubridge/temporal_graph.h"
 #include "gpubridge/causal.h"

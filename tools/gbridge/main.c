@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"version", gbridge_cmd_version, "print the gpubridge version"},
     {"clock", gbridge_cmd_clock, "show the host time source and a few HLC timestamps"},
     {"devices", gbridge_cmd_devices, "list backends (and why one is missing), devices, health [--json]"},
+    {"match", gbridge_cmd_match, "run a pattern file over a CSV of events (--check: only compile)"},
 };
 
 static void usage(FILE *out)

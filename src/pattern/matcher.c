@@ -1,0 +1,1004 @@
+/*
+ * The streaming CPU matcher (spec, Semantics 1-10).
+ *
+ * Each pattern keeps its open runs in one array in creation order. Because
+ * events arrive in ts order, creation order is also first-event order, so
+ * the runs whose window has ended always form a prefix: closing expired runs
+ * pops from the front (O(expired)). A run is a fixed-size block (per pattern)
+ * holding its NFA state (current step and per-variable counts), the last
+ * event bound to each variable (what `a.field` reads), its aggregate slots
+ * and the ids it bound (inline, spilling to the heap for long Kleene runs).
+ * Runs that die (match, negation, skip) are only flagged while the array is
+ * walked and are unlinked and recycled in one compaction pass afterwards,
+ * so a `skip past_last` drop can never touch a freed block. Memory is
+ * bounded by the open runs (at most max_runs_per_pattern per pattern).
+ *
+ * Partition index: when every step after the first and every negation of a
+ * pattern has a conjunct `F == var.G` on the same event field F (compiler:
+ * part_field), a run in a given state can only be concerned by events whose
+ * F equals one value (the G of the variables those conjuncts name). Such a
+ * run sits in the bucket of that value; a run whose possible next steps
+ * need different values (or none) sits in `unindexed`. An event is offered
+ * to its bucket and the unindexed runs, merged in creation order, so the
+ * result is exactly that of offering it to every run. Runs move between
+ * buckets as they bind (reindex) and leave them when they die (run_kill).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "pattern/internal.h"
+
+/* A run block: this header, then (per pattern layout) the per-variable
+ * counts, the last event bound to each variable, the aggregate slots and
+ * the inline ids. What an offered event reads first (dead, step, counts,
+ * the first variable's event) sits in the block's first cache lines. */
+typedef struct run {
+    uint32_t step;     /* current positive step; nsteps when all are full */
+    uint8_t dead;
+    uint8_t placed;    /* partitioned patterns: PLACED_NONE, _UNINDEXED or _BUCKET */
+    uint32_t nids, capids;
+    uint64_t seq;      /* creation order across all patterns */
+    uint64_t first_ev; /* arrival number of the first bound event */
+    uint64_t last_ev;  /* arrival number of the last bound event */
+    int64_t first_ts;
+    int64_t key;       /* the bucket key when placed in a bucket */
+    uint64_t *ids;     /* bound ids, variable by variable (inline or heap) */
+    struct run *next_free;
+} run;
+
+enum { PLACED_NONE, PLACED_UNINDEXED, PLACED_BUCKET };
+
+typedef struct run_list {
+    run **v;
+    uint32_t n, cap;
+} run_list;
+
+/* Runs of a partitioned pattern waiting for events whose partition field
+ * equals key, in creation order. */
+typedef struct bucket {
+    int64_t key;
+    run_list l;
+    struct bucket *next;
+} bucket;
+
+typedef struct pstate {
+    const gbp_pattern *p;
+    run **runs;
+    uint32_t head, n, cap; /* runs[head..n) in creation order */
+    uint32_t ndead;        /* flagged dead but still in runs[head..n) */
+    run *free_list;
+    size_t size, off_last, off_slots, off_ids, off_counts;
+    uint32_t inline_ids;
+    uint64_t last_match_ev; /* arrival number of the last event of the latest match */
+    gb_matcher_stats st;
+    /* partition index (p->part_field >= 0): every live run is either in the
+     * bucket of the one key all its possible next bindings and negations
+     * require, or in `unindexed`; both keep creation order */
+    bucket **tab;
+    uint32_t tabsize, nbuckets;
+    run_list unindexed;
+    run_list snap; /* scratch: the runs one event is offered to */
+} pstate;
+
+struct gb_matcher {
+    const gb_pattern_set *set;
+    gb_matcher_opts o;
+    pstate *ps;
+    int64_t now;
+    int has_now;
+    uint64_t evno, seq, events, rejected;
+    gb_status pending;
+    gb_match_var *mvars;
+    gb_match_field *mfields;
+    gb_match **coll;
+    size_t ncoll, capcoll;
+    run *zero;     /* a blank run (per largest pattern) for starting-step predicates */
+};
+
+/* ---- run blocks --------------------------------------------------------------- */
+
+static gb_event *run_last(const pstate *ps, run *r)
+{
+    return (gb_event *)((char *)r + ps->off_last);
+}
+
+static gbp_val *run_slots(const pstate *ps, run *r)
+{
+    return (gbp_val *)((char *)r + ps->off_slots);
+}
+
+static uint32_t *run_counts(const pstate *ps, run *r)
+{
+    return (uint32_t *)((char *)r + ps->off_counts);
+}
+
+static size_t align8(size_t x)
+{
+    return (x + 7) & ~(size_t)7;
+}
+
+static void layout(pstate *ps)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t inl = 0;
+    for (uint32_t i = 0; i < p->nsteps; i++)
+        inl += p->steps[i].nmax < 16 ? p->steps[i].nmax : 16;
+    ps->inline_ids = inl < 64 ? inl : 64;
+    ps->off_counts = sizeof(run);
+    ps->off_last = align8(ps->off_counts + p->nsteps * sizeof(uint32_t));
+    ps->off_slots = ps->off_last + p->nsteps * sizeof(gb_event);
+    ps->off_ids = ps->off_slots + p->nslots * sizeof(gbp_val);
+    ps->size = (ps->off_ids + ps->inline_ids * sizeof(uint64_t) + 63) & ~(size_t)63;
+}
+
+static run *run_alloc(pstate *ps)
+{
+    run *r = ps->free_list;
+    if (r)
+        ps->free_list = r->next_free;
+    else if (!(r = aligned_alloc(64, ps->size))) /* size is a multiple of 64 */
+        return NULL;
+    memset(r, 0, ps->size);
+    r->ids = (uint64_t *)((char *)r + ps->off_ids);
+    r->capids = ps->inline_ids;
+    return r;
+}
+
+static void run_release(pstate *ps, run *r)
+{
+    if (r->ids != (uint64_t *)((char *)r + ps->off_ids))
+        free(r->ids);
+    r->next_free = ps->free_list;
+    ps->free_list = r;
+}
+
+
+/* ---- partition index ----------------------------------------------------------- */
+
+static uint32_t key_hash(int64_t k)
+{
+    uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(x >> 32) ^ (uint32_t)x;
+}
+
+/* Insert r into list l keeping creation (seq) order. -1 on allocation failure. */
+static int list_insert(run_list *l, run *r)
+{
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 4;
+        run **v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    uint32_t i = l->n;
+    while (i > 0 && l->v[i - 1]->seq > r->seq) {
+        l->v[i] = l->v[i - 1];
+        i--;
+    }
+    l->v[i] = r;
+    l->n++;
+    return 0;
+}
+
+static void list_remove(run_list *l, const run *r)
+{
+    uint32_t i = l->n;
+    while (i > 0 && l->v[i - 1] != r)
+        i--;
+    if (i == 0)
+        return;
+    memmove(&l->v[i - 1], &l->v[i], (size_t)(l->n - i) * sizeof *l->v);
+    l->n--;
+}
+
+static bucket **bucket_slot(pstate *ps, int64_t key)
+{
+    bucket **b = &ps->tab[key_hash(key) & (ps->tabsize - 1)];
+    while (*b && (*b)->key != key)
+        b = &(*b)->next;
+    return b;
+}
+
+static bucket *bucket_find(pstate *ps, int64_t key)
+{
+    return ps->tabsize ? *bucket_slot(ps, key) : NULL;
+}
+
+static int grow_table(pstate *ps)
+{
+    uint32_t size = ps->tabsize ? ps->tabsize * 2 : 64;
+    bucket **tab = calloc(size, sizeof *tab);
+    if (!tab)
+        return -1;
+    for (uint32_t i = 0; i < ps->tabsize; i++)
+        for (bucket *b = ps->tab[i], *nx; b; b = nx) {
+            nx = b->next;
+            bucket **h = &tab[key_hash(b->key) & (size - 1)];
+            b->next = *h;
+            *h = b;
+        }
+    free(ps->tab);
+    ps->tab = tab;
+    ps->tabsize = size;
+    return 0;
+}
+
+static bucket *bucket_get(pstate *ps, int64_t key)
+{
+    if (ps->nbuckets >= ps->tabsize && grow_table(ps))
+        return NULL;
+    bucket **slot = bucket_slot(ps, key);
+    if (*slot)
+        return *slot;
+    bucket *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->key = key;
+    *slot = b;
+    ps->nbuckets++;
+    return b;
+}
+
+static void unplace(pstate *ps, run *r)
+{
+    if (r->placed == PLACED_UNINDEXED) {
+        list_remove(&ps->unindexed, r);
+    } else if (r->placed == PLACED_BUCKET) {
+        list_remove(&(*bucket_slot(ps, r->key))->l, r);
+    }
+    r->placed = PLACED_NONE;
+}
+
+/* Free the empty buckets once they outnumber the open runs: an account
+ * that comes back soon keeps its bucket (no malloc churn), and memory still
+ * follows the open runs. Amortised O(1) per run. */
+static void sweep_buckets(pstate *ps)
+{
+    if (ps->nbuckets < 2 * ps->st.runs_open + 1024)
+        return;
+    for (uint32_t i = 0; i < ps->tabsize; i++)
+        for (bucket **b = &ps->tab[i]; *b;) {
+            bucket *x = *b;
+            if (x->l.n) {
+                b = &x->next;
+                continue;
+            }
+            *b = x->next;
+            free(x->l.v);
+            free(x);
+            ps->nbuckets--;
+        }
+}
+
+static void index_clear(pstate *ps)
+{
+    for (uint32_t i = 0; i < ps->tabsize; i++)
+        for (bucket *b = ps->tab[i], *nx; b; b = nx) {
+            nx = b->next;
+            free(b->l.v);
+            free(b);
+        }
+    free(ps->tab);
+    ps->tab = NULL;
+    ps->tabsize = ps->nbuckets = 0;
+    free(ps->unindexed.v);
+    free(ps->snap.v);
+    memset(&ps->unindexed, 0, sizeof ps->unindexed);
+    memset(&ps->snap, 0, sizeof ps->snap);
+}
+
+static void run_kill(pstate *ps, run *r)
+{
+    unplace(ps, r);
+    r->dead = 1;
+    ps->ndead++;
+    ps->st.runs_open--;
+}
+
+/* ---- predicates --------------------------------------------------------------- */
+
+static int eval(const gb_matcher *m, const pstate *ps, run *r, uint32_t at, const gb_event *e, gbp_val *out)
+{
+    gbp_vm_ctx ctx = {.cur = e, .vars = run_last(ps, r), .slots = run_slots(ps, r), .counts = run_counts(ps, r)};
+    const gb_pattern_set *s = m->set;
+    return gbp_vm_eval(s->code, s->ncode, at, s->consts, &ctx, out);
+}
+
+static int holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t type, uint32_t where, const gb_event *e)
+{
+    if (type != e->type)
+        return 0;
+    if (where == GBP_NO_CODE)
+        return 1;
+    gbp_val v;
+    return eval(m, ps, r, where, e, &v) == 0 && v.i != 0;
+}
+
+static int step_holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t i, const gb_event *e)
+{
+    const gbp_step *st = &ps->p->steps[i];
+    return holds(m, ps, r, st->type, st->where, e);
+}
+
+/* Does e satisfy a negation after positive step `after`? */
+static int negated(const gb_matcher *m, const pstate *ps, run *r, uint32_t after, const gb_event *e)
+{
+    const gbp_pattern *p = ps->p;
+    for (uint32_t k = p->neg_begin[after]; k < p->neg_begin[after + 1]; k++)
+        if (holds(m, ps, r, p->negs[k].type, p->negs[k].where, e))
+            return 1;
+    return 0;
+}
+
+/* ---- binding ------------------------------------------------------------------ */
+
+static gbp_val field_value(const gb_event *e, uint32_t f)
+{
+    gbp_val v;
+    switch (f) {
+    case GBP_F_ID: v.i = (int64_t)e->id; break;
+    case GBP_F_TYPE: v.i = (int64_t)e->type; break;
+    case GBP_F_TS: v.i = e->ts_ns; break;
+    case GBP_F_SOURCE: v.i = (int64_t)e->source; break;
+    case GBP_F_TARGET: v.i = (int64_t)e->target; break;
+    case GBP_F_VALUE: v.d = e->value; break;
+    default: v.d = e->a[f - GBP_F_A0]; break;
+    }
+    return v;
+}
+
+static void update_slot(gbp_val *s, const gbp_slot *sl, gbp_val fv, int first)
+{
+    int isint = GBP_FIELD_IS_INT(sl->field);
+    if (first && sl->op != GBP_AGG_SUM) {
+        *s = fv;
+        return;
+    }
+    switch (sl->op) {
+    case GBP_AGG_SUM:
+        if (isint)
+            s->i = (int64_t)((uint64_t)s->i + (uint64_t)fv.i);
+        else
+            s->d += fv.d;
+        break;
+    case GBP_AGG_MIN:
+        if (isint ? fv.i < s->i : fv.d < s->d)
+            *s = fv;
+        break;
+    case GBP_AGG_MAX:
+        if (isint ? fv.i > s->i : fv.d > s->d)
+            *s = fv;
+        break;
+    default: /* FIRST keeps the first */
+        break;
+    }
+}
+
+static int push_id(run *r, pstate *ps, uint64_t id)
+{
+    if (r->nids == r->capids) {
+        uint32_t cap = r->capids ? r->capids * 2 : 8;
+        uint64_t *inl = (uint64_t *)((char *)r + ps->off_ids);
+        uint64_t *ids = malloc((size_t)cap * sizeof *ids);
+        if (!ids || r->capids >= UINT32_MAX / 2) {
+            free(ids);
+            return -1;
+        }
+        memcpy(ids, r->ids, (size_t)r->nids * sizeof *ids);
+        if (r->ids != inl)
+            free(r->ids);
+        r->ids = ids;
+        r->capids = cap;
+    }
+    r->ids[r->nids++] = id;
+    return 0;
+}
+
+/* Bind e to positive step v of r. 0, or -1 when the id could not be stored
+ * (the run is then left as it was). */
+static int bind(gb_matcher *m, pstate *ps, run *r, uint32_t v, const gb_event *e)
+{
+    const gbp_pattern *p = ps->p;
+    if (push_id(r, ps, e->id)) {
+        ps->st.nomem++;
+        m->pending = GB_ENOMEM;
+        return -1;
+    }
+    uint32_t *counts = run_counts(ps, r);
+    gbp_val *slots = run_slots(ps, r);
+    for (uint32_t k = 0; k < p->nslots; k++)
+        if (p->slots[k].var == v)
+            update_slot(&slots[k], &p->slots[k], field_value(e, p->slots[k].field), counts[v] == 0);
+    run_last(ps, r)[v] = *e;
+    counts[v]++;
+    r->last_ev = m->evno;
+    r->step = counts[v] == p->steps[v].nmax ? v + 1 : v;
+    return 0;
+}
+
+
+/* ---- placing runs in the partition index ---------------------------------------- */
+
+typedef struct key_acc {
+    int keyed, have;
+    int64_t value;
+} key_acc;
+
+static void key_add(const pstate *ps, run *r, const gbp_key *k, key_acc *a)
+{
+    if (!k->has) {
+        a->keyed = 0;
+        return;
+    }
+    int64_t v = field_value(&run_last(ps, r)[k->var], k->vfield).i;
+    if (a->have && v != a->value)
+        a->keyed = 0;
+    a->value = v;
+    a->have = 1;
+}
+
+static void key_add_negs(const pstate *ps, run *r, uint32_t after, key_acc *a)
+{
+    const gbp_pattern *p = ps->p;
+    for (uint32_t k = p->neg_begin[after]; k < p->neg_begin[after + 1]; k++)
+        key_add(ps, r, &p->negs[k].key, a);
+}
+
+/* The one key every step or negation that may take the next event requires
+ * (spec Semantics 3-5, the same cases as step_run); 0 if there is none. */
+static int run_key(const pstate *ps, run *r, int64_t *key)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t k = p->nsteps, s = r->step;
+    key_acc a = {.keyed = 1};
+    if (s < k) {
+        uint32_t c = run_counts(ps, r)[s];
+        if (c >= p->steps[s].nmin && s + 1 < k)
+            key_add(ps, r, &p->steps[s + 1].key, &a);
+        key_add(ps, r, &p->steps[s].key, &a);
+        if (c == 0 && s > 0)
+            key_add_negs(ps, r, s - 1, &a);
+        if (c >= p->steps[s].nmin)
+            key_add_negs(ps, r, s, &a);
+    } else {
+        key_add_negs(ps, r, k - 1, &a);
+    }
+    *key = a.value;
+    return a.keyed && a.have;
+}
+
+/* Put a live run of a partitioned pattern where its next events will look. */
+static void reindex(gb_matcher *m, pstate *ps, run *r)
+{
+    if (ps->p->part_field < 0 || r->dead)
+        return;
+    int64_t key = 0;
+    int keyed = run_key(ps, r, &key);
+    if (keyed ? r->placed == PLACED_BUCKET && r->key == key : r->placed == PLACED_UNINDEXED)
+        return;
+    unplace(ps, r);
+    sweep_buckets(ps);
+    bucket *b = keyed ? bucket_get(ps, key) : NULL;
+    run_list *l = keyed ? (b ? &b->l : NULL) : &ps->unindexed;
+    if (l && list_insert(l, r) == 0) {
+        r->placed = keyed ? PLACED_BUCKET : PLACED_UNINDEXED;
+        r->key = key;
+        return;
+    }
+    /* out of memory: the run cannot be found by later events; drop it, counted */
+    run_kill(ps, r);
+    ps->st.nomem++;
+    m->pending = GB_ENOMEM;
+}
+
+/* ---- emission ----------------------------------------------------------------- */
+
+static gb_match *copy_match(const gb_match *mt)
+{
+    size_t nids = 0;
+    for (uint32_t v = 0; v < mt->nvars; v++)
+        nids += mt->vars[v].count;
+    size_t size = sizeof(gb_match) + mt->nvars * sizeof(gb_match_var) + mt->nfields * sizeof(gb_match_field) +
+                  nids * sizeof(uint64_t);
+    gb_match *c = malloc(size);
+    if (!c)
+        return NULL;
+    *c = *mt;
+    gb_match_var *vars = (gb_match_var *)(c + 1);
+    gb_match_field *fields = (gb_match_field *)(vars + mt->nvars);
+    uint64_t *ids = (uint64_t *)(fields + mt->nfields);
+    for (uint32_t v = 0; v < mt->nvars; v++) {
+        vars[v] = mt->vars[v];
+        memcpy(ids, mt->vars[v].ids, mt->vars[v].count * sizeof *ids);
+        vars[v].ids = ids;
+        ids += mt->vars[v].count;
+    }
+    memcpy(fields, mt->fields, mt->nfields * sizeof *fields);
+    c->vars = vars;
+    c->fields = fields;
+    return c;
+}
+
+static void deliver(gb_matcher *m, pstate *ps, const gb_match *mt)
+{
+    if (m->o.on_match) {
+        m->o.on_match(m->o.ctx, mt);
+        return;
+    }
+    if (m->ncoll == m->capcoll) {
+        size_t cap = m->capcoll ? m->capcoll * 2 : 64;
+        gb_match **c = realloc(m->coll, cap * sizeof *c);
+        if (!c)
+            goto nomem;
+        m->coll = c;
+        m->capcoll = cap;
+    }
+    gb_match *c = copy_match(mt);
+    if (!c)
+        goto nomem;
+    m->coll[m->ncoll++] = c;
+    return;
+nomem:
+    ps->st.nomem++;
+    m->pending = GB_ENOMEM;
+}
+
+/* `skip past_last`: drop every other open run whose first event came at or
+ * before the match's last event (a prefix of runs[head..n)). */
+static void skip_past(pstate *ps, const run *r)
+{
+    for (uint32_t i = ps->head; i < ps->n; i++) {
+        run *o = ps->runs[i];
+        if (o->first_ev > r->last_ev)
+            break;
+        if (o != r && !o->dead) {
+            run_kill(ps, o);
+            ps->st.runs_skipped++;
+        }
+    }
+}
+
+/* Emit r's match at time ts and retire r. */
+static void emit_match(gb_matcher *m, pstate *ps, run *r, int64_t ts)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t *counts = run_counts(ps, r);
+    uint32_t start = 0;
+    for (uint32_t v = 0; v < p->nsteps; v++) {
+        m->mvars[v] = (gb_match_var){.name = p->vars[v], .count = counts[v], .ids = r->ids + start};
+        start += counts[v];
+    }
+    const gb_event *any = run_last(ps, r);
+    for (uint32_t f = 0; f < p->nfields; f++) {
+        gbp_val v = {.i = 0};
+        eval(m, ps, r, p->field_code[f], any, &v);
+        gb_match_field *mf = &m->mfields[f];
+        mf->name = p->fields[f];
+        mf->value.kind = p->field_double[f] ? GB_VALUE_DOUBLE : GB_VALUE_INT;
+        mf->value.u.i = v.i; /* same bits for both kinds */
+        if (p->field_double[f])
+            mf->value.u.d = v.d;
+    }
+    gb_match mt = {.pattern_index = (uint32_t)(ps - m->ps), .pattern = p->name, .severity = p->severity,
+                   .ts = ts, .nvars = p->nsteps, .vars = m->mvars, .nfields = p->nfields, .fields = m->mfields};
+    ps->st.matches++;
+    run_kill(ps, r);
+    deliver(m, ps, &mt);
+    if (p->past_last) {
+        ps->last_match_ev = r->last_ev;
+        skip_past(ps, r);
+    }
+}
+
+/* True when all positive steps are satisfied (a close may emit). */
+static int complete(const pstate *ps, run *r)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t k = p->nsteps;
+    return r->step == k || (r->step == k - 1 && run_counts(ps, r)[k - 1] >= p->steps[k - 1].nmin);
+}
+
+/* Close r (window end, advance or flush) at time ts. */
+static void close_run(gb_matcher *m, pstate *ps, run *r, int64_t ts)
+{
+    if (complete(ps, r)) {
+        emit_match(m, ps, r, ts);
+    } else {
+        run_kill(ps, r);
+        ps->st.runs_expired++;
+    }
+}
+
+/* After a binding: emit at once unless the pattern emits at close. */
+static void after_bind(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
+{
+    if (r->step == ps->p->nsteps && !ps->p->emit_at_close)
+        emit_match(m, ps, r, e->ts_ns);
+    else
+        reindex(m, ps, r);
+}
+
+/* ---- one event, one run (Semantics 2-5) ---------------------------------------- */
+
+static void step_run(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t k = p->nsteps, s = r->step;
+    uint32_t c = s < k ? run_counts(ps, r)[s] : 0;
+    if (s < k) {
+        const gbp_step *st = &p->steps[s];
+        /* advance first: a satisfied Kleene step yields to the next step */
+        if (c >= st->nmin && s + 1 < k && step_holds(m, ps, r, s + 1, e)) {
+            if (bind(m, ps, r, s + 1, e) == 0)
+                after_bind(m, ps, r, e);
+            return;
+        }
+        if (step_holds(m, ps, r, s, e)) {
+            if (bind(m, ps, r, s, e) == 0)
+                after_bind(m, ps, r, e);
+            return;
+        }
+    }
+    /* not bound: the negations active in this state may kill the run */
+    int neg;
+    if (s == k)
+        neg = negated(m, ps, r, k - 1, e);
+    else if (c == 0)
+        neg = s > 0 && negated(m, ps, r, s - 1, e);
+    else
+        neg = c >= p->steps[s].nmin && negated(m, ps, r, s, e);
+    if (neg) {
+        run_kill(ps, r);
+        ps->st.runs_killed++;
+    }
+}
+
+/* ---- one event, one pattern (Semantics 1, 6, 8) -------------------------------- */
+
+static int window_over(const pstate *ps, const run *r, int64_t ts)
+{
+    /* ts >= first_ts always, so the unsigned difference is exact */
+    return (uint64_t)ts - (uint64_t)r->first_ts > (uint64_t)ps->p->within;
+}
+
+/* Close the runs whose window ended before ts, oldest first. */
+static void expire(gb_matcher *m, pstate *ps, int64_t ts)
+{
+    while (ps->head < ps->n) {
+        run *r = ps->runs[ps->head];
+        if (r->dead) {
+            ps->ndead--;
+        } else if (window_over(ps, r, ts)) {
+            close_run(m, ps, r, ts);
+            ps->ndead--; /* close_run flagged it; it leaves the array now */
+        } else {
+            return;
+        }
+        ps->head++;
+        run_release(ps, r);
+    }
+}
+
+static void compact(pstate *ps)
+{
+    uint32_t j = 0;
+    for (uint32_t i = ps->head; i < ps->n; i++) {
+        run *r = ps->runs[i];
+        if (r->dead)
+            run_release(ps, r);
+        else
+            ps->runs[j++] = r;
+    }
+    ps->n = j;
+    ps->head = 0;
+    ps->ndead = 0;
+}
+
+static int relevant(const gbp_pattern *p, uint32_t type)
+{
+    for (uint32_t i = 0; i < p->ntypes; i++)
+        if (p->types[i] == type)
+            return 1;
+    return 0;
+}
+
+static void start_run(gb_matcher *m, pstate *ps, const gb_event *e)
+{
+    if (ps->st.runs_open >= m->o.max_runs_per_pattern) {
+        ps->st.runs_capped++;
+        return;
+    }
+    if (ps->n == ps->cap) {
+        compact(ps);
+        if (ps->n == ps->cap) {
+            uint32_t cap = ps->cap ? ps->cap * 2 : 16;
+            run **runs = realloc(ps->runs, (size_t)cap * sizeof *runs);
+            if (!runs)
+                goto nomem;
+            ps->runs = runs;
+            ps->cap = cap;
+        }
+    }
+    run *r = run_alloc(ps);
+    if (!r)
+        goto nomem;
+    r->seq = m->seq++;
+    r->first_ev = m->evno;
+    r->first_ts = e->ts_ns;
+    if (bind(m, ps, r, 0, e) != 0) {
+        run_release(ps, r);
+        return;
+    }
+    ps->runs[ps->n++] = r;
+    ps->st.runs_started++;
+    ps->st.runs_open++;
+    after_bind(m, ps, r, e);
+    return;
+nomem:
+    ps->st.nomem++;
+    m->pending = GB_ENOMEM;
+}
+
+/* The runs of a partitioned pattern that e may concern: its bucket and the
+ * unindexed runs, merged in creation order into ps->snap. NULL on ENOMEM. */
+static run_list *candidates(pstate *ps, const gb_event *e)
+{
+    bucket *b = bucket_find(ps, field_value(e, (uint32_t)ps->p->part_field).i);
+    const run_list *x = b ? &b->l : NULL, *y = &ps->unindexed;
+    uint32_t nx = x ? x->n : 0, n = nx + y->n;
+    run_list *out = &ps->snap;
+    if (n > out->cap) {
+        run **v = realloc(out->v, (size_t)n * sizeof *v);
+        if (!v)
+            return NULL;
+        out->v = v;
+        out->cap = n;
+    }
+    uint32_t i = 0, j = 0, k = 0;
+    while (i < nx || j < y->n)
+        out->v[k++] = j == y->n || (i < nx && x->v[i]->seq < y->v[j]->seq) ? x->v[i++] : y->v[j++];
+    out->n = n;
+    return out;
+}
+
+static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
+{
+    if (ps->p->part_field < 0) {
+        for (uint32_t i = ps->head; i < ps->n; i++)
+            if (!ps->runs[i]->dead)
+                step_run(m, ps, ps->runs[i], e);
+        return;
+    }
+    run_list *c = candidates(ps, e);
+    if (!c) {
+        ps->st.nomem++;
+        m->pending = GB_ENOMEM;
+        return;
+    }
+    /* a run may move between buckets while it is offered: walk the snapshot */
+    for (uint32_t i = 0; i < c->n; i++)
+        if (!c->v[i]->dead)
+            step_run(m, ps, c->v[i], e);
+}
+
+static void process(gb_matcher *m, pstate *ps, const gb_event *e)
+{
+    const gbp_pattern *p = ps->p;
+    expire(m, ps, e->ts_ns);
+    if (!relevant(p, e->type))
+        return;
+    offer_all(m, ps, e);
+    /* dead runs stay flagged in runs[] until they are half of it (amortised O(1)) */
+    if (ps->ndead > 16 && ps->ndead * 2 > ps->n - ps->head)
+        compact(ps);
+    /* skip past_last: a run whose first event is at or before a match's last
+     * event is dropped, so this event starts none if it just completed one */
+    if (p->past_last && ps->last_match_ev == m->evno)
+        return;
+    if (step_holds(m, ps, m->zero, 0, e))
+        start_run(m, ps, e);
+}
+
+/* ---- public API ------------------------------------------------------------- */
+
+static gb_status create_states(gb_matcher *m)
+{
+    const gb_pattern_set *set = m->set;
+    uint32_t maxv = 1, maxf = 1;
+    size_t maxsize = sizeof(run);
+    m->ps = calloc(set->npatterns ? set->npatterns : 1, sizeof *m->ps);
+    if (!m->ps)
+        return GB_ENOMEM;
+    for (uint32_t i = 0; i < set->npatterns; i++) {
+        pstate *ps = &m->ps[i];
+        ps->p = &set->patterns[i];
+        layout(ps);
+        maxv = ps->p->nsteps > maxv ? ps->p->nsteps : maxv;
+        maxf = ps->p->nfields > maxf ? ps->p->nfields : maxf;
+        maxsize = ps->size > maxsize ? ps->size : maxsize;
+    }
+    m->mvars = calloc(maxv, sizeof *m->mvars);
+    m->mfields = calloc(maxf, sizeof *m->mfields);
+    m->zero = calloc(1, maxsize);
+    return m->mvars && m->mfields && m->zero ? GB_OK : GB_ENOMEM;
+}
+
+gb_status gb_matcher_create(gb_matcher **out, const gb_pattern_set *set, const gb_matcher_opts *opts)
+{
+    if (!out || !set)
+        return gbi_error(GB_EINVAL, "matcher_create", "NULL argument");
+    gb_matcher *m = calloc(1, sizeof *m);
+    if (!m)
+        return gbi_error(GB_ENOMEM, "matcher_create", "out of memory");
+    m->set = set;
+    if (opts)
+        m->o = *opts;
+    if (!m->o.max_runs_per_pattern)
+        m->o.max_runs_per_pattern = GB_MATCHER_DEFAULT_MAX_RUNS;
+    if (create_states(m) != GB_OK) {
+        gb_matcher_destroy(m);
+        return gbi_error(GB_ENOMEM, "matcher_create", "out of memory");
+    }
+    *out = m;
+    return GB_OK;
+}
+
+static void free_runs(pstate *ps)
+{
+    index_clear(ps);
+    for (uint32_t i = ps->head; i < ps->n; i++)
+        run_release(ps, ps->runs[i]);
+    ps->head = ps->n = ps->ndead = 0;
+    ps->st.runs_open = 0;
+    while (ps->free_list) {
+        run *r = ps->free_list;
+        ps->free_list = r->next_free;
+        free(r);
+    }
+}
+
+void gb_matcher_destroy(gb_matcher *m)
+{
+    if (!m)
+        return;
+    for (uint32_t i = 0; m->ps && i < m->set->npatterns; i++) {
+        free_runs(&m->ps[i]);
+        free(m->ps[i].runs);
+    }
+    gb_matcher_clear_matches(m);
+    free(m->coll);
+    free(m->ps);
+    free(m->mvars);
+    free(m->mfields);
+    free(m->zero);
+    free(m);
+}
+
+static gb_status take_pending(gb_matcher *m)
+{
+    gb_status st = m->pending;
+    m->pending = GB_OK;
+    return st == GB_OK ? GB_OK : gbi_error(st, "matcher", "out of memory: a run or binding was lost (stats.nomem)");
+}
+
+gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
+{
+    if (!m || !ev)
+        return gbi_error(GB_EINVAL, "matcher_push", "NULL argument");
+    if (m->has_now && ev->ts_ns < m->now) {
+        m->rejected++;
+        return gbi_error(GB_EORDER, "matcher_push", "event ts %lld is older than %lld", (long long)ev->ts_ns,
+                         (long long)m->now);
+    }
+    m->now = ev->ts_ns;
+    m->has_now = 1;
+    m->evno++;
+    m->events++;
+    for (uint32_t i = 0; i < m->set->npatterns; i++)
+        process(m, &m->ps[i], ev);
+    return take_pending(m);
+}
+
+gb_status gb_matcher_advance(gb_matcher *m, int64_t ts)
+{
+    if (!m)
+        return gbi_error(GB_EINVAL, "matcher_advance", "NULL argument");
+    if (m->has_now && ts < m->now)
+        return gbi_error(GB_EORDER, "matcher_advance", "time %lld is older than %lld", (long long)ts,
+                         (long long)m->now);
+    m->now = ts;
+    m->has_now = 1;
+    for (uint32_t i = 0; i < m->set->npatterns; i++) {
+        pstate *ps = &m->ps[i];
+        expire(m, ps, ts);
+        if (ps->ndead)
+            compact(ps);
+    }
+    return take_pending(m);
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    const run *x = *(run *const *)a, *y = *(run *const *)b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Every open run as (run, its pattern) sorted by creation order. */
+typedef struct flush_item {
+    run *r;
+    pstate *ps;
+} flush_item;
+
+static int by_item_seq(const void *a, const void *b)
+{
+    return by_seq(&((const flush_item *)a)->r, &((const flush_item *)b)->r);
+}
+
+gb_status gb_matcher_flush(gb_matcher *m)
+{
+    if (!m)
+        return gbi_error(GB_EINVAL, "matcher_flush", "NULL argument");
+    size_t total = 0;
+    for (uint32_t i = 0; i < m->set->npatterns; i++)
+        total += m->ps[i].n - m->ps[i].head;
+    flush_item *items = malloc((total ? total : 1) * sizeof *items);
+    if (!items)
+        return gbi_error(GB_ENOMEM, "matcher_flush", "out of memory");
+    size_t k = 0;
+    for (uint32_t i = 0; i < m->set->npatterns; i++)
+        for (uint32_t j = m->ps[i].head; j < m->ps[i].n; j++)
+            items[k++] = (flush_item){m->ps[i].runs[j], &m->ps[i]};
+    qsort(items, k, sizeof *items, by_item_seq);
+    for (size_t j = 0; j < k; j++)
+        if (!items[j].r->dead)
+            close_run(m, items[j].ps, items[j].r, m->now);
+    free(items);
+    for (uint32_t i = 0; i < m->set->npatterns; i++)
+        compact(&m->ps[i]);
+    return take_pending(m);
+}
+
+gb_status gb_matcher_stats_get(const gb_matcher *m, uint32_t pattern, gb_matcher_stats *out)
+{
+    if (!m || !out || (pattern != UINT32_MAX && pattern >= m->set->npatterns))
+        return gbi_error(GB_EINVAL, "matcher_stats", "NULL argument or pattern out of range");
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < m->set->npatterns; i++) {
+        if (pattern != UINT32_MAX && i != pattern)
+            continue;
+        const gb_matcher_stats *s = &m->ps[i].st;
+        out->matches += s->matches;
+        out->runs_started += s->runs_started;
+        out->runs_open += s->runs_open;
+        out->runs_killed += s->runs_killed;
+        out->runs_expired += s->runs_expired;
+        out->runs_skipped += s->runs_skipped;
+        out->runs_capped += s->runs_capped;
+        out->nomem += s->nomem;
+    }
+    out->events = m->events;
+    out->rejected = m->rejected;
+    return GB_OK;
+}
+
+size_t gb_matcher_match_count(const gb_matcher *m)
+{
+    return m ? m->ncoll : 0;
+}
+
+const gb_match *gb_matcher_match_at(const gb_matcher *m, size_t i)
+{
+    return m && i < m->ncoll ? m->coll[i] : NULL;
+}
+
+void gb_matcher_clear_matches(gb_matcher *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->ncoll; i++)
+        free(m->coll[i]);
+    m->ncoll = 0;
+}

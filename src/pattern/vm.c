@@ -1,0 +1,168 @@
+/*
+ * The predicate VM: evaluates `where` and `emit` bytecode (see vm.h).
+ *
+ * PORTABLE KERNEL C: this file is meant to be compiled unchanged for the
+ * device matcher (OpenCL C / CUDA via kernel_lang.h) as well as for the host.
+ * Keep it plain C: no libc calls, no recursion, no dynamic memory, a
+ * fixed-size value stack, one flat bytecode array, integer arithmetic done on
+ * unsigned types so overflow wraps instead of being undefined.
+ */
+#include "pattern/vm.h"
+
+static gbp_val field_of(const gb_event *e, uint32_t f)
+{
+    gbp_val v;
+    switch (f) {
+    case GBP_F_ID: v.i = (int64_t)e->id; break;
+    case GBP_F_TYPE: v.i = (int64_t)e->type; break;
+    case GBP_F_TS: v.i = e->ts_ns; break;
+    case GBP_F_SOURCE: v.i = (int64_t)e->source; break;
+    case GBP_F_TARGET: v.i = (int64_t)e->target; break;
+    case GBP_F_VALUE: v.d = e->value; break;
+    case GBP_F_A0: v.d = e->a[0]; break;
+    case GBP_F_A1: v.d = e->a[1]; break;
+    case GBP_F_A2: v.d = e->a[2]; break;
+    default: v.d = e->a[3]; break;
+    }
+    return v;
+}
+
+static int64_t wrap_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
+static int64_t wrap_sub(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
+static int64_t wrap_mul(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a * (uint64_t)b);
+}
+
+/* Binary operators on the two top cells: s[0] = left, s[1] = right. */
+static int binary(uint32_t op, gbp_val *s)
+{
+    int64_t a = s[0].i, b = s[1].i;
+    double x = s[0].d, y = s[1].d;
+    switch (op) {
+    case GBP_OP_ADD_I: s[0].i = wrap_add(a, b); break;
+    case GBP_OP_SUB_I: s[0].i = wrap_sub(a, b); break;
+    case GBP_OP_MUL_I: s[0].i = wrap_mul(a, b); break;
+    case GBP_OP_ADD_D: s[0].d = x + y; break;
+    case GBP_OP_SUB_D: s[0].d = x - y; break;
+    case GBP_OP_MUL_D: s[0].d = x * y; break;
+    case GBP_OP_DIV_D: s[0].d = y == 0.0 ? 0.0 : x / y; break;
+    case GBP_OP_EQ_I: s[0].i = a == b; break;
+    case GBP_OP_NE_I: s[0].i = a != b; break;
+    case GBP_OP_LT_I: s[0].i = a < b; break;
+    case GBP_OP_LE_I: s[0].i = a <= b; break;
+    case GBP_OP_GT_I: s[0].i = a > b; break;
+    case GBP_OP_GE_I: s[0].i = a >= b; break;
+    case GBP_OP_EQ_D: s[0].i = x == y; break;
+    case GBP_OP_NE_D: s[0].i = x != y; break;
+    case GBP_OP_LT_D: s[0].i = x < y; break;
+    case GBP_OP_LE_D: s[0].i = x <= y; break;
+    case GBP_OP_GT_D: s[0].i = x > y; break;
+    case GBP_OP_GE_D: s[0].i = x >= y; break;
+    default: return -1;
+    }
+    return 0;
+}
+
+/* Operators on the top cell alone. */
+static int unary(uint32_t op, gbp_val *t)
+{
+    switch (op) {
+    case GBP_OP_I2D: t->d = (double)t->i; break;
+    case GBP_OP_NEG_I: t->i = wrap_sub(0, t->i); break;
+    case GBP_OP_NEG_D: t->d = -t->d; break;
+    case GBP_OP_TRUTH_I: t->i = t->i != 0; break;
+    case GBP_OP_TRUTH_D: t->i = t->d != 0.0; break;
+    case GBP_OP_NOT: t->i = t->i == 0; break;
+    default: return -1;
+    }
+    return 0;
+}
+
+static int is_unary(uint32_t op)
+{
+    return op == GBP_OP_I2D || op == GBP_OP_NEG_I || op == GBP_OP_NEG_D || op == GBP_OP_TRUTH_I ||
+           op == GBP_OP_TRUTH_D || op == GBP_OP_NOT;
+}
+
+static int is_load(uint32_t op)
+{
+    return op >= GBP_OP_PUSH && op <= GBP_OP_COUNT;
+}
+
+/* The value a load instruction pushes. */
+static gbp_val load(uint32_t op, uint32_t arg, const gbp_val *consts, const gbp_vm_ctx *ctx)
+{
+    gbp_val v;
+    switch (op) {
+    case GBP_OP_PUSH: v = consts[arg]; break;
+    case GBP_OP_CUR: v = field_of(ctx->cur, arg); break;
+    case GBP_OP_VAR: v = field_of(&ctx->vars[arg >> 4], arg & 15u); break;
+    case GBP_OP_SLOT: v = ctx->slots[arg]; break;
+    default: v.i = (int64_t)ctx->counts[arg]; break;
+    }
+    return v;
+}
+
+/* Control and stack instructions; returns 0, 1 for RET (result in *out), -1 on error. */
+static int control(uint32_t op, uint32_t arg, uint32_t ncode, gbp_val *s, int *sp, uint32_t *pc, gbp_val *out)
+{
+    if (*sp < 1)
+        return -1;
+    switch (op) {
+    case GBP_OP_RET:
+        *out = s[*sp - 1];
+        return 1;
+    case GBP_OP_I2D_NOS:
+        if (*sp < 2)
+            return -1;
+        s[*sp - 2].d = (double)s[*sp - 2].i;
+        return 0;
+    case GBP_OP_JZ_KEEP:
+    case GBP_OP_JNZ_KEEP:
+        if (arg > ncode)
+            return -1;
+        if ((s[*sp - 1].i == 0) == (op == GBP_OP_JZ_KEEP))
+            *pc = arg;
+        return 0;
+    case GBP_OP_POP:
+        (*sp)--;
+        return 0;
+    default:
+        if (is_unary(op))
+            return unary(op, &s[*sp - 1]);
+        if (*sp < 2 || binary(op, &s[*sp - 2]) != 0)
+            return -1;
+        (*sp)--;
+        return 0;
+    }
+}
+
+int gbp_vm_eval(const uint32_t *code, uint32_t ncode, uint32_t pc, const gbp_val *consts,
+                const gbp_vm_ctx *ctx, gbp_val *out)
+{
+    gbp_val s[GBP_VM_STACK];
+    int sp = 0; /* number of cells on the stack */
+    while (pc < ncode) {
+        uint32_t w = code[pc++];
+        uint32_t op = GBP_INSN_OP(w), arg = GBP_INSN_ARG(w);
+        if (is_load(op)) {
+            if (sp >= GBP_VM_STACK)
+                return -1;
+            s[sp++] = load(op, arg, consts, ctx);
+            continue;
+        }
+        int r = control(op, arg, ncode, s, &sp, &pc, out);
+        if (r != 0)
+            return r > 0 ? 0 : -1;
+    }
+    return -1;
+}
