@@ -1,5 +1,6 @@
 # gpubridge: the README's two commands, and a few more.
-#   make demo        set up, build, run the main job
+#   make demo        set up, build, run the main job (gbridge demo)
+#   make demo-clocks the clock benchmark summary
 #   make check       set up, build, run every test
 #   make bench       build and run the benchmarks (installs the peer systems)
 #   make check-asan  every test under AddressSanitizer + UBSan
@@ -13,7 +14,7 @@ CMAKE_FLAGS ?=
 CMAKE_ARGS = -DGB_WERROR=$(WERROR) $(CMAKE_FLAGS)
 CTEST = ctest --output-on-failure --timeout 600 -j$(JOBS)
 
-.PHONY: all deps build demo check bench check-asan check-tsan install clean
+.PHONY: all deps build demo demo-clocks check bench check-asan check-tsan install clean
 
 all: build
 
@@ -27,6 +28,9 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
 demo: build
+	$(BUILD)/gbridge demo
+
+demo-clocks: build
 	$(BUILD)/bench/bench_clock_clocks --summary
 
 check: build

@@ -10,5 +10,6 @@ int gbridge_cmd_version(int argc, char **argv);
 int gbridge_cmd_clock(int argc, char **argv);
 int gbridge_cmd_devices(int argc, char **argv);
 int gbridge_cmd_match(int argc, char **argv);
+int gbridge_cmd_demo(int argc, char **argv);
 
 #endif

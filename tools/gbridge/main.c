@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"clock", gbridge_cmd_clock, "show the host time source and a few HLC timestamps"},
     {"devices", gbridge_cmd_devices, "list backends (and why one is missing), devices, health [--json]"},
     {"match", gbridge_cmd_match, "run a pattern file over a CSV of events (--check: only compile)"},
+    {"demo", gbridge_cmd_demo, "the synthetic bank: account actors on the best device, fraud detection (--json)"},
 };
 
 static void usage(FILE *out)

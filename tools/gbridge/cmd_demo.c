@@ -1,0 +1,256 @@
+/*
+ * `gbridge demo`: the synthetic bank end to end (docs/demo.md). This file
+ * owns the options, the two host threads and the progress bar:
+ *   main thread      generator -> account ring (at most `window` transfers in
+ *                    flight, paced by --rate)
+ *   receiver thread  ring ACKs -> reorder -> pattern matcher + temporal graph
+ * then the summary (demo_report.c) on stdout.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "demo.h"
+#include "gpubridge/time.h"
+
+#define DEMO_WINDOW 4096u
+#define DEMO_PROGRESS_EVERY 32768u
+
+typedef struct demo_run {
+    demo_opts o;
+    const char *alerts_path;
+    demo_gen *gen;
+    demo_bank *bank;
+    demo_detect *det;
+    int64_t *submit_ns;
+    atomic_int failed; /* relaxed: a stop flag, no data rides on it */
+    char error[256];
+} demo_run;
+
+static int usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "gbridge demo: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    fprintf(stderr, "usage: gbridge demo [--accounts N] [--transfers N] [--rate PER_S] "
+                    "[--device cuda,opencl,cpu] [--seed N] [--json] [--alerts FILE]\n");
+    return 2;
+}
+
+static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_opt(demo_run *r, const char *name, const char *val)
+{
+    uint64_t v;
+    if (strcmp(name, "--accounts") == 0) {
+        if (parse_u64(val, 100, 1000000, &v))
+            return usage("--accounts needs an integer in 100..1000000", val);
+        r->o.accounts = (uint32_t)v;
+    } else if (strcmp(name, "--transfers") == 0) {
+        if (parse_u64(val, 1000, 100000000, &r->o.transfers))
+            return usage("--transfers needs an integer in 1000..100000000", val);
+    } else if (strcmp(name, "--seed") == 0) {
+        if (parse_u64(val, 0, UINT64_MAX, &r->o.seed))
+            return usage("--seed needs a non-negative integer", val);
+    } else if (strcmp(name, "--rate") == 0) {
+        char *end;
+        r->o.rate = val ? strtod(val, &end) : -1;
+        if (!val || *end || !(r->o.rate >= 0 && r->o.rate <= 1e12))
+            return usage("--rate needs transfers per second (0 = unlimited)", val);
+    } else if (strcmp(name, "--device") == 0) {
+        if (!val || !*val)
+            return usage("--device needs a chain such as cuda,opencl,cpu", val);
+        r->o.device = val;
+    } else if (strcmp(name, "--alerts") == 0) {
+        if (!val || !*val)
+            return usage("--alerts needs a file name", val);
+        r->alerts_path = val;
+    } else {
+        return usage("unknown option", name);
+    }
+    return 0;
+}
+
+static int parse(demo_run *r, int argc, char **argv)
+{
+    r->o = (demo_opts){.accounts = 10000, .transfers = 1000000, .seed = 1};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            r->o.json = 1;
+            continue;
+        }
+        if (strncmp(argv[i], "--", 2) != 0)
+            return usage("unexpected argument", argv[i]);
+        char name[32];
+        const char *arg = argv[i], *eq = strchr(arg, '=');
+        size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), arg);
+        int st = parse_opt(r, name, val);
+        if (st)
+            return st;
+    }
+    r->o.progress = !r->o.json && isatty(STDERR_FILENO);
+    return 0;
+}
+
+static void fail(demo_run *r, const char *what)
+{
+    if (atomic_exchange_explicit(&r->failed, 1, memory_order_relaxed) == 0)
+        snprintf(r->error, sizeof r->error, "%s", what);
+}
+
+static void *receiver(void *arg)
+{
+    demo_run *r = arg;
+    while (demo_detect_done(r->det) < r->o.transfers && !atomic_load_explicit(&r->failed, memory_order_relaxed)) {
+        demo_tx tx;
+        uint64_t hlc = 0;
+        gb_status st = demo_bank_receive(r->bank, &tx, &hlc, 1000000);
+        if (st == GB_EAGAIN)
+            continue;
+        if (st != GB_OK || demo_detect_accept(r->det, &tx, hlc) != 0)
+            fail(r, st != GB_OK ? gb_last_error() : "detection failed (out of order or out of memory)");
+    }
+    return NULL;
+}
+
+static void progress(const demo_run *r, uint64_t sent, int64_t t0, int final)
+{
+    double secs = (double)(gb_time_monotonic_ns() - t0) / 1e9;
+    uint64_t done = demo_detect_done(r->det);
+    int filled = (int)(40 * done / r->o.transfers);
+    fprintf(stderr, "\r[%.*s%*s] %3d%% %" PRIu64 "/%" PRIu64 " %9.0f/s", filled,
+            "########################################", 40 - filled, "", (int)(100 * done / r->o.transfers),
+            sent, r->o.transfers, secs > 0 ? (double)done / secs : 0.0);
+    if (final)
+        fputs("\n", stderr);
+}
+
+/* Wait until tx fits in the in-flight window and its --rate slot has come. */
+static void pace(demo_run *r, uint64_t id, int64_t t0)
+{
+    for (unsigned spins = 0; id - demo_detect_done(r->det) >= DEMO_WINDOW; spins++) {
+        if (atomic_load_explicit(&r->failed, memory_order_relaxed))
+            return;
+        if (spins > 64)
+            sched_yield();
+        else
+            gb_cpu_relax();
+    }
+    if (r->o.rate <= 0)
+        return;
+    int64_t due = t0 + (int64_t)((double)id * 1e9 / r->o.rate);
+    while (gb_time_monotonic_ns() < due)
+        if (due - gb_time_monotonic_ns() > 100000)
+            sched_yield();
+}
+
+static void generate(demo_run *r, int64_t t0)
+{
+    demo_tx tx;
+    while (!atomic_load_explicit(&r->failed, memory_order_relaxed) && demo_gen_next(r->gen, &tx)) {
+        pace(r, tx.id, t0);
+        r->submit_ns[tx.id] = gb_time_monotonic_ns();
+        if (demo_bank_submit(r->bank, &tx) != GB_OK)
+            fail(r, gb_last_error());
+        if (r->o.progress && (tx.id + 1) % DEMO_PROGRESS_EVERY == 0)
+            progress(r, tx.id + 1, t0, 0);
+    }
+}
+
+static int run(demo_run *r, demo_result *res)
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, receiver, r) != 0) {
+        fail(r, "cannot start the receiver thread");
+        return -1;
+    }
+    int64_t t0 = gb_time_monotonic_ns();
+    generate(r, t0);
+    pthread_join(th, NULL);
+    res->seconds = (double)(gb_time_monotonic_ns() - t0) / 1e9;
+    if (r->o.progress)
+        progress(r, r->o.transfers, t0, 1);
+    if (demo_bank_stop(r->bank) != GB_OK)
+        fail(r, gb_last_error());
+    if (demo_detect_finish(r->det) != 0)
+        fail(r, "closing the pattern windows failed");
+    return atomic_load_explicit(&r->failed, memory_order_relaxed) ? -1 : 0;
+}
+
+static int setup(demo_run *r, demo_result *res)
+{
+    r->submit_ns = calloc(r->o.transfers, sizeof *r->submit_ns);
+    if (!r->submit_ns || demo_gen_create(&r->gen, &r->o) != 0) {
+        fprintf(stderr, "gbridge demo: cannot plan %" PRIu64 " transfers over %u accounts (out of memory?)\n",
+                r->o.transfers, r->o.accounts);
+        return 1;
+    }
+    if (demo_bank_create(&r->bank, &r->o, DEMO_WINDOW, res->fallback, sizeof res->fallback) != 0) {
+        fprintf(stderr, "gbridge demo: no device could run the account ring: %s\n", res->fallback);
+        return 1;
+    }
+    snprintf(res->backend, sizeof res->backend, "%s", demo_bank_backend(r->bank));
+    snprintf(res->device, sizeof res->device, "%s", demo_bank_device(r->bank));
+    if (demo_detect_create(&r->det, r->gen, r->submit_ns, DEMO_WINDOW) != 0) {
+        fprintf(stderr, "gbridge demo: cannot set up detection: %s\n", gb_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+static int write_alerts(const demo_run *r)
+{
+    FILE *f = fopen(r->alerts_path, "w");
+    if (!f) {
+        fprintf(stderr, "gbridge demo: cannot write %s: %s\n", r->alerts_path, strerror(errno));
+        return 1;
+    }
+    demo_detect_dump(r->det, f);
+    return fclose(f) == 0 ? 0 : 1;
+}
+
+int gbridge_cmd_demo(int argc, char **argv)
+{
+    demo_run r = {0};
+    demo_result res = {0};
+    int rc = parse(&r, argc, argv);
+    if (rc == 0 && (rc = setup(&r, &res)) == 0) {
+        if (run(&r, &res) != 0) {
+            fprintf(stderr, "gbridge demo: %s\n", r.error);
+            rc = 1;
+        } else {
+            demo_detect_result(r.det, &res);
+            res.credits_resent = 0;
+            if (r.o.json)
+                demo_report_json(stdout, &r.o, &res);
+            else
+                demo_report_text(stdout, &r.o, &res);
+            rc = res.found_total == res.cases_total ? 0 : 1;
+            if (r.alerts_path && write_alerts(&r) != 0)
+                rc = 1;
+        }
+    }
+    demo_detect_destroy(r.det);
+    demo_bank_destroy(r.bank);
+    demo_gen_destroy(r.gen);
+    free(r.submit_ns);
+    return rc;
+}
