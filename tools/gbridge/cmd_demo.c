@@ -20,12 +20,12 @@
 #include "demo.h"
 #include "gpubridge/time.h"
 
-#define DEMO_WINDOW 4096u
 #define DEMO_PROGRESS_EVERY 32768u
 
 typedef struct demo_run {
     demo_opts o;
     const char *alerts_path;
+    uint32_t window; /* most transfers in flight (submitted, not yet matched) */
     demo_gen *gen;
     demo_bank *bank;
     demo_detect *det;
@@ -38,7 +38,7 @@ static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "gbridge demo: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     fprintf(stderr, "usage: gbridge demo [--accounts N] [--transfers N] [--rate PER_S] "
-                    "[--device cuda,opencl,cpu] [--seed N] [--json] [--alerts FILE]\n");
+                    "[--device cuda,opencl,cpu] [--seed N] [--window N] [--json] [--alerts FILE]\n");
     return 2;
 }
 
@@ -77,6 +77,10 @@ static int parse_opt(demo_run *r, const char *name, const char *val)
         if (!val || !*val)
             return usage("--device needs a chain such as cuda,opencl,cpu", val);
         r->o.device = val;
+    } else if (strcmp(name, "--window") == 0) {
+        if (parse_u64(val, 64, 65536, &v) || (v & (v - 1)))
+            return usage("--window needs a power of two in 64..65536", val);
+        r->window = (uint32_t)v;
     } else if (strcmp(name, "--alerts") == 0) {
         if (!val || !*val)
             return usage("--alerts needs a file name", val);
@@ -90,6 +94,7 @@ static int parse_opt(demo_run *r, const char *name, const char *val)
 static int parse(demo_run *r, int argc, char **argv)
 {
     r->o = (demo_opts){.accounts = 10000, .transfers = 1000000, .seed = 1};
+    r->window = 256;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             r->o.json = 1;
@@ -146,7 +151,7 @@ static void progress(const demo_run *r, uint64_t sent, int64_t t0, int final)
 /* Wait until tx fits in the in-flight window and its --rate slot has come. */
 static void pace(demo_run *r, uint64_t id, int64_t t0)
 {
-    for (unsigned spins = 0; id - demo_detect_done(r->det) >= DEMO_WINDOW; spins++) {
+    for (unsigned spins = 0; id - demo_detect_done(r->det) >= r->window; spins++) {
         if (atomic_load_explicit(&r->failed, memory_order_relaxed))
             return;
         if (spins > 64)
@@ -203,13 +208,13 @@ static int setup(demo_run *r, demo_result *res)
                 r->o.transfers, r->o.accounts);
         return 1;
     }
-    if (demo_bank_create(&r->bank, &r->o, DEMO_WINDOW, res->fallback, sizeof res->fallback) != 0) {
+    if (demo_bank_create(&r->bank, &r->o, r->window, res->fallback, sizeof res->fallback) != 0) {
         fprintf(stderr, "gbridge demo: no device could run the account ring: %s\n", res->fallback);
         return 1;
     }
     snprintf(res->backend, sizeof res->backend, "%s", demo_bank_backend(r->bank));
     snprintf(res->device, sizeof res->device, "%s", demo_bank_device(r->bank));
-    if (demo_detect_create(&r->det, r->gen, r->submit_ns, DEMO_WINDOW) != 0) {
+    if (demo_detect_create(&r->det, r->gen, r->submit_ns, r->window) != 0) {
         fprintf(stderr, "gbridge demo: cannot set up detection: %s\n", gb_last_error());
         return 1;
     }
