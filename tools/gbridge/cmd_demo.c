@@ -25,7 +25,7 @@
 typedef struct demo_run {
     demo_opts o;
     const char *alerts_path;
-    uint32_t window; /* most transfers in flight (submitted, not yet matched) */
+    uint32_t window; /* most transfers in flight (submitted, not yet matched); 0 = by backend */
     demo_gen *gen;
     demo_bank *bank;
     demo_detect *det;
@@ -94,7 +94,6 @@ static int parse_opt(demo_run *r, const char *name, const char *val)
 static int parse(demo_run *r, int argc, char **argv)
 {
     r->o = (demo_opts){.accounts = 10000, .transfers = 1000000, .seed = 1};
-    r->window = 256;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             r->o.json = 1;
@@ -208,10 +207,14 @@ static int setup(demo_run *r, demo_result *res)
                 r->o.transfers, r->o.accounts);
         return 1;
     }
-    if (demo_bank_create(&r->bank, &r->o, r->window, res->fallback, sizeof res->fallback) != 0) {
+    if (demo_bank_create(&r->bank, &r->o, r->window ? r->window : 4096, res->fallback, sizeof res->fallback) != 0) {
         fprintf(stderr, "gbridge demo: no device could run the account ring: %s\n", res->fallback);
         return 1;
     }
+    /* cpu consumers and the host threads share the cores: a short queue
+     * keeps caches warm; a device ring wants deep batches. */
+    if (!r->window)
+        r->window = strcmp(demo_bank_backend(r->bank), "cpu") == 0 ? 256 : 4096;
     snprintf(res->backend, sizeof res->backend, "%s", demo_bank_backend(r->bank));
     snprintf(res->device, sizeof res->device, "%s", demo_bank_device(r->bank));
     if (demo_detect_create(&r->det, r->gen, r->submit_ns, r->window) != 0) {
