@@ -246,7 +246,7 @@ int gbridge_cmd_demo(int argc, char **argv)
             rc = 1;
         } else {
             demo_detect_result(r.det, &res);
-            res.credits_resent = 0;
+            res.credits_resent = demo_bank_credits_resent(r.bank);
             if (r.o.json)
                 demo_report_json(stdout, &r.o, &res);
             else

@@ -88,7 +88,8 @@ gb_status demo_bank_submit(demo_bank *b, const demo_tx *tx);
 /* Next acknowledged transfer (0 ok, GB_EAGAIN none within timeout). */
 gb_status demo_bank_receive(demo_bank *b, demo_tx *tx, uint64_t *hlc, int64_t timeout_ns);
 gb_status demo_bank_stop(demo_bank *b);
-void demo_bank_counters(demo_bank *b, gb_ring_counters *c);
+/* Credits the ring refused (K2K destination full) and the host resent. */
+uint64_t demo_bank_credits_resent(const demo_bank *b);
 
 /* ---- detection ---- */
 typedef struct demo_detect demo_detect;
@@ -101,7 +102,8 @@ typedef struct demo_result {
     uint32_t cases_total, found_total, cases_skipped;
     int64_t lat_p50_ns, lat_p99_ns, lat_max_ns;
     int64_t det_p50_ns[DEMO_DETECTORS], det_p99_ns[DEMO_DETECTORS];
-    uint64_t credits_resent, max_runs_capped;
+    uint64_t credits_resent;  /* K2K credits refused by a full lane, resent by the host */
+    uint64_t max_runs_capped; /* matcher runs not started: open-run cap */
     char backend[32];
     char device[128];
     char fallback[512];

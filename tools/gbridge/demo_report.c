@@ -34,6 +34,9 @@ void demo_report_text(FILE *f, const demo_opts *o, const demo_result *r)
             (unsigned long long)r->alerts_total);
     fprintf(f, "  recall          %.4f  (%u of %u injected cases found%s)\n", ratio(r->found_total, r->cases_total),
             r->found_total, r->cases_total, r->found_total == r->cases_total ? "" : "; MISSED CASES");
+    if (r->credits_resent || r->max_runs_capped)
+        fprintf(f, "  note            %llu credits resent by the host, %llu matcher runs capped\n",
+                (unsigned long long)r->credits_resent, (unsigned long long)r->max_runs_capped);
     if (r->cases_skipped)
         fprintf(f, "  note            %u planned cases not injected (too few free mule accounts)\n",
                 r->cases_skipped);
