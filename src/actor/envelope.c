@@ -8,8 +8,10 @@
  * in three size classes (64, 128 and 256 bytes), each with its own lists,
  * instead of going back to malloc, because a message is usually allocated on
  * one thread and freed on another, the worst pattern for malloc:
- *  - each thread keeps a private list of free blocks per class (thread-local,
- *    at most POOL_LOCAL_MAX; freed with free() when the thread exits);
+ *  - each thread keeps a private list of free blocks per class (thread-local;
+ *    it takes frees while its count, which is exact for the blocks freed
+ *    into it and counts a taken shared stack as POOL_LOCAL_MAX blocks, is
+ *    below POOL_LOCAL_MAX; freed with free() when the thread exits);
  *  - beyond that, a freed block goes onto its silo's shared stack of its
  *    class; a thread whose list is empty takes that whole stack at once.
  * The shared stack is a Treiber stack used only with "push one" (CAS) and
@@ -37,7 +39,7 @@ _Static_assert(sizeof(gbi_msg) <= 64, "a header-only envelope fits the smallest 
 
 typedef struct local_pool {
     gbi_msg *head[GBI_MSG_CLASSES];
-    uint32_t n[GBI_MSG_CLASSES];
+    uint32_t n[GBI_MSG_CLASSES]; /* the count that bounds frees into the list (see above) */
     int registered; /* the exit destructor is armed for this thread */
 } local_pool;
 
@@ -103,16 +105,23 @@ static gbi_msg *pool_get(gb_silo *s, int c)
         pool_register(p);
         /* acquire: the pushers' writes to the blocks happen before */
         gbi_msg *all = atomic_exchange_explicit(&s->msg_pool[c], NULL, memory_order_acquire);
-        uint32_t n = 0;
-        for (gbi_msg *m = all; m; m = next_of(m))
-            n++;
+        /* Not walked to count it: the stack may hold 100 000s of blocks,
+         * and a walk that misses the cache on each costs more than the
+         * messages it serves. Counted as full, so the next frees go back
+         * to the shared stack until this list has been used up. */
         p->head[c] = all;
-        p->n[c] = n;
+        p->n[c] = POOL_LOCAL_MAX;
     }
     gbi_msg *m = p->head[c];
     if (m) {
-        p->head[c] = next_of(m);
-        p->n[c]--;
+        gbi_msg *next = next_of(m);
+        /* The blocks were mostly freed on another core: start the next
+         * block's cache miss now, not when the next message needs it. */
+        if (next)
+            __builtin_prefetch(next, 1);
+        p->head[c] = next;
+        if (p->n[c])
+            p->n[c]--;
         return m;
     }
     /* Plain malloc, not aligned_alloc: glibc serves a 64-byte-aligned
