@@ -2,7 +2,8 @@
 #   make demo        set up, build, run the main job (gbridge demo)
 #   make demo-clocks the clock benchmark summary
 #   make check       set up, build, run every test
-#   make bench       build and run the benchmarks (installs the peer systems)
+#   make bench       build and run the benchmarks, then race the actor runtime
+#                    against CAF and Erlang (PEER_RUNS runs per row, default 3)
 #   make check-asan  every test under AddressSanitizer + UBSan
 #   make check-tsan  the concurrency tests under ThreadSanitizer
 #   make install     PREFIX=/usr/local by default
@@ -11,6 +12,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR ?= ON
 CMAKE_FLAGS ?=
+PEER_RUNS ?= 3
 CMAKE_ARGS = -DGB_WERROR=$(WERROR) $(CMAKE_FLAGS)
 CTEST = ctest --output-on-failure --timeout 600 -j$(JOBS)
 
@@ -41,6 +43,7 @@ bench:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j$(JOBS)
 	scripts/run-bench.sh $(BUILD)
+	scripts/bench-peers.sh --runs $(PEER_RUNS) $(BUILD)
 
 check-asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGB_SANITIZE=address -DGB_BUILD_BENCH=OFF $(CMAKE_ARGS)

@@ -218,8 +218,14 @@ main() {
         wanted "$sys" || continue
         system_cmd "$sys" || continue
         cmds[$sys]=$cmd
-        for spec in "${specs[@]}"; do
-            [[ -z $only || ",$only," == *",${spec%%|*},"* ]] || continue
+    done
+    # Workload by workload, every system in turn: on a shared machine the
+    # systems then see about the same load for the same row.
+    for spec in "${specs[@]}"; do
+        [[ -z $only || ",$only," == *",${spec%%|*},"* ]] || continue
+        for sys in gpubridge caf erlang; do
+            [[ -n ${cmds[$sys]:-} ]] || continue
+            cmd=${cmds[$sys]}
             echo "bench-peers: $sys ${spec%%|*} (${runs} runs)" >&2
             run_workload "$sys" "$spec"
         done

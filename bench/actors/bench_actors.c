@@ -4,6 +4,11 @@
  * on a shared word, or a pthread mutex + condition variable queue).
  *
  *   build/bench/bench_actors_actors [--quick] [--max-actors N] [--only NAME]
+ *   build/bench/bench_actors_actors --peer-format WORKLOAD [ARGS...]
+ *
+ * --peer-format runs one workload of the race against CAF and Erlang
+ * (docs/benchmarks.md, peer_workloads.h) and prints only its RESULT lines;
+ * scripts/bench-peers.sh drives it.
  *
  * Timings depend on the machine and its load: re-run on a quiet machine.
  */
@@ -564,6 +569,8 @@ static void bench_activation(void)
     }
 }
 
+#include "actors/peer_workloads.h"
+
 /* ---- 5. external call + wait ---------------------------------------------------------------------- */
 
 static gb_status echo_handler(gb_actor_ctx *ctx, void *st, const gb_msg_header *m, const void *p)
@@ -596,6 +603,8 @@ static void bench_external_call(void)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--peer-format"))
+        return peer_main(argc - 2, argv + 2);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             g_quick = 1;
@@ -606,6 +615,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--quick] [--max-actors N] "
+                    "[--peer-format WORKLOAD [ARGS...]] "
                     "[--only pingpong|call|many|fan|activation]\n",
                     argv[0]);
             return 2;

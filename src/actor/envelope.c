@@ -4,19 +4,23 @@
  * header + payload are contiguous, as on a ring or a socket) and, for
  * requests, the call chain after the payload (8-byte aligned).
  *
- * Small envelopes (up to GBI_MSG_POOLED bytes: the common case) are recycled
+ * Small envelopes (up to GBI_MSG_POOLED bytes: the common case) are recycled,
+ * in three size classes (64, 128 and 256 bytes), each with its own lists,
  * instead of going back to malloc, because a message is usually allocated on
  * one thread and freed on another, the worst pattern for malloc:
- *  - each thread keeps a private list of free small blocks (thread-local, at
- *    most POOL_LOCAL_MAX; freed with free() when the thread exits);
- *  - beyond that, a freed block goes onto its silo's shared stack; a thread
- *    whose list is empty takes that whole stack at once.
+ *  - each thread keeps a private list of free blocks per class (thread-local;
+ *    it takes frees while its count, which is exact for the blocks freed
+ *    into it and counts a taken shared stack as POOL_LOCAL_MAX blocks, is
+ *    below POOL_LOCAL_MAX; freed with free() when the thread exits);
+ *  - beyond that, a freed block goes onto its silo's shared stack of its
+ *    class; a thread whose list is empty takes that whole stack at once.
  * The shared stack is a Treiber stack used only with "push one" (CAS) and
  * "take all" (exchange with NULL): a pusher links its node to the head value
  * it read itself, never to a node's `next` read from shared memory, so a
  * node popped and pushed again in between (ABA) cannot corrupt it.
- * Pooled blocks are ordinary malloc blocks of GBI_MSG_POOLED bytes, so a
- * block may always be released with free(), whatever thread or silo.
+ * Pooled blocks are ordinary malloc blocks of their class's size, so a
+ * block may always be released with free(), whatever thread or silo; its
+ * class travels in gbi_msg.pool.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,11 +28,18 @@
 
 #include "actor/runtime.h"
 
-#define POOL_LOCAL_MAX 512
+#define POOL_LOCAL_MAX 512 /* blocks per size class */
+
+/* Block sizes of the classes: a header-only message (64 bytes: gbi_msg
+ * itself) takes one cache line, so a flood of small messages touches a
+ * quarter of the memory that 256-byte blocks would. */
+static const uint32_t class_size[GBI_MSG_CLASSES] = {64, 128, GBI_MSG_POOLED};
+
+_Static_assert(sizeof(gbi_msg) <= 64, "a header-only envelope fits the smallest class");
 
 typedef struct local_pool {
-    gbi_msg *head;
-    uint32_t n;
+    gbi_msg *head[GBI_MSG_CLASSES];
+    uint32_t n[GBI_MSG_CLASSES]; /* the count that bounds frees into the list (see above) */
     int registered; /* the exit destructor is armed for this thread */
 } local_pool;
 
@@ -53,9 +64,11 @@ static void free_list(gbi_msg *m)
 static void pool_thread_exit(void *arg)
 {
     (void)arg;
-    free_list(tl_pool.head);
-    tl_pool.head = NULL;
-    tl_pool.n = 0;
+    for (int c = 0; c < GBI_MSG_CLASSES; c++) {
+        free_list(tl_pool.head[c]);
+        tl_pool.head[c] = NULL;
+        tl_pool.n[c] = 0;
+    }
     tl_pool.registered = 0;
 }
 
@@ -74,47 +87,67 @@ static void pool_register(local_pool *p)
     p->registered = 1;
 }
 
-/* Take a block: the thread's list, else the silo's whole shared stack. */
-static gbi_msg *pool_get(gb_silo *s)
+/* The smallest class that holds size bytes, or -1 (malloc). */
+static int class_of(size_t size)
 {
-    local_pool *p = &tl_pool;
-    if (!p->head && s && atomic_load_explicit(&s->msg_pool, memory_order_relaxed)) {
-        pool_register(p);
-        /* acquire: the pushers' writes to the blocks happen before */
-        gbi_msg *all = atomic_exchange_explicit(&s->msg_pool, NULL, memory_order_acquire);
-        uint32_t n = 0;
-        for (gbi_msg *m = all; m; m = next_of(m))
-            n++;
-        p->head = all;
-        p->n = n;
-    }
-    gbi_msg *m = p->head;
-    if (m) {
-        p->head = next_of(m);
-        p->n--;
-        return m;
-    }
-    return aligned_alloc(GBI_CACHE_LINE, GBI_MSG_POOLED); /* header in one line */
+    for (int c = 0; c < GBI_MSG_CLASSES; c++)
+        if (size <= class_size[c])
+            return c;
+    return -1;
 }
 
-static void pool_put(gb_silo *s, gbi_msg *m)
+/* Take a block of class c: the thread's list, else the silo's whole shared
+ * stack of that class. */
+static gbi_msg *pool_get(gb_silo *s, int c)
 {
     local_pool *p = &tl_pool;
-    if (p->n < POOL_LOCAL_MAX) {
+    if (!p->head[c] && s && atomic_load_explicit(&s->msg_pool[c], memory_order_relaxed)) {
         pool_register(p);
-        atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)p->head, memory_order_relaxed);
-        p->head = m;
-        p->n++;
+        /* acquire: the pushers' writes to the blocks happen before */
+        gbi_msg *all = atomic_exchange_explicit(&s->msg_pool[c], NULL, memory_order_acquire);
+        /* Not walked to count it: the stack may hold 100 000s of blocks,
+         * and a walk that misses the cache on each costs more than the
+         * messages it serves. Counted as full, so the next frees go back
+         * to the shared stack until this list has been used up. */
+        p->head[c] = all;
+        p->n[c] = POOL_LOCAL_MAX;
+    }
+    gbi_msg *m = p->head[c];
+    if (m) {
+        gbi_msg *next = next_of(m);
+        /* The blocks were mostly freed on another core: start the next
+         * block's cache miss now, not when the next message needs it. */
+        if (next)
+            __builtin_prefetch(next, 1);
+        p->head[c] = next;
+        if (p->n[c])
+            p->n[c]--;
+        return m;
+    }
+    /* Plain malloc, not aligned_alloc: glibc serves a 64-byte-aligned
+     * request by over-allocating and splitting, which made a flood of
+     * small messages 3x slower than the odd header straddling two lines. */
+    return malloc(class_size[c]);
+}
+
+static void pool_put(gb_silo *s, gbi_msg *m, int c)
+{
+    local_pool *p = &tl_pool;
+    if (p->n[c] < POOL_LOCAL_MAX) {
+        pool_register(p);
+        atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)p->head[c], memory_order_relaxed);
+        p->head[c] = m;
+        p->n[c]++;
         return;
     }
     if (!s) {
         free(m);
         return;
     }
-    gbi_msg *head = atomic_load_explicit(&s->msg_pool, memory_order_relaxed);
+    gbi_msg *head = atomic_load_explicit(&s->msg_pool[c], memory_order_relaxed);
     do {
         atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)head, memory_order_relaxed);
-    } while (!atomic_compare_exchange_weak_explicit(&s->msg_pool, &head, m, memory_order_release,
+    } while (!atomic_compare_exchange_weak_explicit(&s->msg_pool[c], &head, m, memory_order_release,
                                                     memory_order_relaxed));
 }
 
@@ -122,13 +155,13 @@ gbi_msg *gbi_msg_new(gb_silo *s, uint32_t payload_len, uint16_t chain_len)
 {
     size_t pay = ((size_t)payload_len + 7u) & ~(size_t)7u;
     size_t size = sizeof(gbi_msg) + pay + (size_t)chain_len * sizeof(uint64_t);
-    int pooled = size <= GBI_MSG_POOLED;
-    gbi_msg *m = pooled ? pool_get(s) : malloc(size);
+    int c = class_of(size);
+    gbi_msg *m = c >= 0 ? pool_get(s, c) : malloc(size);
     if (!m)
         return NULL;
     memset(m, 0, sizeof *m);
     m->kind = GBI_MSG_USER;
-    m->pooled = pooled ? 1u : 0u;
+    m->pool = (uint8_t)(c + 1);
     m->chain_len = chain_len;
     m->alloc_payload = payload_len;
     m->hdr.payload_len = payload_len;
@@ -139,13 +172,14 @@ void gbi_msg_free(gb_silo *s, gbi_msg *m)
 {
     if (!m)
         return;
-    if (m->pooled)
-        pool_put(s, m);
+    if (m->pool)
+        pool_put(s, m, m->pool - 1);
     else
         free(m);
 }
 
 void gbi_msg_pool_drain(gb_silo *s)
 {
-    free_list(atomic_exchange_explicit(&s->msg_pool, NULL, memory_order_acquire));
+    for (int c = 0; c < GBI_MSG_CLASSES; c++)
+        free_list(atomic_exchange_explicit(&s->msg_pool[c], NULL, memory_order_acquire));
 }

@@ -64,6 +64,9 @@ static inline gbi_mpsc_node *gbi_mpsc_pop(gbi_mpsc *q)
     }
     if (next) {
         atomic_store_explicit(&q->tail, next, memory_order_relaxed);
+        /* The next node was written by a producer on another core: start
+         * its cache miss while the caller handles this one. */
+        __builtin_prefetch(next, 0);
         return tail;
     }
     if (tail != atomic_load_explicit(&q->head, memory_order_acquire))

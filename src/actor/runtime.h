@@ -46,7 +46,7 @@ enum gbi_msg_kind {
 typedef struct gbi_msg {
     gbi_mpsc_node node; /* mailbox link */
     uint8_t kind;
-    uint8_t pooled : 1;      /* a GBI_MSG_POOLED-byte block (envelope.c) */
+    uint8_t pool : 2;        /* 0 = malloc'd, else 1 + size class (envelope.c) */
     uint8_t local_stamp : 1; /* hdr.hlc comes from this silo's clock */
     uint16_t chain_len;      /* call chain entries after the payload */
     uint32_t alloc_payload;  /* bytes reserved for the payload */
@@ -71,7 +71,8 @@ static inline uint32_t gbi_resp_offset(const gbi_msg *m)
     return (m->hdr.flags & GB_MSG_ERROR) ? 4u : 0u;
 }
 
-#define GBI_MSG_POOLED 256u
+#define GBI_MSG_POOLED 256u /* largest pooled block; classes of 64, 128, 256 bytes */
+#define GBI_MSG_CLASSES 3
 /* Allocate an envelope (s may be NULL: no shared pool). */
 gbi_msg *gbi_msg_new(struct gb_silo *s, uint32_t payload_len, uint16_t chain_len);
 /* Release an envelope; NULL is ignored; s may be NULL (plain free). */
@@ -205,7 +206,7 @@ struct gb_silo {
     _Atomic int ext_waiters;                      /* threads inside gb_call/wait */
     _Atomic uint64_t timer_ids;
     _Atomic int64_t caller_spin_cur;                      /* adaptive spin of gb_call waiters */
-    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_msg *) msg_pool; /* envelope.c */
+    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_msg *) msg_pool[GBI_MSG_CLASSES]; /* envelope.c */
     /* counters of non-worker threads, striped by thread so that external
      * senders do not all hit one cache line (each stripe on its own) */
     struct {

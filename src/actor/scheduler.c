@@ -153,6 +153,10 @@ static void *worker_main(void *arg)
 
 gb_status gbi_sched_start(gb_silo *s)
 {
+    /* The fast clock calibrates itself on first use (~20 ms, once per
+     * process): do it here, so that it is not a worker's first spin that
+     * pays it while the silo's first messages wait for that worker. */
+    (void)gb_time_fast_ns();
     for (uint32_t i = 0; i < s->nworkers; i++) {
         gbi_worker *w = &s->workers[i];
         w->silo = s;
