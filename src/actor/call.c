@@ -265,12 +265,13 @@ int gbi_calls_close_all(gb_silo *s)
     return closed;
 }
 
-gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void *payload, uint32_t len,
-                      const uint64_t *chain, uint32_t chain_len, uint64_t sender, uint64_t correlation)
+/* A stamped request envelope, or NULL (out of memory). */
+static gbi_msg *make_request(gb_silo *s, gbi_actor *target, uint32_t method, const void *payload, uint32_t len,
+                             const uint64_t *chain, uint32_t chain_len, uint64_t sender, uint64_t correlation)
 {
     gbi_msg *m = gbi_msg_new(s, len, (uint16_t)chain_len);
     if (!m)
-        return gbi_error(GB_ENOMEM, "gb_call", "out of memory for a %u-byte request", len);
+        return NULL;
     m->hdr.target = target->id;
     m->hdr.sender = sender;
     m->hdr.correlation = correlation;
@@ -282,12 +283,45 @@ gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void
         memcpy(gbi_msg_chain(m), chain, chain_len * sizeof *chain);
     m->hdr.hlc = gb_hlc_now(s->hlc);
     m->local_stamp = 1;
+    return m;
+}
+
+gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void *payload, uint32_t len,
+                      const uint64_t *chain, uint32_t chain_len, uint64_t sender, uint64_t correlation)
+{
+    gbi_msg *m = make_request(s, target, method, payload, len, chain, chain_len, sender, correlation);
+    if (!m)
+        return gbi_error(GB_ENOMEM, "gb_call", "out of memory for a %u-byte request", len);
     gb_status st = gbi_mailbox_put(s, target, m, 0);
     if (st != GB_OK) {
         gbi_msg_free(s, m);
         return st;
     }
     gbi_count(&gbi_counters_here(s)->sent, 1);
+    return GB_OK;
+}
+
+/* The request of a blocking gb_call. When it finds the target idle, the
+ * caller owns the actor and runs its turn here (scheduler.c, caller runs):
+ * an echo-like handler has then answered before the caller starts to wait.
+ * The turn goes through the same gate, batch, HLC stamping and ownership
+ * release as a worker's. The caller's own timeout is checked once that turn
+ * ends. */
+static gb_status request_caller_runs(gb_silo *s, gbi_actor *t, uint32_t method, const void *payload,
+                                     uint32_t len, uint64_t correlation)
+{
+    gbi_msg *m = make_request(s, t, method, payload, len, NULL, 0, 0, correlation);
+    if (!m)
+        return gbi_error(GB_ENOMEM, "gb_call", "out of memory for a %u-byte request", len);
+    int owned;
+    gb_status st = gbi_mailbox_put_owned(s, t, m, &owned);
+    if (st != GB_OK) {
+        gbi_msg_free(s, m);
+        return st;
+    }
+    gbi_count(&gbi_counters_here(s)->sent, 1);
+    if (owned && !gbi_sched_caller_run(s, t))
+        gbi_sched_push(s, t);
     return GB_OK;
 }
 
@@ -323,9 +357,10 @@ static gb_status begin_external(const call_args *ca, gbi_actor **target, call_re
     return st;
 }
 
-static gb_status send_request(const call_args *ca, gbi_actor *t, call_rec *r, uint64_t corr)
+static gb_status send_request(const call_args *ca, gbi_actor *t, call_rec *r, uint64_t corr, int caller_runs)
 {
-    gb_status st = gbi_request(ca->s, t, ca->method, ca->payload, ca->len, NULL, 0, 0, corr);
+    gb_status st = caller_runs ? request_caller_runs(ca->s, t, ca->method, ca->payload, ca->len, corr)
+                               : gbi_request(ca->s, t, ca->method, ca->payload, ca->len, NULL, 0, 0, corr);
     if (st != GB_OK)
         rec_free(ca->s->calls, r);
     return st;
@@ -387,7 +422,7 @@ gb_status gb_call(gb_silo *s, gb_actor_id target, uint32_t method, const void *p
         r->kind = GBI_CALL_BLOCK;
         r->fut = &f;
         uint64_t corr = rec_arm(r);
-        st = send_request(&ca, t, r, corr);
+        st = send_request(&ca, t, r, corr, 1);
         if (st == GB_OK)
             st = wait_blocking(s, &f, corr, timeout_of(s, timeout_ns));
         if (st == GB_OK)
@@ -426,7 +461,7 @@ gb_status gb_call_async(gb_silo *s, gb_actor_id target, uint32_t method, const v
     r->kind = GBI_CALL_FUTURE;
     r->fut = f;
     uint64_t corr = rec_arm(r);
-    st = send_request(&ca, t, r, corr);
+    st = send_request(&ca, t, r, corr, 0);
     if (st != GB_OK) {
         free(f);
         return st;
@@ -451,7 +486,7 @@ gb_status gb_call_cb(gb_silo *s, gb_actor_id target, uint32_t method, const void
     r->cb = cb;
     r->arg = arg;
     uint64_t corr = rec_arm(r);
-    st = send_request(&ca, t, r, corr);
+    st = send_request(&ca, t, r, corr, 0);
     if (st == GB_OK)
         arm_timeout(s, corr, timeout_ns);
     return st;

@@ -10,6 +10,9 @@
  * run queue or running on exactly one worker while depth > 0, and messages
  * are only ever consumed by that owner: one turn at a time, FIFO per sender.
  *
+ * gbi_mailbox_put_owned hands that ownership to the sender instead of a run
+ * queue (an external gb_call then runs the turn itself, scheduler.c).
+ *
  * Backpressure: a full mailbox gives GB_EAGAIN; with GB_FULL_BLOCK an
  * external sender instead waits on the silo's `space_seq` futex, which turns
  * bump when they consume from a mailbox that was full.
@@ -92,6 +95,17 @@ gb_status gbi_mailbox_put(gb_silo *s, gbi_actor *a, gbi_msg *m, int force)
         return put_blocking(s, a, m);
     return gbi_error(GB_EAGAIN, "gb_send", "mailbox of actor %016llx is full (%u messages)",
                      (unsigned long long)a->id, s->o.mailbox_capacity);
+}
+
+gb_status gbi_mailbox_put_owned(gb_silo *s, gbi_actor *a, gbi_msg *m, int *owned)
+{
+    *owned = 0;
+    uint32_t old = reserve(a, s->o.mailbox_capacity, 0);
+    if (old == UINT32_MAX)
+        return gbi_mailbox_put(s, a, m, 0); /* full: the usual refusal or wait */
+    gbi_mpsc_push(&a->mbox, &m->node);
+    *owned = old == 0;
+    return GB_OK;
 }
 
 void gbi_mailbox_room(gb_silo *s)

@@ -30,6 +30,9 @@
 
 #define GBI_CACHE_LINE 64
 #define GBI_EXT_STRIPES 8
+/* Turn records for external callers that run their target's turn
+ * themselves (scheduler.c, "caller runs"): after the nworkers workers. */
+#define GBI_CALLER_SLOTS 4
 /* Longest delay the runtime arms (about 73 years): now + delay never
  * overflows an int64_t of nanoseconds. */
 #define GBI_FOREVER_NS (INT64_MAX / 4)
@@ -155,9 +158,14 @@ typedef struct gbi_runq {
     _Atomic int lock; /* consumer lock: whoever holds it may pop */
 } gbi_runq;
 
+/* A worker thread, or (index >= nworkers) a caller slot: the turn record of
+ * an external thread running a turn itself, claimed through `claimed`. The
+ * watchdog, the shutdown's quiescence check and the counters read workers
+ * and caller slots alike (gbi_nturn_records). */
 typedef struct gbi_worker {
     _Alignas(GBI_CACHE_LINE) struct gb_silo *silo;
     uint32_t index;
+    _Atomic int claimed;       /* caller slots: 1 while an external thread holds it */
     pthread_t thread;
     gbi_counters c;            /* written by this worker only */
     _Atomic int in_turn;       /* 1 while running a turn */
@@ -187,7 +195,7 @@ struct gb_silo {
 
     uint32_t nworkers;
     uint32_t nworkers_started;
-    gbi_worker *workers;
+    gbi_worker *workers; /* nworkers workers, then GBI_CALLER_SLOTS caller slots */
     gbi_runq *runqs;
     _Atomic uint32_t rr; /* round robin for external pushes */
 
@@ -213,6 +221,12 @@ struct gb_silo {
         _Alignas(GBI_CACHE_LINE) gbi_counters c;
     } ext[GBI_EXT_STRIPES];
 };
+
+/* Workers and caller slots: the records that can run a turn. */
+static inline uint32_t gbi_nturn_records(const gb_silo *s)
+{
+    return s->nworkers + GBI_CALLER_SLOTS;
+}
 
 /* The turn being run on this thread (NULL outside a handler). */
 struct gb_actor_ctx {
@@ -266,6 +280,10 @@ void gbi_types_free(gb_silo *s);
 /* Accept m into a's mailbox (capacity checked unless force), scheduling a
  * on empty -> non-empty. On error m is still the caller's. */
 gb_status gbi_mailbox_put(gb_silo *s, gbi_actor *a, gbi_msg *m, int force);
+/* Like gbi_mailbox_put without force, but when m moved a's depth from 0 to
+ * 1 the actor is not scheduled: *owned = 1 and the caller owns a (it must
+ * run its turn or gbi_sched_push it). On error m is still the caller's. */
+gb_status gbi_mailbox_put_owned(gb_silo *s, gbi_actor *a, gbi_msg *m, int *owned);
 /* Room was freed in a mailbox that had been full: wake blocked senders. */
 void gbi_mailbox_room(gb_silo *s);
 
@@ -273,8 +291,17 @@ void gbi_mailbox_room(gb_silo *s);
 gb_status gbi_sched_start(gb_silo *s);
 void gbi_sched_stop(gb_silo *s);
 void gbi_sched_push(gb_silo *s, gbi_actor *a);
-/* Whether any worker runs a turn or any run queue holds an actor. */
+/* Whether any worker or caller slot runs a turn or any run queue holds an
+ * actor. */
 int gbi_sched_busy(gb_silo *s);
+/* Run the turn of a, which the calling external thread owns (it moved a's
+ * depth from 0 to 1), on this thread through a free caller slot; requeues a
+ * if the turn says so. Returns 0 without running anything when no slot is
+ * free or the silo is closing: the caller must then gbi_sched_push(a). */
+int gbi_sched_caller_run(gb_silo *s, gbi_actor *a);
+/* Destroy, after closing = 2: wait until no caller slot is held, so that no
+ * caller-run turn runs while the destroying thread runs the last turns. */
+void gbi_sched_wait_callers(gb_silo *s);
 
 /* ---- turn.c ---------------------------------------------------------------- */
 /* Run one turn of an owned actor; returns 1 if it must be queued again. */

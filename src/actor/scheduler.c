@@ -21,6 +21,7 @@
  * producer sees the sleeper. A spinner that finds work while it is the last
  * spinner wakes another sleeper if queues still hold work.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ void gbi_sched_push(gb_silo *s, gbi_actor *a)
 {
     gbi_worker *w = gbi_tl_worker;
     uint32_t q;
-    if (w && w->silo == s)
+    if (w && w->silo == s && w->index < s->nworkers)
         q = w->index;
     else
         q = (uint32_t)(a->id % s->nworkers);
@@ -130,6 +131,56 @@ static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
         gbi_sched_push(s, a);
 }
 
+/* Claim a free caller slot (start at a per-thread one), or NULL. The claim
+ * is seq_cst and so is the load of closing after it: destroy stores
+ * closing = 2 and then reads the claims (gbi_sched_wait_callers), so either
+ * it waits for this slot or this thread sees closing and backs off. */
+static gbi_worker *claim_slot(gb_silo *s)
+{
+    static _Thread_local char anchor;
+    uint32_t first = (uint32_t)((uintptr_t)&anchor >> 6);
+    for (uint32_t i = 0; i < GBI_CALLER_SLOTS; i++) {
+        gbi_worker *w = &s->workers[s->nworkers + (first + i) % GBI_CALLER_SLOTS];
+        int expect = 0;
+        if (atomic_load_explicit(&w->claimed, memory_order_relaxed) ||
+            !atomic_compare_exchange_strong_explicit(&w->claimed, &expect, 1, memory_order_seq_cst,
+                                                     memory_order_relaxed))
+            continue;
+        if (atomic_load_explicit(&s->closing, memory_order_seq_cst) == 0)
+            return w;
+        atomic_store_explicit(&w->claimed, 0, memory_order_release);
+        return NULL;
+    }
+    return NULL;
+}
+
+int gbi_sched_caller_run(gb_silo *s, gbi_actor *a)
+{
+    gbi_worker *w = claim_slot(s);
+    if (!w)
+        return 0;
+    gbi_worker *outer = gbi_tl_worker;
+    gbi_tl_worker = w; /* counters, and handlers' sends go to the run queues */
+    atomic_store_explicit(&w->actor_id, a->id, memory_order_relaxed);
+    uint64_t seq = atomic_load_explicit(&w->turn_seq, memory_order_relaxed) + 1;
+    atomic_store_explicit(&w->turn_seq, seq, memory_order_release);
+    atomic_store_explicit(&w->in_turn, 1, memory_order_release);
+    int again = gbi_turn_run(s, a, &w->c);
+    atomic_store_explicit(&w->in_turn, 0, memory_order_release);
+    if (again)
+        gbi_sched_push(s, a); /* before the release: destroy's last turns see it */
+    gbi_tl_worker = outer;
+    atomic_store_explicit(&w->claimed, 0, memory_order_release);
+    return 1;
+}
+
+void gbi_sched_wait_callers(gb_silo *s)
+{
+    for (uint32_t i = s->nworkers; i < gbi_nturn_records(s); i++)
+        while (atomic_load_explicit(&s->workers[i].claimed, memory_order_seq_cst))
+            sched_yield();
+}
+
 static void *worker_main(void *arg)
 {
     gbi_worker *w = arg;
@@ -184,7 +235,7 @@ void gbi_sched_stop(gb_silo *s)
 
 int gbi_sched_busy(gb_silo *s)
 {
-    for (uint32_t i = 0; i < s->nworkers; i++)
+    for (uint32_t i = 0; i < gbi_nturn_records(s); i++)
         if (atomic_load_explicit(&s->workers[i].in_turn, memory_order_seq_cst))
             return 1;
     return any_queued(s);

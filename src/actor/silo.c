@@ -9,7 +9,7 @@
  *     mailbox empty, twice with no turn started in between) or until
  *     drain_timeout_ns;
  *  3. closing = 2: every send fails with GB_ECLOSED; workers and the service
- *     thread stop;
+ *     thread stop, and turns run by external callers (caller slots) end;
  *  4. on the destroying thread: every queued message is handled in a last
  *     turn (handlers' sends and calls now fail with GB_ECLOSED, so this
  *     ends), then calls still pending complete with GB_ECLOSED (their
@@ -81,12 +81,16 @@ static gb_status alloc_parts(gb_silo *s)
         st = gbi_calls_create(&s->calls);
     if (st != GB_OK)
         return st;
-    s->workers = zalloc_aligned(s->nworkers * sizeof *s->workers);
+    s->workers = zalloc_aligned(gbi_nturn_records(s) * sizeof *s->workers);
     s->runqs = zalloc_aligned(s->nworkers * sizeof *s->runqs);
     if (!s->workers || !s->runqs)
         return gbi_error(GB_ENOMEM, "gb_silo_create", "out of memory");
     for (uint32_t i = 0; i < s->nworkers; i++)
         gbi_mpsc_init(&s->runqs[i].q);
+    for (uint32_t i = s->nworkers; i < gbi_nturn_records(s); i++) { /* caller slots */
+        s->workers[i].silo = s;
+        s->workers[i].index = i;
+    }
     return GB_OK;
 }
 
@@ -145,7 +149,7 @@ static void depth_sum(gbi_actor *a, void *arg)
 static uint64_t turns_started(gb_silo *s)
 {
     uint64_t n = 0;
-    for (uint32_t i = 0; i < s->nworkers; i++)
+    for (uint32_t i = 0; i < gbi_nturn_records(s); i++)
         n += atomic_load_explicit(&s->workers[i].turn_seq, memory_order_acquire);
     return n;
 }
@@ -213,6 +217,7 @@ void gb_silo_destroy(gb_silo *s)
     atomic_store_explicit(&s->closing, 2, memory_order_seq_cst);
     gbi_sched_stop(s);
     gbi_service_stop(s);
+    gbi_sched_wait_callers(s); /* no caller-run turn from here on */
     /* handle what is queued first (its replies still reach their callers),
      * then close the calls nobody will answer, whose completions queue more */
     while (run_queued(s) || gbi_calls_close_all(s))
@@ -249,7 +254,7 @@ gb_status gb_silo_stats_get(gb_silo *s, gb_silo_stats *out)
     memset(out, 0, sizeof *out);
     for (int i = 0; i < GBI_EXT_STRIPES; i++)
         add(out, &s->ext[i].c);
-    for (uint32_t i = 0; i < s->nworkers; i++)
+    for (uint32_t i = 0; i < gbi_nturn_records(s); i++)
         add(out, &s->workers[i].c);
     out->actors = gbi_dir_count(s->dir);
     out->active = out->activations - out->deactivations;
