@@ -373,6 +373,14 @@ void gbi_unpark(_Atomic uint32_t *word, int all);
 
 /* ---- silo.c -------------------------------------------------------------------- */
 int64_t gbi_now_ns(void);
+/* A physical-time reading shared by the HLC stamps of one handler
+ * invocation (silo.c); turn.c clears it before each message. */
+#define GBI_PT_REUSE 8u
+typedef struct gbi_pt_cache {
+    int64_t ns;
+    uint32_t left; /* stamps this reading may still serve */
+} gbi_pt_cache;
+extern _Thread_local gbi_pt_cache gbi_tl_pt;
 /* Delivery side of the HLC: advance the silo clock past a received stamp.
  * A message stamped by this silo's own clock (GBI_MSG_LOCAL_STAMP) needs no
  * update: that clock already passed the stamp when it issued it, so the

@@ -77,6 +77,7 @@ static void deliver_user(gb_actor_ctx *ctx, gbi_msg *m)
  * (messages and completions, not timer ticks or probes). */
 static int dispatch(gb_actor_ctx *ctx, gbi_msg *m)
 {
+    gbi_tl_pt.left = 0; /* this message's first HLC stamp reads the clock */
     switch (m->kind) {
     case GBI_MSG_COMPLETION:
         gbi_call_deliver(ctx, m); /* frees the call record that holds m */
