@@ -69,7 +69,8 @@ typedef struct launch {
 
 static size_t meta_words(const gbp_pattern *p)
 {
-    return 4u * p->nsteps + 3u * p->nnegs + p->nsteps + 1u + 3u * p->nslots + 2u * p->nfields + p->ntypes;
+    return GBPD_STEP_WORDS * p->nsteps + GBPD_NEG_WORDS * p->nnegs + p->nsteps + 1u + 3u * p->nslots +
+           2u * p->nfields + p->ntypes;
 }
 
 static void put_meta(uint64_t *w, const gbp_pattern *p)
@@ -77,9 +78,12 @@ static void put_meta(uint64_t *w, const gbp_pattern *p)
     for (uint32_t i = 0; i < p->nsteps; i++) {
         const gbp_step *s = &p->steps[i];
         *w++ = s->type, *w++ = s->nmin, *w++ = s->nmax, *w++ = s->where;
+        *w++ = s->key.has, *w++ = s->key.vfield, *w++ = s->key.var;
     }
-    for (uint32_t k = 0; k < p->nnegs; k++)
-        *w++ = p->negs[k].type, *w++ = p->negs[k].where, *w++ = p->negs[k].after;
+    for (uint32_t k = 0; k < p->nnegs; k++) {
+        const gbp_neg *n = &p->negs[k];
+        *w++ = n->type, *w++ = n->where, *w++ = n->after, *w++ = n->key.has, *w++ = n->key.vfield, *w++ = n->key.var;
+    }
     for (uint32_t i = 0; i <= p->nsteps; i++)
         *w++ = p->neg_begin ? p->neg_begin[i] : 0;
     for (uint32_t k = 0; k < p->nslots; k++)
@@ -165,6 +169,7 @@ static void put_desc(uint64_t *pd, const gb_device_matcher *dm, uint32_t i, size
     pd[GBPD_PD_OUT_CAP_IDS] = d->cap_ids;
     pd[GBPD_PD_OUT_MATCH] = out_match;
     pd[GBPD_PD_MATCH_CAP] = d->match_cap;
+    pd[GBPD_PD_PART_FIELD] = p->part_field >= 0 ? (uint64_t)p->part_field : GBPD_NO_PART;
 }
 
 static void launch_free(launch *l)

@@ -88,8 +88,20 @@ static void conjunct(gbt_rng *r, sbuf *b, int i)
     }
 }
 
-static void where(gbt_rng *r, sbuf *b, int i)
+/* keyed: every step after the first and every negation gets a top-level
+ * `source == v.f` conjunct, so the pattern is partitioned (matcher.c). */
+static void where(gbt_rng *r, sbuf *b, int i, int keyed)
 {
+    if (keyed && i > 0) {
+        char v[8];
+        var_name(v, sizeof v, (int)gbt_rnd(r, (uint32_t)i));
+        put(b, " where source == %s.%s", v, gbt_rnd(r, 2) ? "target" : "source");
+        if (gbt_rnd(r, 2)) {
+            put(b, " and ");
+            conjunct(r, b, i);
+        }
+        return;
+    }
     if (gbt_rnd(r, 4) == 0)
         return;
     put(b, " where ");
@@ -134,7 +146,7 @@ static void emit(gbt_rng *r, sbuf *b, int nsteps)
 static void one_pattern(gbt_rng *r, sbuf *b, int idx)
 {
     static const char *const sev[] = {"low", "medium", "high", "critical"};
-    int nsteps = 1 + (int)gbt_rnd(r, 4);
+    int nsteps = 1 + (int)gbt_rnd(r, 4), keyed = gbt_rnd(r, 2) == 0;
     put(b, "pattern p%d severity %s within %uns%s\n", idx, sev[gbt_rnd(r, 4)], 1 + gbt_rnd(r, 40),
         gbt_rnd(r, 3) == 0 ? " skip past_last" : "");
     for (int i = 0; i < nsteps; i++) {
@@ -142,11 +154,11 @@ static void one_pattern(gbt_rng *r, sbuf *b, int idx)
         var_name(v, sizeof v, i);
         put(b, "  %s: %s", v, gbt_type_names[gbt_rnd(r, GBT_NTYPES)]);
         quant(r, b);
-        where(r, b, i);
+        where(r, b, i, keyed);
         put(b, "\n");
         if (gbt_rnd(r, 4) == 0) {
             put(b, "  not %s", gbt_type_names[gbt_rnd(r, GBT_NTYPES)]);
-            where(r, b, i + 1);
+            where(r, b, i + 1, keyed);
             put(b, "\n");
         }
     }
