@@ -105,9 +105,11 @@ static gb_status build_static(gb_device_matcher *dm)
         return GB_ENOMEM;
     dm->nstat = n;
     dm->off_code = 0;
-    memcpy(dm->stat, s->code, s->ncode * sizeof *s->code);
+    if (s->ncode)
+        memcpy(dm->stat, s->code, s->ncode * sizeof *s->code);
     dm->off_consts = (s->ncode + 1) / 2;
-    memcpy(dm->stat + dm->off_consts, s->consts, s->nconsts * sizeof *s->consts);
+    if (s->nconsts)
+        memcpy(dm->stat + dm->off_consts, s->consts, s->nconsts * sizeof *s->consts);
     size_t at = dm->off_consts + s->nconsts;
     for (uint32_t i = 0; i < s->npatterns; i++) {
         dm->pats[i].meta_off = at;
