@@ -4,9 +4,13 @@
  * broker's chain (cuda, opencl/PoCL, or the cpu backend), batch by batch.
  *
  * Each pattern of the set is one partition, matched by one work-item over
- * the whole batch, with its open runs in device buffers of fixed capacity;
- * the per-pattern matches are merged back into the CPU matcher's emission
- * order. The output (matches, their order, ids, emit values, emission
+ * the whole batch, with its open runs in device buffers of fixed capacity.
+ * A pattern whose runs keep one key for life (every later step and
+ * negation correlates with the first event through `F == a.G`, no `skip
+ * past_last`, a single first step) is further split into key_shards
+ * work-items by the key's hash, while the run cap cannot be reached in the
+ * batch. The matches of all work-items are merged back into the CPU
+ * matcher's emission order. The output (matches, their order, ids, emit values, emission
  * times) and the counters are identical to gb_matcher fed the same events
  * one by one with the same max_runs_per_pattern, then the same advance and
  * flush calls.
@@ -43,6 +47,7 @@ typedef struct gb_device_matcher_opts {
     uint32_t run_capacity;   /* open-run slots per pattern in device memory (0: 256) */
     uint32_t id_capacity;    /* bound ids per run (0: 32) */
     uint32_t match_capacity; /* words of match records per pattern and batch (0: 65536) */
+    uint32_t key_shards;     /* work-items per pattern that can be sharded by key (0: 8; 1: none; at most 256) */
 } gb_device_matcher_opts;
 
 typedef struct gb_device_matcher_stats {
@@ -52,6 +57,8 @@ typedef struct gb_device_matcher_stats {
     uint64_t fallbacks;      /* chain entries that failed or were skipped for a launch */
     uint64_t overflows;      /* pattern batches rerun on the host after a capacity overflow */
     uint32_t run_capacity, id_capacity, match_capacity; /* largest current capacities */
+    uint32_t sharded_patterns; /* patterns split by key now */
+    uint32_t work_items;     /* work-items of the next launch (patterns x their shards) */
     char backend[16];        /* the backend of the last launch */
 } gb_device_matcher_stats;
 

@@ -23,6 +23,7 @@
 
 #include "base/error.h"
 #include "device/backend.h"
+#include "gpubridge/hash.h"
 #include "gpubridge/pattern_device.h"
 #include "pattern/device_kernel.h"
 #include "pattern/internal.h"
@@ -32,12 +33,25 @@
 #define DEF_MATCH_WORDS 65536u
 #define MAX_WORDS ((uint64_t)1 << 31) /* largest state or match area of one pattern */
 
+#define DEF_SHARDS 8u
+#define MAX_SHARDS 256u
+
+/* A pattern: its shards' states (one shard unless the pattern is sharded
+ * by key, see shardable()), and its capacities (per shard). */
 typedef struct dpat {
-    uint64_t *state;      /* GBPD_ST_WORDS + nruns runs in layout st_cap_ids */
-    uint64_t st_cap_ids;
+    uint64_t *states[MAX_SHARDS]; /* GBPD_ST_WORDS + nruns runs in layout st_cap_ids[s] */
+    uint64_t st_cap_ids[MAX_SHARDS];
+    uint32_t nshards;
+    int shardable;
+    uint32_t key_g;       /* sharded: the field of `a` every key conjunct names */
     uint32_t cap_runs, cap_ids, match_cap;
     uint64_t meta_off;    /* in the static part */
 } dpat;
+
+/* One work-item: a pattern's shard. */
+typedef struct unit {
+    uint32_t pat, shard;
+} unit;
 
 struct gb_device_matcher {
     const gb_pattern_set *set;
@@ -60,9 +74,8 @@ struct gb_device_matcher {
 typedef struct launch {
     uint64_t *in, *out;
     size_t in_words, out_words;
-    uint32_t npat;
-    const uint32_t *pat;  /* pattern index of each descriptor */
-    uint64_t *st_off, *ma_off; /* per descriptor, in out */
+    uint32_t npat;                       /* descriptors (units) */
+    uint64_t *st_off, *ma_off, *cap_ids; /* per descriptor: in out; the ids capacity it ran with */
 } launch;
 
 /* ---- the static part ------------------------------------------------------------ */
@@ -126,9 +139,9 @@ static uint64_t state_words(const gbp_pattern *p, uint64_t cap_runs, uint64_t ca
     return GBPD_STATE_WORDS((uint64_t)p->nsteps, (uint64_t)p->nslots, cap_runs, cap_ids);
 }
 
-static uint64_t stored_words(const gbp_pattern *p, const dpat *d)
+static uint64_t stored_words(const gbp_pattern *p, const uint64_t *state, uint64_t cap_ids)
 {
-    return GBPD_ST_WORDS + d->state[GBPD_ST_NRUNS] * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + d->st_cap_ids);
+    return GBPD_ST_WORDS + state[GBPD_ST_NRUNS] * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + cap_ids);
 }
 
 static void put_header(uint64_t *h, const launch *l, size_t n, int op, int64_t op_ts, uint64_t evno0,
@@ -147,9 +160,10 @@ static void put_header(uint64_t *h, const launch *l, size_t n, int op, int64_t o
     h[GBPD_HD_OFF_PD] = GBPD_HD_WORDS;
 }
 
-static void put_desc(uint64_t *pd, const gb_device_matcher *dm, uint32_t i, size_t off_stat, uint64_t in_state,
+static void put_desc(uint64_t *pd, const gb_device_matcher *dm, unit u, size_t off_stat, uint64_t in_state,
                      uint64_t out_state, uint64_t out_match)
 {
+    uint32_t i = u.pat;
     const gbp_pattern *p = &dm->set->patterns[i];
     const dpat *d = &dm->pats[i];
     memset(pd, 0, GBPD_PD_WORDS * sizeof *pd);
@@ -165,13 +179,16 @@ static void put_desc(uint64_t *pd, const gb_device_matcher *dm, uint32_t i, size
     pd[GBPD_PD_META] = off_stat + d->meta_off;
     pd[GBPD_PD_MAX_RUNS] = dm->o.max_runs_per_pattern;
     pd[GBPD_PD_IN_STATE] = in_state;
-    pd[GBPD_PD_IN_CAP_IDS] = d->st_cap_ids;
+    pd[GBPD_PD_IN_CAP_IDS] = d->st_cap_ids[u.shard];
     pd[GBPD_PD_OUT_STATE] = out_state;
     pd[GBPD_PD_OUT_CAP_RUNS] = d->cap_runs;
     pd[GBPD_PD_OUT_CAP_IDS] = d->cap_ids;
     pd[GBPD_PD_OUT_MATCH] = out_match;
     pd[GBPD_PD_MATCH_CAP] = d->match_cap;
     pd[GBPD_PD_PART_FIELD] = p->part_field >= 0 ? (uint64_t)p->part_field : GBPD_NO_PART;
+    pd[GBPD_PD_SHARD] = u.shard;
+    pd[GBPD_PD_NSHARDS] = d->nshards;
+    pd[GBPD_PD_KEY_G] = d->key_g;
 }
 
 static void launch_free(launch *l)
@@ -180,27 +197,28 @@ static void launch_free(launch *l)
     free(l->out);
     free(l->st_off);
     l->in = l->out = NULL;
-    l->st_off = l->ma_off = NULL;
+    l->st_off = l->ma_off = l->cap_ids = NULL;
 }
 
-/* Lay out the launch of patterns pat[0..npat) over events[0..n) then op. */
-static gb_status build(gb_device_matcher *dm, launch *l, const uint32_t *pat, uint32_t npat, const gb_event *events,
+/* Lay out the launch of units u[0..npat) over events[0..n) then op. */
+static gb_status build(gb_device_matcher *dm, launch *l, const unit *u, uint32_t npat, const gb_event *events,
                        size_t n, int op, int64_t op_ts)
 {
     memset(l, 0, sizeof *l);
     l->npat = npat;
-    l->pat = pat;
     size_t off_stat = GBPD_HD_WORDS + (size_t)npat * GBPD_PD_WORDS;
     size_t off_ev = off_stat + dm->nstat, off_states = off_ev + n * GBPD_EVENT_WORDS;
     size_t in_words = off_states, out_words = 0;
-    l->st_off = calloc(2 * (size_t)npat, sizeof *l->st_off);
+    l->st_off = calloc(3 * (size_t)npat, sizeof *l->st_off);
     if (!l->st_off)
         return GB_ENOMEM;
     l->ma_off = l->st_off + npat;
+    l->cap_ids = l->ma_off + npat;
     for (uint32_t j = 0; j < npat; j++) {
-        const gbp_pattern *p = &dm->set->patterns[pat[j]];
-        const dpat *d = &dm->pats[pat[j]];
-        in_words += stored_words(p, d);
+        const gbp_pattern *p = &dm->set->patterns[u[j].pat];
+        const dpat *d = &dm->pats[u[j].pat];
+        in_words += stored_words(p, d->states[u[j].shard], d->st_cap_ids[u[j].shard]);
+        l->cap_ids[j] = d->cap_ids;
         l->st_off[j] = out_words;
         out_words += state_words(p, d->cap_runs, d->cap_ids);
         l->ma_off[j] = out_words;
@@ -220,11 +238,11 @@ static gb_status build(gb_device_matcher *dm, launch *l, const uint32_t *pat, ui
         memcpy(l->in + off_ev, events, n * sizeof *events);
     size_t at = off_states;
     for (uint32_t j = 0; j < npat; j++) {
-        const gbp_pattern *p = &dm->set->patterns[pat[j]];
-        const dpat *d = &dm->pats[pat[j]];
-        uint64_t w = stored_words(p, d);
-        memcpy(l->in + at, d->state, w * sizeof *l->in);
-        put_desc(l->in + GBPD_HD_WORDS + (size_t)j * GBPD_PD_WORDS, dm, pat[j], off_stat, at, l->st_off[j],
+        const gbp_pattern *p = &dm->set->patterns[u[j].pat];
+        const dpat *d = &dm->pats[u[j].pat];
+        uint64_t w = stored_words(p, d->states[u[j].shard], d->st_cap_ids[u[j].shard]);
+        memcpy(l->in + at, d->states[u[j].shard], w * sizeof *l->in);
+        put_desc(l->in + GBPD_HD_WORDS + (size_t)j * GBPD_PD_WORDS, dm, u[j], off_stat, at, l->st_off[j],
                  l->ma_off[j]);
         at += w;
     }
@@ -328,16 +346,16 @@ static gb_status grow(dpat *d, const gbp_pattern *p, uint64_t flags)
     return GB_OK;
 }
 
-static gb_status rerun(gb_device_matcher *dm, uint32_t pi, uint64_t flags, const gb_event *ev, size_t n, int op,
+static gb_status rerun(gb_device_matcher *dm, unit u, uint64_t flags, const gb_event *ev, size_t n, int op,
                        int64_t ts, launch *l)
 {
     dm->overflows++;
     for (;;) {
         if (flags & GBPD_OVF_BADPROG)
-            return gbi_error(GB_EINVAL, "device_matcher", "pattern %u: inconsistent kernel descriptor", pi);
-        gb_status st = grow(&dm->pats[pi], &dm->set->patterns[pi], flags);
+            return gbi_error(GB_EINVAL, "device_matcher", "pattern %u: inconsistent kernel descriptor", u.pat);
+        gb_status st = grow(&dm->pats[u.pat], &dm->set->patterns[u.pat], flags);
         if (st == GB_OK)
-            st = build(dm, l, &pi, 1, ev, n, op, ts);
+            st = build(dm, l, &u, 1, ev, n, op, ts);
         if (st != GB_OK)
             return st == GB_ENOMEM ? gbi_error(st, "device_matcher", "out of memory") : st;
         gbp_match_kernel((const uint8_t *)l->in, (uint8_t *)l->out, 1);
@@ -350,9 +368,13 @@ static gb_status rerun(gb_device_matcher *dm, uint32_t pi, uint64_t flags, const
 
 /* ---- merging the matches into emission order ------------------------------------------ */
 
+/* A match is placed by (phase, key, pattern, first event of its run): a
+ * run emits once, so this is a total order, and it is the CPU matcher's
+ * (within one event and pattern: expired runs, which are the oldest, then
+ * runs taking the event, in creation order, then the run it starts). */
 typedef struct rec {
-    uint64_t phase, key;
-    uint32_t pat, seq;
+    uint64_t phase, key, first;
+    uint32_t pat;
     const uint64_t *r;
 } rec;
 
@@ -365,7 +387,7 @@ static int by_order(const void *a, const void *b)
         return x->key < y->key ? -1 : 1;
     if (x->pat != y->pat)
         return x->pat < y->pat ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    return x->first < y->first ? -1 : x->first > y->first;
 }
 
 static void deliver_one(gb_device_matcher *dm, const rec *c, gb_match_var *mv, gb_match_field *mf)
@@ -388,12 +410,13 @@ static void deliver_one(gb_device_matcher *dm, const rec *c, gb_match_var *mv, g
     dm->o.on_match(dm->o.ctx, &mt);
 }
 
-static gb_status deliver(gb_device_matcher *dm, uint64_t *const *ma)
+static gb_status deliver(gb_device_matcher *dm, const unit *u, uint32_t nu, uint64_t *const *ma)
 {
     size_t total = 0;
     uint32_t maxv = 1, maxf = 1;
+    for (uint32_t j = 0; j < nu; j++)
+        total += ma[j][GBPD_MA_COUNT];
     for (uint32_t i = 0; i < dm->set->npatterns; i++) {
-        total += ma[i][GBPD_MA_COUNT];
         maxv = dm->set->patterns[i].nsteps > maxv ? dm->set->patterns[i].nsteps : maxv;
         maxf = dm->set->patterns[i].nfields > maxf ? dm->set->patterns[i].nfields : maxf;
     }
@@ -407,11 +430,12 @@ static gb_status deliver(gb_device_matcher *dm, uint64_t *const *ma)
         return GB_ENOMEM;
     }
     size_t k = 0;
-    for (uint32_t i = 0; i < dm->set->npatterns; i++) {
-        const uint64_t *r = ma[i] + GBPD_MA_WORDS;
-        for (uint32_t j = 0; j < ma[i][GBPD_MA_COUNT]; j++) {
-            v[k++] = (rec){.phase = r[0], .key = r[1], .pat = i, .seq = j, .r = r};
-            r += GBPD_REC_HDR + dm->set->patterns[i].nsteps + r[3] + dm->set->patterns[i].nfields;
+    for (uint32_t j = 0; j < nu; j++) {
+        const gbp_pattern *p = &dm->set->patterns[u[j].pat];
+        const uint64_t *r = ma[j] + GBPD_MA_WORDS;
+        for (uint64_t q = 0; q < ma[j][GBPD_MA_COUNT]; q++) {
+            v[k++] = (rec){.phase = r[0], .key = r[1], .first = r[4], .pat = u[j].pat, .r = r};
+            r += GBPD_REC_HDR + p->nsteps + r[3] + p->nfields;
         }
     }
     qsort(v, total, sizeof *v, by_order);
@@ -421,65 +445,214 @@ static gb_status deliver(gb_device_matcher *dm, uint64_t *const *ma)
     return GB_OK;
 }
 
+/* ---- sharding by key ------------------------------------------------------------- */
+
+/* Can pattern p be split by key? Its runs must keep one key for life: every
+ * step after the first and every negation has a key conjunct on the same
+ * event field F naming the same field G of the first variable, and the
+ * first step binds once (so a.G never changes). `skip past_last` drops runs
+ * of every key, so it is excluded. *g = G. */
+static int shardable(const gbp_pattern *p, uint32_t *g)
+{
+    if (p->part_field < 0 || p->past_last || p->nsteps < 2 || p->steps[0].nmax != 1)
+        return 0;
+    int have = 0;
+    for (uint32_t i = 1; i < p->nsteps + p->nnegs; i++) {
+        const gbp_key *k = i < p->nsteps ? &p->steps[i].key : &p->negs[i - p->nsteps].key;
+        if (!k->has || k->var != 0 || (have && k->vfield != *g))
+            return 0;
+        *g = k->vfield;
+        have = 1;
+    }
+    return have;
+}
+
+static int64_t event_int(const gb_event *e, uint32_t f)
+{
+    switch (f) {
+    case GBP_F_ID: return (int64_t)e->id;
+    case GBP_F_TYPE: return (int64_t)e->type;
+    case GBP_F_TS: return e->ts_ns;
+    case GBP_F_SOURCE: return (int64_t)e->source;
+    default: return (int64_t)e->target;
+    }
+}
+
+typedef struct run_ref {
+    const uint64_t *r;
+    uint64_t first, shard;
+} run_ref;
+
+static int by_first(const void *a, const void *b)
+{
+    const run_ref *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Gather pattern i's runs from every shard in creation order, with the
+ * shard each belongs to among ns. NULL on ENOMEM. */
+static run_ref *gather(const gb_device_matcher *dm, uint32_t i, uint32_t ns, uint64_t *total)
+{
+    const dpat *d = &dm->pats[i];
+    const gbp_pattern *p = &dm->set->patterns[i];
+    uint64_t fixed = GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots), n = 0, off_last = GBPD_RUN_HDR + (p->nsteps + 1u) / 2u;
+    for (uint32_t s = 0; s < d->nshards; s++)
+        n += d->states[s][GBPD_ST_NRUNS];
+    run_ref *v = malloc((n ? n : 1) * sizeof *v);
+    for (uint32_t s = 0, k = 0; v && s < d->nshards; s++)
+        for (uint64_t q = 0; q < d->states[s][GBPD_ST_NRUNS]; q++) {
+            const uint64_t *r = d->states[s] + GBPD_ST_WORDS + q * (fixed + d->st_cap_ids[s]);
+            const gb_event *a = (const gb_event *)(r + off_last);
+            v[k++] = (run_ref){r, r[GBPD_R_FIRST_EV], gb_hash_u64((uint64_t)event_int(a, d->key_g)) % ns};
+        }
+    if (v)
+        qsort(v, n, sizeof *v, by_first);
+    *total = n;
+    return v;
+}
+
+/* Redistribute pattern i's runs over ns shards (1: merge), all laid out
+ * with the current ids capacity; the counters go to shard 0. */
+static gb_status regroup(gb_device_matcher *dm, uint32_t i, uint32_t ns)
+{
+    dpat *d = &dm->pats[i];
+    const gbp_pattern *p = &dm->set->patterns[i];
+    uint64_t n = 0, fixed = GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots), words = fixed + d->cap_ids;
+    uint64_t cnt[MAX_SHARDS] = {0}, *fresh[MAX_SHARDS] = {0};
+    run_ref *v = gather(dm, i, ns, &n);
+    gb_status st = v ? GB_OK : GB_ENOMEM;
+    for (uint64_t k = 0; v && k < n; k++)
+        cnt[v[k].shard]++;
+    for (uint32_t s = 0; st == GB_OK && s < ns; s++)
+        if (!(fresh[s] = calloc(GBPD_ST_WORDS + cnt[s] * words, sizeof **fresh)))
+            st = GB_ENOMEM;
+    for (uint64_t k = 0; st == GB_OK && k < n; k++) {
+        uint64_t *h = fresh[v[k].shard];
+        memcpy(h + GBPD_ST_WORDS + h[GBPD_ST_NRUNS]++ * words, v[k].r, (fixed + v[k].r[GBPD_R_NIDS]) * sizeof *h);
+    }
+    for (uint32_t s = 0; st == GB_OK && s < d->nshards; s++)
+        for (uint32_t w = GBPD_ST_MATCHES; w < GBPD_ST_WORDS; w++)
+            fresh[0][w] += w == GBPD_ST_OPEN ? 0 : d->states[s][w];
+    free(v);
+    if (st != GB_OK) {
+        for (uint32_t s = 0; s < ns; s++)
+            free(fresh[s]);
+        return st;
+    }
+    for (uint32_t s = 0; s < d->nshards; s++)
+        free(d->states[s]);
+    for (uint32_t s = 0; s < ns; s++) {
+        fresh[s][GBPD_ST_OPEN] = fresh[s][GBPD_ST_NRUNS];
+        d->states[s] = fresh[s];
+        d->st_cap_ids[s] = d->cap_ids;
+    }
+    d->nshards = ns;
+    return GB_OK;
+}
+
+/* Before a batch of n events: shard a shardable pattern only while its run
+ * cap (counted over all its runs) cannot be reached in the batch, since
+ * shards cannot see each other's counts. */
+static gb_status reshard(gb_device_matcher *dm, size_t n)
+{
+    for (uint32_t i = 0; n && i < dm->set->npatterns; i++) {
+        dpat *d = &dm->pats[i];
+        if (!d->shardable)
+            continue;
+        uint64_t open = 0;
+        for (uint32_t s = 0; s < d->nshards; s++)
+            open += d->states[s][GBPD_ST_OPEN];
+        uint32_t want = open + n < dm->o.max_runs_per_pattern ? dm->o.key_shards : 1;
+        gb_status st = want == d->nshards ? GB_OK : regroup(dm, i, want);
+        if (st != GB_OK)
+            return st;
+    }
+    return GB_OK;
+}
+
 /* ---- one batch: launch, reruns, commit, delivery ------------------------------------- */
 
-/* Install each pattern's new state (all allocated first: all or nothing). */
-static gb_status commit(gb_device_matcher *dm, uint64_t *const *st)
+/* Install each unit's new state (all allocated first: all or nothing). */
+static gb_status commit(gb_device_matcher *dm, const unit *u, uint32_t nu, uint64_t *const *st,
+                        const uint64_t *cap_ids)
 {
-    uint32_t np = dm->set->npatterns;
-    uint64_t **fresh = calloc(np, sizeof *fresh);
+    uint64_t **fresh = calloc(nu, sizeof *fresh);
     if (!fresh)
         return GB_ENOMEM;
-    for (uint32_t i = 0; i < np; i++) {
-        const gbp_pattern *p = &dm->set->patterns[i];
-        uint64_t w = GBPD_ST_WORDS + st[i][GBPD_ST_NRUNS] * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) +
-                                                             dm->pats[i].cap_ids);
-        if (!(fresh[i] = malloc(w * sizeof **fresh))) {
-            for (uint32_t j = 0; j < i; j++)
-                free(fresh[j]);
+    for (uint32_t j = 0; j < nu; j++) {
+        const gbp_pattern *p = &dm->set->patterns[u[j].pat];
+        uint64_t w = stored_words(p, st[j], cap_ids[j]);
+        if (!(fresh[j] = malloc(w * sizeof **fresh))) {
+            for (uint32_t q = 0; q < j; q++)
+                free(fresh[q]);
             free(fresh);
             return GB_ENOMEM;
         }
-        memcpy(fresh[i], st[i], w * sizeof **fresh);
+        memcpy(fresh[j], st[j], w * sizeof **fresh);
     }
-    for (uint32_t i = 0; i < np; i++) {
-        free(dm->pats[i].state);
-        dm->pats[i].state = fresh[i];
-        dm->pats[i].st_cap_ids = dm->pats[i].cap_ids;
+    for (uint32_t j = 0; j < nu; j++) {
+        dpat *d = &dm->pats[u[j].pat];
+        free(d->states[u[j].shard]);
+        d->states[u[j].shard] = fresh[j];
+        d->st_cap_ids[u[j].shard] = cap_ids[j];
     }
     free(fresh);
     return GB_OK;
 }
 
-static gb_status batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
+/* Every pattern's shards, in pattern order. */
+static unit *units_of(const gb_device_matcher *dm, uint32_t *nu)
 {
-    uint32_t np = dm->set->npatterns;
-    uint32_t *all = calloc(np, sizeof *all);
-    launch *re = calloc(np, sizeof *re);
-    uint64_t **st = calloc(2 * (size_t)np, sizeof *st);
-    launch l = {0};
-    gb_status s = all && re && st ? GB_OK : GB_ENOMEM;
-    for (uint32_t i = 0; s == GB_OK && i < np; i++)
-        all[i] = i;
-    if (s == GB_OK && (s = build(dm, &l, all, np, ev, n, op, ts)) == GB_OK)
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < dm->set->npatterns; i++)
+        n += dm->pats[i].nshards;
+    unit *u = calloc(n, sizeof *u);
+    for (uint32_t i = 0, k = 0; u && i < dm->set->npatterns; i++)
+        for (uint32_t s = 0; s < dm->pats[i].nshards; s++)
+            u[k++] = (unit){i, s};
+    *nu = n;
+    return u;
+}
+
+/* Launch every unit; rerun the ones that overflowed; commit; deliver. */
+static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, const gb_event *ev, size_t n, int op,
+                            int64_t ts)
+{
+    launch *re = calloc(nu, sizeof *re), l = {0};
+    uint64_t **st = calloc(2 * (size_t)nu, sizeof *st), *caps = calloc(nu, sizeof *caps);
+    gb_status s = re && st && caps ? GB_OK : GB_ENOMEM;
+    if (s == GB_OK && (s = build(dm, &l, u, nu, ev, n, op, ts)) == GB_OK)
         s = run_chain(dm, &l);
-    for (uint32_t i = 0; s == GB_OK && i < np; i++) {
-        st[i] = l.out + l.st_off[i];
-        st[np + i] = l.out + l.ma_off[i];
-        uint64_t flags = st[np + i][GBPD_MA_FLAGS];
-        if (flags && (s = rerun(dm, i, flags, ev, n, op, ts, &re[i])) == GB_OK) {
-            st[i] = re[i].out + re[i].st_off[0];
-            st[np + i] = re[i].out + re[i].ma_off[0];
+    for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
+        st[j] = l.out + l.st_off[j];
+        st[nu + j] = l.out + l.ma_off[j];
+        caps[j] = l.cap_ids[j];
+        uint64_t flags = st[nu + j][GBPD_MA_FLAGS];
+        if (flags && (s = rerun(dm, u[j], flags, ev, n, op, ts, &re[j])) == GB_OK) {
+            st[j] = re[j].out + re[j].st_off[0];
+            st[nu + j] = re[j].out + re[j].ma_off[0];
+            caps[j] = re[j].cap_ids[0];
         }
     }
     if (s == GB_OK)
-        s = commit(dm, st);
+        s = commit(dm, u, nu, st, caps);
     if (s == GB_OK)
-        s = deliver(dm, st + np);
-    for (uint32_t i = 0; re && i < np; i++)
-        launch_free(&re[i]);
+        s = deliver(dm, u, nu, st + nu);
+    for (uint32_t j = 0; re && j < nu; j++)
+        launch_free(&re[j]);
     launch_free(&l);
-    free(all), free(re), free(st);
+    free(re), free(st), free(caps);
+    return s;
+}
+
+static gb_status batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
+{
+    gb_status s = reshard(dm, n);
+    uint32_t nu = 0;
+    unit *u = s == GB_OK ? units_of(dm, &nu) : NULL;
+    if (s == GB_OK)
+        s = u ? launch_all(dm, u, nu, ev, n, op, ts) : GB_ENOMEM;
+    free(u);
     if (s == GB_ENOMEM)
         return gbi_error(s, "device_matcher", "out of memory");
     return s;
@@ -514,8 +687,10 @@ static gb_status init_pats(gb_device_matcher *dm)
         d->cap_runs = dm->o.run_capacity;
         d->cap_ids = dm->o.id_capacity;
         d->match_cap = dm->o.match_capacity;
-        d->st_cap_ids = d->cap_ids;
-        if (!(d->state = calloc(GBPD_ST_WORDS, sizeof *d->state)))
+        d->st_cap_ids[0] = d->cap_ids;
+        d->nshards = 1;
+        d->shardable = dm->o.key_shards > 1 && shardable(&dm->set->patterns[i], &d->key_g);
+        if (!(d->states[0] = calloc(GBPD_ST_WORDS, sizeof *d->states[0])))
             return GB_ENOMEM;
     }
     return build_static(dm);
@@ -539,6 +714,12 @@ gb_status gb_device_matcher_create(gb_device_matcher **out, const gb_pattern_set
     dm->o.run_capacity = dm->o.run_capacity ? dm->o.run_capacity : DEF_RUNS;
     dm->o.id_capacity = dm->o.id_capacity ? dm->o.id_capacity : DEF_IDS;
     dm->o.match_capacity = dm->o.match_capacity ? dm->o.match_capacity : DEF_MATCH_WORDS;
+    dm->o.key_shards = dm->o.key_shards ? dm->o.key_shards : DEF_SHARDS;
+    if (dm->o.key_shards > MAX_SHARDS) {
+        free(dm);
+        return gbi_error(GB_EINVAL, "device_matcher_create", "key_shards %u is above %u", opts->key_shards,
+                         MAX_SHARDS);
+    }
     gb_status st = make_broker(dm);
     if (st == GB_OK && init_pats(dm) != GB_OK)
         st = gbi_error(GB_ENOMEM, "device_matcher_create", "out of memory");
@@ -558,7 +739,8 @@ void gb_device_matcher_destroy(gb_device_matcher *dm)
         if (dm->inst[i])
             dm->be[i]->ring->destroy(dm->inst[i]);
     for (uint32_t i = 0; dm->pats && i < dm->set->npatterns; i++)
-        free(dm->pats[i].state);
+        for (uint32_t s = 0; s < dm->pats[i].nshards; s++)
+            free(dm->pats[i].states[s]);
     if (dm->own_broker)
         gb_broker_destroy(dm->broker);
     free(dm->inst), free(dm->be), free(dm->pats), free(dm->stat);
@@ -630,8 +812,10 @@ gb_status gb_device_matcher_stats_get(const gb_device_matcher *dm, uint32_t patt
     memset(out, 0, sizeof *out);
     for (uint32_t i = 0; i < dm->set->npatterns; i++) {
         const dpat *d = &dm->pats[i];
-        if (pattern == UINT32_MAX || i == pattern)
-            add_counters(&out->m, d->state);
+        for (uint32_t s = 0; (pattern == UINT32_MAX || i == pattern) && s < d->nshards; s++)
+            add_counters(&out->m, d->states[s]);
+        out->sharded_patterns += d->nshards > 1;
+        out->work_items += d->nshards;
         out->run_capacity = d->cap_runs > out->run_capacity ? d->cap_runs : out->run_capacity;
         out->id_capacity = d->cap_ids > out->id_capacity ? d->cap_ids : out->id_capacity;
         out->match_capacity = d->match_cap > out->match_capacity ? d->match_cap : out->match_capacity;

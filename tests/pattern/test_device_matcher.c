@@ -139,6 +139,7 @@ static void random_rounds(const char *chain, int rounds, uint32_t caps, gb_devic
         sum->device_batches += ds.device_batches;
         sum->batches += ds.batches;
         sum->m.matches += ds.m.matches;
+        sum->sharded_patterns += ds.sharded_patterns;
         free(a.text.s), free(b.text.s), free(ev), free(src);
         gb_pattern_set_destroy(set);
     }
@@ -149,6 +150,7 @@ Test(device_matcher, random_sets_match_the_cpu_matcher_on_the_cpu_backend)
     gb_device_matcher_stats sum;
     random_rounds("cpu", 150, 0, &sum);
     cr_assert_gt(sum.m.matches, 50, "the random cases should produce matches");
+    cr_assert_gt(sum.sharded_patterns, 5, "some random patterns should be sharded by key");
 }
 
 Test(device_matcher, random_sets_match_the_cpu_matcher_with_tiny_capacities)

@@ -96,6 +96,7 @@ static void library_on(const char *chain)
     cr_assert_eq(ds.m.matches, cs.matches);
     cr_assert_eq(ds.m.runs_started, cs.runs_started);
     cr_assert_str_eq(ds.backend, chain);
+    cr_assert_geq(ds.sharded_patterns, 3, "high_frequency, velocity_change, rapid_split, round_trip are sharded by key");
     free(want), free(got), free(ev);
     gb_pattern_set_destroy(set);
 }

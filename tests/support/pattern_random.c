@@ -88,14 +88,16 @@ static void conjunct(gbt_rng *r, sbuf *b, int i)
     }
 }
 
-/* keyed: every step after the first and every negation gets a top-level
- * `source == v.f` conjunct, so the pattern is partitioned (matcher.c). */
+/* keyed 1: every step after the first and every negation gets a top-level
+ * `source == v.f` conjunct, so the pattern is partitioned (matcher.c);
+ * keyed 2 or 3: always `source == a.target` (2) or `source == a.source`
+ * (3), so the runs keep one key for life (the device matcher shards those). */
 static void where(gbt_rng *r, sbuf *b, int i, int keyed)
 {
     if (keyed && i > 0) {
         char v[8];
-        var_name(v, sizeof v, (int)gbt_rnd(r, (uint32_t)i));
-        put(b, " where source == %s.%s", v, gbt_rnd(r, 2) ? "target" : "source");
+        var_name(v, sizeof v, keyed == 1 ? (int)gbt_rnd(r, (uint32_t)i) : 0);
+        put(b, " where source == %s.%s", v, keyed == 3 || (keyed == 1 && gbt_rnd(r, 2)) ? "source" : "target");
         if (gbt_rnd(r, 2)) {
             put(b, " and ");
             conjunct(r, b, i);
@@ -146,14 +148,16 @@ static void emit(gbt_rng *r, sbuf *b, int nsteps)
 static void one_pattern(gbt_rng *r, sbuf *b, int idx)
 {
     static const char *const sev[] = {"low", "medium", "high", "critical"};
-    int nsteps = 1 + (int)gbt_rnd(r, 4), keyed = gbt_rnd(r, 2) == 0;
+    int nsteps = 1 + (int)gbt_rnd(r, 4), keyed = (int)gbt_rnd(r, 5);
+    keyed = keyed > 3 ? 0 : keyed;
     put(b, "pattern p%d severity %s within %uns%s\n", idx, sev[gbt_rnd(r, 4)], 1 + gbt_rnd(r, 40),
-        gbt_rnd(r, 3) == 0 ? " skip past_last" : "");
+        gbt_rnd(r, keyed >= 2 ? 8 : 3) == 0 ? " skip past_last" : "");
     for (int i = 0; i < nsteps; i++) {
         char v[8];
         var_name(v, sizeof v, i);
         put(b, "  %s: %s", v, gbt_type_names[gbt_rnd(r, GBT_NTYPES)]);
-        quant(r, b);
+        if (i > 0 || keyed < 2 || gbt_rnd(r, 8) == 0)
+            quant(r, b);
         where(r, b, i, keyed);
         put(b, "\n");
         if (gbt_rnd(r, 4) == 0) {
