@@ -4,7 +4,9 @@
  * matcher (gb_matcher, the baseline), on the same generated stream of
  * transfers. Each row checks that the three outputs are identical.
  *
- *   build/bench/bench_pattern_device_matcher [--events N] [--batch B] [--accounts A] [--quick]
+ *   build/bench/bench_pattern_device_matcher [--events N] [--batch B] [--accounts A] [--shards S] [--quick]
+ *
+ * --shards: work-items per key-shardable pattern (gb_device_matcher_opts.key_shards; 0: default 8, 1: none).
  *
  * Rows: the four spec examples one at a time and a 50-pattern set (the
  * library patterns/fraud.gbp plus 41 variants, as in bench_pattern_pattern).
@@ -45,6 +47,7 @@ static const char *const spec_src[4] = {
 typedef struct opts {
     size_t events, batch;
     uint64_t accounts;
+    uint32_t shards;
 } opts;
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -153,7 +156,8 @@ static double device_matcher(const gb_pattern_set *set, const char *chain, const
                              digest *d, uint64_t *ovf)
 {
     gb_device_matcher *dm;
-    gb_device_matcher_opts dopts = {.chain = chain, .on_match = on_match, .ctx = d, .id_capacity = 16};
+    gb_device_matcher_opts dopts = {.chain = chain, .on_match = on_match, .ctx = d, .id_capacity = 16,
+                                    .key_shards = o->shards};
     if (gb_device_matcher_create(&dm, set, &dopts) != GB_OK || gb_device_matcher_push(dm, NULL, 0) != GB_OK)
         return -1; /* the empty push compiles the program */
     int64_t t0 = gb_time_monotonic_ns();
@@ -202,6 +206,8 @@ static void parse_opts(int argc, char **argv, opts *o)
             o->events = strtoull(argv[++i], NULL, 10);
         else if (i + 1 < argc && !strcmp(argv[i], "--batch"))
             o->batch = strtoull(argv[++i], NULL, 10);
+        else if (i + 1 < argc && !strcmp(argv[i], "--shards"))
+            o->shards = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (i + 1 < argc && !strcmp(argv[i], "--accounts"))
             o->accounts = strtoull(argv[++i], NULL, 10);
     }
@@ -228,7 +234,8 @@ int main(int argc, char **argv)
     int ocl = gb_backend_available("opencl") == GB_OK;
     printf("gpubridge device pattern matcher, %zu transfer events (~1000/s, %" PRIu64 " accounts), batches of %zu\n",
            o.events, o.accounts, o.batch);
-    printf("command: %s --events %zu --batch %zu --accounts %" PRIu64 "\n", argv[0], o.events, o.batch, o.accounts);
+    printf("command: %s --events %zu --batch %zu --accounts %" PRIu64 " --shards %u\n", argv[0], o.events, o.batch,
+           o.accounts, o.shards);
     if (!ocl)
         printf("(no OpenCL: the PoCL columns are empty)\n");
     printf("%-16s %4s %8s %12s %12s %6s %4s %12s %6s %4s  %s\n", "set", "pats", "matches", "gb_matcher", "dev-cpu",

@@ -46,7 +46,7 @@ typedef struct gb_device_matcher_opts {
     uint32_t max_runs_per_pattern; /* as gb_matcher_opts (0: GB_MATCHER_DEFAULT_MAX_RUNS) */
     uint32_t run_capacity;   /* open-run slots per pattern in device memory (0: 256) */
     uint32_t id_capacity;    /* bound ids per run (0: 32) */
-    uint32_t match_capacity; /* words of match records per pattern and batch (0: 65536) */
+    uint32_t match_capacity; /* words of match records per work-item and batch (0: 4096) */
     uint32_t key_shards;     /* work-items per pattern that can be sharded by key (0: 8; 1: none; at most 256) */
 } gb_device_matcher_opts;
 

@@ -30,7 +30,7 @@
 
 #define DEF_RUNS 256u
 #define DEF_IDS 32u
-#define DEF_MATCH_WORDS 65536u
+#define DEF_MATCH_WORDS 4096u
 #define MAX_WORDS ((uint64_t)1 << 31) /* largest state or match area of one pattern */
 
 #define DEF_SHARDS 8u
