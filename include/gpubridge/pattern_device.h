@@ -63,7 +63,7 @@ typedef struct gb_device_matcher_stats {
 } gb_device_matcher_stats;
 
 /* Create a device matcher over set (which must outlive it). opts may be NULL.
- * Errors: GB_EINVAL (out or set NULL, an empty set), GB_ENOMEM, and the
+ * Errors: GB_EINVAL (out or set NULL, an empty set, key_shards above 256), GB_ENOMEM, and the
  * errors of gb_broker_create for an own broker. Nothing is compiled yet. */
 gb_status gb_device_matcher_create(gb_device_matcher **out, const gb_pattern_set *set,
                                    const gb_device_matcher_opts *opts);
