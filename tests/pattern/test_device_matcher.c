@@ -165,7 +165,7 @@ Test(device_matcher, random_sets_match_the_cpu_matcher_on_pocl)
     if (gb_backend_available("opencl") != GB_OK)
         cr_skip_test("no OpenCL: %s", gb_last_error());
     gb_device_matcher_stats sum;
-    random_rounds("opencl", 12, 0, &sum);
+    random_rounds("opencl", 6, 0, &sum);
     cr_assert_eq(sum.device_batches, sum.batches, "every launch ran on the OpenCL device");
 }
 
@@ -174,6 +174,6 @@ Test(device_matcher, tiny_capacities_on_pocl_overflow_and_rerun_exactly)
     if (gb_backend_available("opencl") != GB_OK)
         cr_skip_test("no OpenCL: %s", gb_last_error());
     gb_device_matcher_stats sum;
-    random_rounds("opencl", 6, 2, &sum);
+    random_rounds("opencl", 3, 2, &sum);
     cr_assert_gt(sum.overflows, 0);
 }
