@@ -10,13 +10,13 @@
  *
  * A batch commits only when every pattern's output is whole: a pattern
  * whose capacity overflowed is rerun on the host with more room (nothing is
- * dropped), and any error leaves the state as it was before the batch. The
+ * dropped), and any error leaves the state as it was before the batch.
  * Patterns whose runs keep one key for life are split into key shards
  * (one work-item each) while their run cap cannot be reached in a batch,
  * and merged back into one when it could (reshard, regroup). The
  * per-work-item matches are then merged into the CPU matcher's emission order
  * (spec Semantics 8 and 10): events in arrival order, patterns in file order
- * within one event, each pattern's own order within that; then advance
+ * within one event, then the first event of each match's run; then advance
  * (patterns in file order); a flush closes runs in creation order across
  * patterns, i.e. by (first event, pattern).
  */
