@@ -17,6 +17,7 @@
 #include "gpubridge/broker.h"
 #include "gpubridge/kernel.h"
 #include "gpubridge/pattern.h"
+#include "gpubridge/pattern_device.h"
 #include "gpubridge/version.h"
 #include "gpubridge/temporal_graph.h"
 #include "gpubridge/causal.h"

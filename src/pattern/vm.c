@@ -7,9 +7,11 @@
  * fixed-size value stack, one flat bytecode array, integer arithmetic done on
  * unsigned types so overflow wraps instead of being undefined.
  */
+#ifndef GBP_VM_KERNEL /* the device program embeds vm.h before this file */
 #include "pattern/vm.h"
+#endif
 
-static gbp_val field_of(const gb_event *e, uint32_t f)
+static gbp_val field_of(const GBP_VM_AS gb_event *e, uint32_t f)
 {
     gbp_val v;
     switch (f) {
@@ -99,7 +101,7 @@ static int is_load(uint32_t op)
 }
 
 /* The value a load instruction pushes. */
-static gbp_val load(uint32_t op, uint32_t arg, const gbp_val *consts, const gbp_vm_ctx *ctx)
+static gbp_val load(uint32_t op, uint32_t arg, const GBP_VM_AS gbp_val *consts, const gbp_vm_ctx *ctx)
 {
     gbp_val v;
     switch (op) {
@@ -146,7 +148,7 @@ static int control(uint32_t op, uint32_t arg, uint32_t ncode, gbp_val *s, int *s
     }
 }
 
-int gbp_vm_eval(const uint32_t *code, uint32_t ncode, uint32_t pc, const gbp_val *consts,
+int gbp_vm_eval(const GBP_VM_AS uint32_t *code, uint32_t ncode, uint32_t pc, const GBP_VM_AS gbp_val *consts,
                 const gbp_vm_ctx *ctx, gbp_val *out)
 {
     gbp_val s[GBP_VM_STACK];

@@ -21,6 +21,13 @@
 #include "gpubridge/pattern.h"
 #endif
 
+/* The address space of what the VM reads (bytecode, constants, events,
+ * run state): empty on the host and CUDA; the device matcher's OpenCL
+ * program defines it as __global (PoCL has no generic address space). */
+#ifndef GBP_VM_AS
+#define GBP_VM_AS
+#endif
+
 typedef union gbp_val {
     int64_t i;
     double d;
@@ -91,16 +98,16 @@ enum gbp_op {
  * variable (indexed by variable), the run's aggregate slots and per-variable
  * counts. */
 typedef struct gbp_vm_ctx {
-    const gb_event *cur;
-    const gb_event *vars;
-    const gbp_val *slots;
-    const uint32_t *counts;
+    const GBP_VM_AS gb_event *cur;
+    const GBP_VM_AS gb_event *vars;
+    const GBP_VM_AS gbp_val *slots;
+    const GBP_VM_AS uint32_t *counts;
 } gbp_vm_ctx;
 
 /* Run the program starting at code[pc] until RET; *out = the result.
  * Returns 0, or -1 for a malformed program (bad opcode, stack overflow or
  * underflow, jump out of range of ncode). */
-int gbp_vm_eval(const uint32_t *code, uint32_t ncode, uint32_t pc, const gbp_val *consts,
+int gbp_vm_eval(const GBP_VM_AS uint32_t *code, uint32_t ncode, uint32_t pc, const GBP_VM_AS gbp_val *consts,
                 const gbp_vm_ctx *ctx, gbp_val *out);
 
 #endif

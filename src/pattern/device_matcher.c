@@ -1,0 +1,834 @@
+/*
+ * The device pattern matcher (gpubridge/pattern_device.h): the host side.
+ * It owns the flattened pattern set (bytecode, constants, per-pattern step
+ * tables), each pattern's open-run state between batches (in the kernel's
+ * word layout, kernels/pattern_layout.gbk), the capacities, and the walk
+ * along the broker's chain: for a launch it takes the best device, runs the
+ * kernel there (cpu: the native build; opencl/cuda: compiled once per
+ * device from the embedded source, then io_launch), and on a device failure
+ * gives the same input to the next entry.
+ *
+ * A batch commits only when every pattern's output is whole: a pattern
+ * whose capacity overflowed is rerun on the host with more room (nothing is
+ * dropped), and any error leaves the state as it was before the batch.
+ * Patterns whose runs keep one key for life are split into key shards
+ * (one work-item each) while their run cap cannot be reached in a batch,
+ * and merged back into one when it could (reshard, regroup). The
+ * per-work-item matches are then merged into the CPU matcher's emission order
+ * (spec Semantics 8 and 10): events in arrival order, patterns in file order
+ * within one event, then the first event of each match's run; then advance
+ * (patterns in file order); a flush closes runs in creation order across
+ * patterns, i.e. by (first event, pattern).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "device/backend.h"
+#include "gpubridge/hash.h"
+#include "gpubridge/pattern_device.h"
+#include "pattern/device_kernel.h"
+#include "pattern/internal.h"
+
+#define DEF_RUNS 256u
+#define DEF_IDS 32u
+#define DEF_MATCH_WORDS 4096u
+#define MAX_WORDS ((uint64_t)1 << 31) /* largest state or match area of one pattern */
+
+#define DEF_SHARDS 8u
+#define MAX_SHARDS 256u
+
+/* A pattern: its shards' states (one shard unless the pattern is sharded
+ * by key, see shardable()), and its capacities (per shard). */
+typedef struct dpat {
+    uint64_t *states[MAX_SHARDS]; /* GBPD_ST_WORDS + nruns runs in layout st_cap_ids[s] */
+    uint64_t st_cap_ids[MAX_SHARDS];
+    uint32_t nshards;
+    int shardable;
+    uint32_t key_g;       /* sharded: the field of `a` every key conjunct names */
+    uint32_t cap_runs, cap_ids, match_cap;
+    uint64_t meta_off;    /* in the static part */
+} dpat;
+
+/* One work-item: a pattern's shard. */
+typedef struct unit {
+    uint32_t pat, shard;
+} unit;
+
+struct gb_device_matcher {
+    const gb_pattern_set *set;
+    gb_device_matcher_opts o;
+    gb_broker *broker;
+    int own_broker;
+    uint32_t nentries;
+    void **inst;                     /* per broker entry: opened device with the program */
+    const gbi_backend_ops **be;
+    uint64_t *stat;                  /* code, consts, per-pattern metadata */
+    size_t nstat, off_code, off_consts;
+    dpat *pats;
+    int64_t now;
+    int has_now;
+    uint64_t evno, events, rejected, batches, device_batches, fallbacks, overflows;
+    char backend[16];
+};
+
+/* One launch's input, output and where each pattern's results lie. */
+typedef struct launch {
+    uint64_t *in, *out;
+    size_t in_words, out_words;
+    uint32_t npat;                       /* descriptors (units) */
+    uint64_t *st_off, *ma_off, *cap_ids; /* per descriptor: in out; the ids capacity it ran with */
+} launch;
+
+/* ---- the static part ------------------------------------------------------------ */
+
+static size_t meta_words(const gbp_pattern *p)
+{
+    return GBPD_STEP_WORDS * p->nsteps + GBPD_NEG_WORDS * p->nnegs + p->nsteps + 1u + 3u * p->nslots +
+           2u * p->nfields + p->ntypes;
+}
+
+static void put_meta(uint64_t *w, const gbp_pattern *p)
+{
+    for (uint32_t i = 0; i < p->nsteps; i++) {
+        const gbp_step *s = &p->steps[i];
+        *w++ = s->type, *w++ = s->nmin, *w++ = s->nmax, *w++ = s->where;
+        *w++ = s->key.has, *w++ = s->key.vfield, *w++ = s->key.var;
+    }
+    for (uint32_t k = 0; k < p->nnegs; k++) {
+        const gbp_neg *n = &p->negs[k];
+        *w++ = n->type, *w++ = n->where, *w++ = n->after, *w++ = n->key.has, *w++ = n->key.vfield, *w++ = n->key.var;
+    }
+    for (uint32_t i = 0; i <= p->nsteps; i++)
+        *w++ = p->neg_begin ? p->neg_begin[i] : 0;
+    for (uint32_t k = 0; k < p->nslots; k++)
+        *w++ = p->slots[k].var, *w++ = p->slots[k].op, *w++ = p->slots[k].field;
+    for (uint32_t f = 0; f < p->nfields; f++)
+        *w++ = p->field_code[f], *w++ = p->field_double[f];
+    for (uint32_t t = 0; t < p->ntypes; t++)
+        *w++ = p->types[t];
+}
+
+static gb_status build_static(gb_device_matcher *dm)
+{
+    const gb_pattern_set *s = dm->set;
+    size_t n = (s->ncode + 1) / 2 + s->nconsts;
+    for (uint32_t i = 0; i < s->npatterns; i++)
+        n += meta_words(&s->patterns[i]);
+    dm->stat = calloc(n ? n : 1, sizeof *dm->stat);
+    if (!dm->stat)
+        return GB_ENOMEM;
+    dm->nstat = n;
+    dm->off_code = 0;
+    if (s->ncode)
+        memcpy(dm->stat, s->code, s->ncode * sizeof *s->code);
+    dm->off_consts = (s->ncode + 1) / 2;
+    if (s->nconsts)
+        memcpy(dm->stat + dm->off_consts, s->consts, s->nconsts * sizeof *s->consts);
+    size_t at = dm->off_consts + s->nconsts;
+    for (uint32_t i = 0; i < s->npatterns; i++) {
+        dm->pats[i].meta_off = at;
+        put_meta(dm->stat + at, &s->patterns[i]);
+        at += meta_words(&s->patterns[i]);
+    }
+    return GB_OK;
+}
+
+/* ---- building a launch ------------------------------------------------------------ */
+
+static uint64_t state_words(const gbp_pattern *p, uint64_t cap_runs, uint64_t cap_ids)
+{
+    return GBPD_STATE_WORDS((uint64_t)p->nsteps, (uint64_t)p->nslots, cap_runs, cap_ids);
+}
+
+static uint64_t stored_words(const gbp_pattern *p, const uint64_t *state, uint64_t cap_ids)
+{
+    return GBPD_ST_WORDS + state[GBPD_ST_NRUNS] * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + cap_ids);
+}
+
+static void put_header(uint64_t *h, const launch *l, size_t n, int op, int64_t op_ts, uint64_t evno0,
+                       const gb_device_matcher *dm, size_t off_stat, size_t off_ev)
+{
+    h[GBPD_HD_MAGIC] = GBPD_MAGIC;
+    h[GBPD_HD_NPAT] = l->npat;
+    h[GBPD_HD_NCODE] = dm->set->ncode;
+    h[GBPD_HD_OFF_CODE] = off_stat + dm->off_code;
+    h[GBPD_HD_OFF_CONSTS] = off_stat + dm->off_consts;
+    h[GBPD_HD_NEVENTS] = n;
+    h[GBPD_HD_OFF_EVENTS] = off_ev;
+    h[GBPD_HD_EVNO0] = evno0;
+    h[GBPD_HD_OP] = (uint64_t)op;
+    h[GBPD_HD_OP_TS] = (uint64_t)op_ts;
+    h[GBPD_HD_OFF_PD] = GBPD_HD_WORDS;
+}
+
+static void put_desc(uint64_t *pd, const gb_device_matcher *dm, unit u, size_t off_stat, uint64_t in_state,
+                     uint64_t out_state, uint64_t out_match)
+{
+    uint32_t i = u.pat;
+    const gbp_pattern *p = &dm->set->patterns[i];
+    const dpat *d = &dm->pats[i];
+    memset(pd, 0, GBPD_PD_WORDS * sizeof *pd);
+    pd[GBPD_PD_INDEX] = i;
+    pd[GBPD_PD_NSTEPS] = p->nsteps;
+    pd[GBPD_PD_NNEGS] = p->nnegs;
+    pd[GBPD_PD_NSLOTS] = p->nslots;
+    pd[GBPD_PD_NFIELDS] = p->nfields;
+    pd[GBPD_PD_NTYPES] = p->ntypes;
+    pd[GBPD_PD_WITHIN] = (uint64_t)p->within;
+    pd[GBPD_PD_PAST_LAST] = (uint64_t)p->past_last;
+    pd[GBPD_PD_EMIT_AT_CLOSE] = (uint64_t)p->emit_at_close;
+    pd[GBPD_PD_META] = off_stat + d->meta_off;
+    pd[GBPD_PD_MAX_RUNS] = dm->o.max_runs_per_pattern;
+    pd[GBPD_PD_IN_STATE] = in_state;
+    pd[GBPD_PD_IN_CAP_IDS] = d->st_cap_ids[u.shard];
+    pd[GBPD_PD_OUT_STATE] = out_state;
+    pd[GBPD_PD_OUT_CAP_RUNS] = d->cap_runs;
+    pd[GBPD_PD_OUT_CAP_IDS] = d->cap_ids;
+    pd[GBPD_PD_OUT_MATCH] = out_match;
+    pd[GBPD_PD_MATCH_CAP] = d->match_cap;
+    pd[GBPD_PD_PART_FIELD] = p->part_field >= 0 ? (uint64_t)p->part_field : GBPD_NO_PART;
+    pd[GBPD_PD_SHARD] = u.shard;
+    pd[GBPD_PD_NSHARDS] = d->nshards;
+    pd[GBPD_PD_KEY_G] = d->key_g;
+}
+
+static void launch_free(launch *l)
+{
+    free(l->in);
+    free(l->out);
+    free(l->st_off);
+    l->in = l->out = NULL;
+    l->st_off = l->ma_off = l->cap_ids = NULL;
+}
+
+/* Lay out the launch of units u[0..npat) over events[0..n) then op. */
+static gb_status build(gb_device_matcher *dm, launch *l, const unit *u, uint32_t npat, const gb_event *events,
+                       size_t n, int op, int64_t op_ts)
+{
+    memset(l, 0, sizeof *l);
+    l->npat = npat;
+    size_t off_stat = GBPD_HD_WORDS + (size_t)npat * GBPD_PD_WORDS;
+    size_t off_ev = off_stat + dm->nstat, off_states = off_ev + n * GBPD_EVENT_WORDS;
+    size_t in_words = off_states, out_words = 0;
+    l->st_off = calloc(3 * (size_t)npat, sizeof *l->st_off);
+    if (!l->st_off)
+        return GB_ENOMEM;
+    l->ma_off = l->st_off + npat;
+    l->cap_ids = l->ma_off + npat;
+    for (uint32_t j = 0; j < npat; j++) {
+        const gbp_pattern *p = &dm->set->patterns[u[j].pat];
+        const dpat *d = &dm->pats[u[j].pat];
+        in_words += stored_words(p, d->states[u[j].shard], d->st_cap_ids[u[j].shard]);
+        l->cap_ids[j] = d->cap_ids;
+        l->st_off[j] = out_words;
+        out_words += state_words(p, d->cap_runs, d->cap_ids);
+        l->ma_off[j] = out_words;
+        out_words += GBPD_MA_WORDS + (size_t)d->match_cap;
+    }
+    l->in = malloc(in_words * sizeof *l->in);
+    l->out = malloc(out_words * sizeof *l->out);
+    if (!l->in || !l->out) {
+        launch_free(l);
+        return GB_ENOMEM;
+    }
+    l->in_words = in_words;
+    l->out_words = out_words;
+    put_header(l->in, l, n, op, op_ts, dm->evno, dm, off_stat, off_ev);
+    memcpy(l->in + off_stat, dm->stat, dm->nstat * sizeof *dm->stat);
+    if (n)
+        memcpy(l->in + off_ev, events, n * sizeof *events);
+    size_t at = off_states;
+    for (uint32_t j = 0; j < npat; j++) {
+        const gbp_pattern *p = &dm->set->patterns[u[j].pat];
+        const dpat *d = &dm->pats[u[j].pat];
+        uint64_t w = stored_words(p, d->states[u[j].shard], d->st_cap_ids[u[j].shard]);
+        memcpy(l->in + at, d->states[u[j].shard], w * sizeof *l->in);
+        put_desc(l->in + GBPD_HD_WORDS + (size_t)j * GBPD_PD_WORDS, dm, u[j], off_stat, at, l->st_off[j],
+                 l->ma_off[j]);
+        at += w;
+    }
+    return GB_OK;
+}
+
+_Static_assert(sizeof(gb_event) == GBPD_EVENT_WORDS * 8, "gb_event is 11 words");
+_Static_assert(sizeof(gbp_val) == 8, "gbp_val is one word");
+
+/* ---- running a launch along the chain ---------------------------------------------- */
+
+#define SKIP 1 /* this entry cannot run it; not its fault */
+
+static gb_status instance(gb_device_matcher *dm, uint32_t i, const gbi_backend_ops *be)
+{
+    if (dm->inst[i])
+        return GB_OK;
+    void *self = NULL;
+    gb_status st = gb_broker_fault_check(dm->broker, i, GB_OP_OPEN);
+    if (st != GB_OK || (st = be->open(&self)) != GB_OK)
+        return st;
+    st = gb_broker_fault_check(dm->broker, i, GB_OP_COMPILE);
+    if (st == GB_OK)
+        st = be->compile(self, gb_embed_pattern_match, NULL);
+    if (st != GB_OK) {
+        be->ring->destroy(self);
+        return st;
+    }
+    dm->inst[i] = self;
+    dm->be[i] = be;
+    return GB_OK;
+}
+
+static int run_on(gb_device_matcher *dm, uint32_t i, launch *l, int *native)
+{
+    gb_broker_device dev;
+    gb_status st = gb_broker_get(dm->broker, i, &dev);
+    if (st != GB_OK)
+        return SKIP;
+    const gbi_backend_ops *be = gbi_backend_find(dev.info.backend);
+    *native = strcmp(dev.info.backend, "cpu") == 0;
+    if (!be || (!*native && !be->io_launch))
+        return SKIP;
+    if ((st = gb_broker_fault_check(dm->broker, i, GB_OP_LAUNCH)) != GB_OK)
+        return st;
+    snprintf(dm->backend, sizeof dm->backend, "%s", dev.info.backend);
+    if (*native) {
+        gbp_match_kernel((const uint8_t *)l->in, (uint8_t *)l->out, l->npat);
+        return GB_OK;
+    }
+    if ((st = instance(dm, i, be)) != GB_OK || (st = gb_broker_fault_check(dm->broker, i, GB_OP_ALLOC)) != GB_OK)
+        return st;
+    return be->io_launch(dm->inst[i], GBPD_ENTRY, l->in, l->in_words * 8, l->out, l->out_words * 8, l->npat);
+}
+
+static gb_status run_chain(gb_device_matcher *dm, launch *l)
+{
+    char last[512] = "";
+    uint32_t i = 0;
+    for (uint32_t from = 0; gb_broker_acquire(dm->broker, from, &i) == GB_OK; from = i + 1) {
+        int native = 0;
+        int st = run_on(dm, i, l, &native);
+        if (st == GB_OK) {
+            gb_broker_report(dm->broker, i, GB_OK, NULL);
+            dm->batches++;
+            dm->device_batches += !native;
+            return GB_OK;
+        }
+        if (st == GB_EPARSE || st == SKIP) {
+            gb_broker_release(dm->broker, i);
+            if (st == GB_EPARSE)
+                return GB_EPARSE;
+            dm->fallbacks++;
+            continue;
+        }
+        snprintf(last, sizeof last, "%s", gb_last_error());
+        gb_broker_report(dm->broker, i, st, last);
+        dm->fallbacks++;
+    }
+    return gbi_error(GB_EDEVICE, "device_matcher", "no device could run the batch (last failure: %s; %s)",
+                     last[0] ? last : "none", gb_last_error());
+}
+
+/* ---- capacity overflow: rerun one pattern on the host with more room ---------------- */
+
+static gb_status grow(dpat *d, const gbp_pattern *p, uint64_t flags)
+{
+    uint64_t runs = d->cap_runs, ids = d->cap_ids, mw = d->match_cap;
+    if (flags & GBPD_OVF_RUNS)
+        runs *= 2;
+    if (flags & GBPD_OVF_IDS)
+        ids *= 2;
+    if (flags & GBPD_OVF_MATCHES)
+        mw *= 2;
+    if (runs > UINT32_MAX || ids > UINT32_MAX || mw > MAX_WORDS || state_words(p, runs, ids) > MAX_WORDS)
+        return gbi_error(GB_ENOMEM, "device_matcher", "pattern '%s' needs more than %llu words of run or match "
+                         "memory", p->name, (unsigned long long)MAX_WORDS);
+    d->cap_runs = (uint32_t)runs;
+    d->cap_ids = (uint32_t)ids;
+    d->match_cap = (uint32_t)mw;
+    return GB_OK;
+}
+
+static gb_status rerun(gb_device_matcher *dm, unit u, uint64_t flags, const gb_event *ev, size_t n, int op,
+                       int64_t ts, launch *l)
+{
+    dm->overflows++;
+    for (;;) {
+        if (flags & GBPD_OVF_BADPROG)
+            return gbi_error(GB_EINVAL, "device_matcher", "pattern %u: inconsistent kernel descriptor", u.pat);
+        gb_status st = grow(&dm->pats[u.pat], &dm->set->patterns[u.pat], flags);
+        if (st == GB_OK)
+            st = build(dm, l, &u, 1, ev, n, op, ts);
+        if (st != GB_OK)
+            return st == GB_ENOMEM ? gbi_error(st, "device_matcher", "out of memory") : st;
+        gbp_match_kernel((const uint8_t *)l->in, (uint8_t *)l->out, 1);
+        flags = l->out[l->ma_off[0] + GBPD_MA_FLAGS];
+        if (!flags)
+            return GB_OK;
+        launch_free(l);
+    }
+}
+
+/* ---- merging the matches into emission order ------------------------------------------ */
+
+/* A match is placed by (phase, key, pattern, first event of its run): a
+ * run emits once, so this is a total order, and it is the CPU matcher's
+ * (within one event and pattern: expired runs, which are the oldest, then
+ * runs taking the event, in creation order, then the run it starts). */
+typedef struct rec {
+    uint64_t phase, key, first;
+    uint32_t pat;
+    const uint64_t *r;
+} rec;
+
+static int by_order(const void *a, const void *b)
+{
+    const rec *x = a, *y = b;
+    if (x->phase != y->phase)
+        return x->phase < y->phase ? -1 : 1;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->pat != y->pat)
+        return x->pat < y->pat ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static void deliver_one(gb_device_matcher *dm, const rec *c, gb_match_var *mv, gb_match_field *mf)
+{
+    const gbp_pattern *p = &dm->set->patterns[c->pat];
+    const uint64_t *r = c->r;
+    const uint64_t *ids = r + GBPD_REC_HDR + p->nsteps;
+    for (uint32_t v = 0; v < p->nsteps; v++) {
+        mv[v] = (gb_match_var){.name = p->vars[v], .count = (uint32_t)r[GBPD_REC_HDR + v], .ids = ids};
+        ids += mv[v].count;
+    }
+    const uint64_t *fv = r + GBPD_REC_HDR + p->nsteps + r[3];
+    for (uint32_t f = 0; f < p->nfields; f++) {
+        mf[f].name = p->fields[f];
+        mf[f].value.kind = p->field_double[f] ? GB_VALUE_DOUBLE : GB_VALUE_INT;
+        memcpy(&mf[f].value.u, &fv[f], sizeof fv[f]);
+    }
+    gb_match mt = {.pattern_index = c->pat, .pattern = p->name, .severity = p->severity, .ts = (int64_t)r[2],
+                   .nvars = p->nsteps, .vars = mv, .nfields = p->nfields, .fields = mf};
+    dm->o.on_match(dm->o.ctx, &mt);
+}
+
+static gb_status deliver(gb_device_matcher *dm, const unit *u, uint32_t nu, uint64_t *const *ma)
+{
+    size_t total = 0;
+    uint32_t maxv = 1, maxf = 1;
+    for (uint32_t j = 0; j < nu; j++)
+        total += ma[j][GBPD_MA_COUNT];
+    for (uint32_t i = 0; i < dm->set->npatterns; i++) {
+        maxv = dm->set->patterns[i].nsteps > maxv ? dm->set->patterns[i].nsteps : maxv;
+        maxf = dm->set->patterns[i].nfields > maxf ? dm->set->patterns[i].nfields : maxf;
+    }
+    if (!total || !dm->o.on_match)
+        return GB_OK;
+    rec *v = malloc(total * sizeof *v);
+    gb_match_var *mv = malloc(maxv * sizeof *mv);
+    gb_match_field *mf = malloc(maxf * sizeof *mf);
+    if (!v || !mv || !mf) {
+        free(v), free(mv), free(mf);
+        return GB_ENOMEM;
+    }
+    size_t k = 0;
+    for (uint32_t j = 0; j < nu; j++) {
+        const gbp_pattern *p = &dm->set->patterns[u[j].pat];
+        const uint64_t *r = ma[j] + GBPD_MA_WORDS;
+        for (uint64_t q = 0; q < ma[j][GBPD_MA_COUNT]; q++) {
+            v[k++] = (rec){.phase = r[0], .key = r[1], .first = r[4], .pat = u[j].pat, .r = r};
+            r += GBPD_REC_HDR + p->nsteps + r[3] + p->nfields;
+        }
+    }
+    qsort(v, total, sizeof *v, by_order);
+    for (size_t j = 0; j < total; j++)
+        deliver_one(dm, &v[j], mv, mf);
+    free(v), free(mv), free(mf);
+    return GB_OK;
+}
+
+/* ---- sharding by key ------------------------------------------------------------- */
+
+/* Can pattern p be split by key? Its runs must keep one key for life: every
+ * step after the first and every negation has a key conjunct on the same
+ * event field F naming the same field G of the first variable, and the
+ * first step binds once (so a.G never changes). `skip past_last` drops runs
+ * of every key, so it is excluded. *g = G. */
+static int shardable(const gbp_pattern *p, uint32_t *g)
+{
+    if (p->part_field < 0 || p->past_last || p->nsteps < 2 || p->steps[0].nmax != 1)
+        return 0;
+    int have = 0;
+    for (uint32_t i = 1; i < p->nsteps + p->nnegs; i++) {
+        const gbp_key *k = i < p->nsteps ? &p->steps[i].key : &p->negs[i - p->nsteps].key;
+        if (!k->has || k->var != 0 || (have && k->vfield != *g))
+            return 0;
+        *g = k->vfield;
+        have = 1;
+    }
+    return have;
+}
+
+static int64_t event_int(const gb_event *e, uint32_t f)
+{
+    switch (f) {
+    case GBP_F_ID: return (int64_t)e->id;
+    case GBP_F_TYPE: return (int64_t)e->type;
+    case GBP_F_TS: return e->ts_ns;
+    case GBP_F_SOURCE: return (int64_t)e->source;
+    default: return (int64_t)e->target;
+    }
+}
+
+typedef struct run_ref {
+    const uint64_t *r;
+    uint64_t first, shard;
+} run_ref;
+
+static int by_first(const void *a, const void *b)
+{
+    const run_ref *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Gather pattern i's runs from every shard in creation order, with the
+ * shard each belongs to among ns. NULL on ENOMEM. */
+static run_ref *gather(const gb_device_matcher *dm, uint32_t i, uint32_t ns, uint64_t *total)
+{
+    const dpat *d = &dm->pats[i];
+    const gbp_pattern *p = &dm->set->patterns[i];
+    uint64_t fixed = GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots), n = 0, off_last = GBPD_RUN_HDR + (p->nsteps + 1u) / 2u;
+    for (uint32_t s = 0; s < d->nshards; s++)
+        n += d->states[s][GBPD_ST_NRUNS];
+    run_ref *v = malloc((n ? n : 1) * sizeof *v);
+    for (uint32_t s = 0, k = 0; v && s < d->nshards; s++)
+        for (uint64_t q = 0; q < d->states[s][GBPD_ST_NRUNS]; q++) {
+            const uint64_t *r = d->states[s] + GBPD_ST_WORDS + q * (fixed + d->st_cap_ids[s]);
+            const gb_event *a = (const gb_event *)(r + off_last);
+            v[k++] = (run_ref){r, r[GBPD_R_FIRST_EV], gb_hash_u64((uint64_t)event_int(a, d->key_g)) % ns};
+        }
+    if (v)
+        qsort(v, n, sizeof *v, by_first);
+    *total = n;
+    return v;
+}
+
+/* Redistribute pattern i's runs over ns shards (1: merge), all laid out
+ * with the current ids capacity; the counters go to shard 0. */
+static gb_status regroup(gb_device_matcher *dm, uint32_t i, uint32_t ns)
+{
+    dpat *d = &dm->pats[i];
+    const gbp_pattern *p = &dm->set->patterns[i];
+    uint64_t n = 0, fixed = GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots), words = fixed + d->cap_ids;
+    uint64_t cnt[MAX_SHARDS] = {0}, *fresh[MAX_SHARDS] = {0};
+    run_ref *v = gather(dm, i, ns, &n);
+    gb_status st = v ? GB_OK : GB_ENOMEM;
+    for (uint64_t k = 0; v && k < n; k++)
+        cnt[v[k].shard]++;
+    for (uint32_t s = 0; st == GB_OK && s < ns; s++)
+        if (!(fresh[s] = calloc(GBPD_ST_WORDS + cnt[s] * words, sizeof **fresh)))
+            st = GB_ENOMEM;
+    for (uint64_t k = 0; st == GB_OK && k < n; k++) {
+        uint64_t *h = fresh[v[k].shard];
+        memcpy(h + GBPD_ST_WORDS + h[GBPD_ST_NRUNS]++ * words, v[k].r, (fixed + v[k].r[GBPD_R_NIDS]) * sizeof *h);
+    }
+    for (uint32_t s = 0; st == GB_OK && s < d->nshards; s++)
+        for (uint32_t w = GBPD_ST_MATCHES; w < GBPD_ST_WORDS; w++)
+            fresh[0][w] += w == GBPD_ST_OPEN ? 0 : d->states[s][w];
+    free(v);
+    if (st != GB_OK) {
+        for (uint32_t s = 0; s < ns; s++)
+            free(fresh[s]);
+        return st;
+    }
+    for (uint32_t s = 0; s < d->nshards; s++)
+        free(d->states[s]);
+    for (uint32_t s = 0; s < ns; s++) {
+        fresh[s][GBPD_ST_OPEN] = fresh[s][GBPD_ST_NRUNS];
+        d->states[s] = fresh[s];
+        d->st_cap_ids[s] = d->cap_ids;
+    }
+    d->nshards = ns;
+    return GB_OK;
+}
+
+/* Before a batch of n events: shard a shardable pattern only while its run
+ * cap (counted over all its runs) cannot be reached in the batch, since
+ * shards cannot see each other's counts. */
+static gb_status reshard(gb_device_matcher *dm, size_t n)
+{
+    for (uint32_t i = 0; n && i < dm->set->npatterns; i++) {
+        dpat *d = &dm->pats[i];
+        if (!d->shardable)
+            continue;
+        uint64_t open = 0;
+        for (uint32_t s = 0; s < d->nshards; s++)
+            open += d->states[s][GBPD_ST_OPEN];
+        uint32_t want = open + n < dm->o.max_runs_per_pattern ? dm->o.key_shards : 1;
+        gb_status st = want == d->nshards ? GB_OK : regroup(dm, i, want);
+        if (st != GB_OK)
+            return st;
+    }
+    return GB_OK;
+}
+
+/* ---- one batch: launch, reruns, commit, delivery ------------------------------------- */
+
+/* Install each unit's new state (all allocated first: all or nothing). */
+static gb_status commit(gb_device_matcher *dm, const unit *u, uint32_t nu, uint64_t *const *st,
+                        const uint64_t *cap_ids)
+{
+    uint64_t **fresh = calloc(nu, sizeof *fresh);
+    if (!fresh)
+        return GB_ENOMEM;
+    for (uint32_t j = 0; j < nu; j++) {
+        const gbp_pattern *p = &dm->set->patterns[u[j].pat];
+        uint64_t w = stored_words(p, st[j], cap_ids[j]);
+        if (!(fresh[j] = malloc(w * sizeof **fresh))) {
+            for (uint32_t q = 0; q < j; q++)
+                free(fresh[q]);
+            free(fresh);
+            return GB_ENOMEM;
+        }
+        memcpy(fresh[j], st[j], w * sizeof **fresh);
+    }
+    for (uint32_t j = 0; j < nu; j++) {
+        dpat *d = &dm->pats[u[j].pat];
+        free(d->states[u[j].shard]);
+        d->states[u[j].shard] = fresh[j];
+        d->st_cap_ids[u[j].shard] = cap_ids[j];
+    }
+    free(fresh);
+    return GB_OK;
+}
+
+/* Every pattern's shards, in pattern order. */
+static unit *units_of(const gb_device_matcher *dm, uint32_t *nu)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < dm->set->npatterns; i++)
+        n += dm->pats[i].nshards;
+    unit *u = calloc(n, sizeof *u);
+    for (uint32_t i = 0, k = 0; u && i < dm->set->npatterns; i++)
+        for (uint32_t s = 0; s < dm->pats[i].nshards; s++)
+            u[k++] = (unit){i, s};
+    *nu = n;
+    return u;
+}
+
+/* Launch every unit; rerun the ones that overflowed; commit; deliver. */
+static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, const gb_event *ev, size_t n, int op,
+                            int64_t ts)
+{
+    launch *re = calloc(nu, sizeof *re), l = {0};
+    uint64_t **st = calloc(2 * (size_t)nu, sizeof *st), *caps = calloc(nu, sizeof *caps);
+    gb_status s = re && st && caps ? GB_OK : GB_ENOMEM;
+    if (s == GB_OK && (s = build(dm, &l, u, nu, ev, n, op, ts)) == GB_OK)
+        s = run_chain(dm, &l);
+    for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
+        st[j] = l.out + l.st_off[j];
+        st[nu + j] = l.out + l.ma_off[j];
+        caps[j] = l.cap_ids[j];
+        uint64_t flags = st[nu + j][GBPD_MA_FLAGS];
+        if (flags && (s = rerun(dm, u[j], flags, ev, n, op, ts, &re[j])) == GB_OK) {
+            st[j] = re[j].out + re[j].st_off[0];
+            st[nu + j] = re[j].out + re[j].ma_off[0];
+            caps[j] = re[j].cap_ids[0];
+        }
+    }
+    if (s == GB_OK)
+        s = commit(dm, u, nu, st, caps);
+    if (s == GB_OK)
+        s = deliver(dm, u, nu, st + nu);
+    for (uint32_t j = 0; re && j < nu; j++)
+        launch_free(&re[j]);
+    launch_free(&l);
+    free(re), free(st), free(caps);
+    return s;
+}
+
+static gb_status batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
+{
+    gb_status s = reshard(dm, n);
+    uint32_t nu = 0;
+    unit *u = s == GB_OK ? units_of(dm, &nu) : NULL;
+    if (s == GB_OK)
+        s = u ? launch_all(dm, u, nu, ev, n, op, ts) : GB_ENOMEM;
+    free(u);
+    if (s == GB_ENOMEM)
+        return gbi_error(s, "device_matcher", "out of memory");
+    return s;
+}
+
+/* ---- public API ------------------------------------------------------------------- */
+
+static gb_status make_broker(gb_device_matcher *dm)
+{
+    if (dm->o.broker) {
+        dm->broker = dm->o.broker;
+    } else {
+        gb_broker_opts bo = {.chain = dm->o.chain};
+        gb_status st = gb_broker_create(&dm->broker, &bo);
+        if (st != GB_OK)
+            return st;
+        dm->own_broker = 1;
+    }
+    dm->nentries = gb_broker_count(dm->broker);
+    dm->inst = calloc(dm->nentries ? dm->nentries : 1, sizeof *dm->inst);
+    dm->be = calloc(dm->nentries ? dm->nentries : 1, sizeof *dm->be);
+    return dm->inst && dm->be ? GB_OK : gbi_error(GB_ENOMEM, "device_matcher_create", "out of memory");
+}
+
+static gb_status init_pats(gb_device_matcher *dm)
+{
+    dm->pats = calloc(dm->set->npatterns, sizeof *dm->pats);
+    if (!dm->pats)
+        return GB_ENOMEM;
+    for (uint32_t i = 0; i < dm->set->npatterns; i++) {
+        dpat *d = &dm->pats[i];
+        d->cap_runs = dm->o.run_capacity;
+        d->cap_ids = dm->o.id_capacity;
+        d->match_cap = dm->o.match_capacity;
+        d->st_cap_ids[0] = d->cap_ids;
+        d->nshards = 1;
+        d->shardable = dm->o.key_shards > 1 && shardable(&dm->set->patterns[i], &d->key_g);
+        if (!(d->states[0] = calloc(GBPD_ST_WORDS, sizeof *d->states[0])))
+            return GB_ENOMEM;
+    }
+    return build_static(dm);
+}
+
+gb_status gb_device_matcher_create(gb_device_matcher **out, const gb_pattern_set *set,
+                                   const gb_device_matcher_opts *opts)
+{
+    if (!out || !set)
+        return gbi_error(GB_EINVAL, "device_matcher_create", "NULL argument");
+    if (set->npatterns == 0)
+        return gbi_error(GB_EINVAL, "device_matcher_create", "the pattern set is empty");
+    gb_device_matcher *dm = calloc(1, sizeof *dm);
+    if (!dm)
+        return gbi_error(GB_ENOMEM, "device_matcher_create", "out of memory");
+    dm->set = set;
+    if (opts)
+        dm->o = *opts;
+    dm->o.max_runs_per_pattern = dm->o.max_runs_per_pattern ? dm->o.max_runs_per_pattern
+                                                              : GB_MATCHER_DEFAULT_MAX_RUNS;
+    dm->o.run_capacity = dm->o.run_capacity ? dm->o.run_capacity : DEF_RUNS;
+    dm->o.id_capacity = dm->o.id_capacity ? dm->o.id_capacity : DEF_IDS;
+    dm->o.match_capacity = dm->o.match_capacity ? dm->o.match_capacity : DEF_MATCH_WORDS;
+    dm->o.key_shards = dm->o.key_shards ? dm->o.key_shards : DEF_SHARDS;
+    if (dm->o.key_shards > MAX_SHARDS) {
+        free(dm);
+        return gbi_error(GB_EINVAL, "device_matcher_create", "key_shards %u is above %u", opts->key_shards,
+                         MAX_SHARDS);
+    }
+    gb_status st = make_broker(dm);
+    if (st == GB_OK && init_pats(dm) != GB_OK)
+        st = gbi_error(GB_ENOMEM, "device_matcher_create", "out of memory");
+    if (st != GB_OK) {
+        gb_device_matcher_destroy(dm);
+        return st;
+    }
+    *out = dm;
+    return GB_OK;
+}
+
+void gb_device_matcher_destroy(gb_device_matcher *dm)
+{
+    if (!dm)
+        return;
+    for (uint32_t i = 0; dm->inst && i < dm->nentries; i++)
+        if (dm->inst[i])
+            dm->be[i]->ring->destroy(dm->inst[i]);
+    for (uint32_t i = 0; dm->pats && i < dm->set->npatterns; i++)
+        for (uint32_t s = 0; s < dm->pats[i].nshards; s++)
+            free(dm->pats[i].states[s]);
+    if (dm->own_broker)
+        gb_broker_destroy(dm->broker);
+    free(dm->inst), free(dm->be), free(dm->pats), free(dm->stat);
+    free(dm);
+}
+
+gb_status gb_device_matcher_push(gb_device_matcher *dm, const gb_event *events, size_t n)
+{
+    if (!dm || (!events && n))
+        return gbi_error(GB_EINVAL, "device_matcher_push", "NULL argument");
+    int64_t t = dm->now;
+    for (size_t i = 0; i < n; i++) {
+        if ((dm->has_now || i) && events[i].ts_ns < t) {
+            dm->rejected += n;
+            return gbi_error(GB_EORDER, "device_matcher_push", "event %zu of the batch: ts %lld is older than "
+                             "%lld (the batch is refused)", i, (long long)events[i].ts_ns, (long long)t);
+        }
+        t = events[i].ts_ns;
+    }
+    gb_status st = batch(dm, events, n, GBPD_OP_NONE, 0);
+    if (st != GB_OK)
+        return st;
+    dm->evno += n;
+    dm->events += n;
+    if (n) {
+        dm->now = t;
+        dm->has_now = 1;
+    }
+    return GB_OK;
+}
+
+gb_status gb_device_matcher_advance(gb_device_matcher *dm, int64_t ts)
+{
+    if (!dm)
+        return gbi_error(GB_EINVAL, "device_matcher_advance", "NULL argument");
+    if (dm->has_now && ts < dm->now)
+        return gbi_error(GB_EORDER, "device_matcher_advance", "time %lld is older than %lld", (long long)ts,
+                         (long long)dm->now);
+    gb_status st = batch(dm, NULL, 0, GBPD_OP_ADVANCE, ts);
+    if (st == GB_OK) {
+        dm->now = ts;
+        dm->has_now = 1;
+    }
+    return st;
+}
+
+gb_status gb_device_matcher_flush(gb_device_matcher *dm)
+{
+    if (!dm)
+        return gbi_error(GB_EINVAL, "device_matcher_flush", "NULL argument");
+    return batch(dm, NULL, 0, GBPD_OP_FLUSH, dm->now);
+}
+
+static void add_counters(gb_matcher_stats *m, const uint64_t *s)
+{
+    m->matches += s[GBPD_ST_MATCHES];
+    m->runs_started += s[GBPD_ST_STARTED];
+    m->runs_open += s[GBPD_ST_OPEN];
+    m->runs_killed += s[GBPD_ST_KILLED];
+    m->runs_expired += s[GBPD_ST_EXPIRED];
+    m->runs_skipped += s[GBPD_ST_SKIPPED];
+    m->runs_capped += s[GBPD_ST_CAPPED];
+}
+
+gb_status gb_device_matcher_stats_get(const gb_device_matcher *dm, uint32_t pattern, gb_device_matcher_stats *out)
+{
+    if (!dm || !out || (pattern != UINT32_MAX && pattern >= dm->set->npatterns))
+        return gbi_error(GB_EINVAL, "device_matcher_stats", "NULL argument or pattern out of range");
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < dm->set->npatterns; i++) {
+        const dpat *d = &dm->pats[i];
+        for (uint32_t s = 0; (pattern == UINT32_MAX || i == pattern) && s < d->nshards; s++)
+            add_counters(&out->m, d->states[s]);
+        out->sharded_patterns += d->nshards > 1;
+        out->work_items += d->nshards;
+        out->run_capacity = d->cap_runs > out->run_capacity ? d->cap_runs : out->run_capacity;
+        out->id_capacity = d->cap_ids > out->id_capacity ? d->cap_ids : out->id_capacity;
+        out->match_capacity = d->match_cap > out->match_capacity ? d->match_cap : out->match_capacity;
+    }
+    out->m.events = dm->events;
+    out->m.rejected = dm->rejected;
+    out->batches = dm->batches;
+    out->device_batches = dm->device_batches;
+    out->fallbacks = dm->fallbacks;
+    out->overflows = dm->overflows;
+    snprintf(out->backend, sizeof out->backend, "%s", dm->backend);
+    return GB_OK;
+}
