@@ -3,8 +3,10 @@
  * are consumed by POSIX threads running the dispatch loop compiled natively
  * (src/ring/ring_host.c). Thread t serves lanes t, t + T, ... .
  *
- * Idle strategy per mode: GB_RING_PERSISTENT polls (spin, yield, then sleeps
- * of at most 200 us); GB_RING_EVENT_DRIVEN parks on a condition variable and
+ * Idle strategy per mode: GB_RING_PERSISTENT polls: it spins for up to
+ * GBI_CPU_SPIN_NS after its last message (a sleep and wake-up costs tens of
+ * microseconds, more than a busy pipeline's gap between batches), then
+ * yields, then sleeps at most 200 us at a time; GB_RING_EVENT_DRIVEN parks on a condition variable and
  * is woken by senders (kick). Wake protocol: a parking thread increments
  * `sleepers` and re-checks its lanes under the lock; a sender publishes its
  * message, issues a seq_cst fence and reads `sleepers`; with seq_cst on both
@@ -29,6 +31,9 @@ typedef struct cpu_exec {
     pthread_cond_t wake;
     _Atomic uint32_t sleepers;
 } cpu_exec;
+
+/* How long an idle persistent consumer keeps spinning before it yields. */
+#define GBI_CPU_SPIN_NS 50000
 
 typedef struct cpu_thread_arg {
     cpu_exec *x;
@@ -143,6 +148,30 @@ static void cpu_park(cpu_exec *x, uint32_t tid)
     pthread_mutex_unlock(&x->lock);
 }
 
+/* Idle rounds of a persistent consumer since its last message. */
+typedef struct cpu_idle {
+    uint32_t spins;   /* rounds spun */
+    uint32_t backoff; /* gbi_backoff round once spinning is over, 0 before */
+    int64_t since;    /* when the idle rounds began */
+} cpu_idle;
+
+/* Spin while the last message is recent (the clock is read every 64
+ * rounds), then the shared backoff from its yield phase on. */
+static void persistent_idle(cpu_idle *s)
+{
+    if (s->backoff == 0) {
+        if (s->spins == 0)
+            s->since = gb_time_monotonic_ns();
+        s->spins++;
+        if ((s->spins & 63) != 0 || gb_time_monotonic_ns() - s->since < GBI_CPU_SPIN_NS) {
+            gb_cpu_relax();
+            return;
+        }
+        s->backoff = 64; /* gbi_backoff's own spin phase is over */
+    }
+    gbi_backoff(&s->backoff);
+}
+
 static void *cpu_consumer(void *p)
 {
     cpu_thread_arg a = *(cpu_thread_arg *)p;
@@ -150,16 +179,16 @@ static void *cpu_consumer(void *p)
     gb_ring *r = a.x->ring;
     gb_ring_ctx ctx;
     gbi_ring_host_ctx(r, &ctx, cpu_kick, a.x);
-    uint32_t idle = 0;
+    cpu_idle idle = {0};
     for (;;) {
         uint32_t n = gbi_ring_host_pass(r, a.tid, &ctx);
         uint32_t ctl = gb_atomic_load_acquire(&r->shm->control);
         if (ctl == GB_RING_CTL_ABORT || (n == 0 && ctl != GB_RING_CTL_RUN))
             break;
         if (n) {
-            idle = 0;
+            idle = (cpu_idle){0};
         } else if (r->opts.mode == GB_RING_PERSISTENT) {
-            gbi_backoff(&idle);
+            persistent_idle(&idle);
         } else {
             cpu_park(a.x, a.tid);
         }
