@@ -140,7 +140,10 @@ static int find_cycle(demo_detect *d, const demo_tx *tx)
                   .value = (double)tx->value};
     if (gb_tgraph_add(d->graph, &e) != GB_OK)
         return -1;
-    alert a = {.detector = DEMO_CIRCULAR, .ids = {tx->id}};
+    alert a; /* ids[] beyond n are never read: not zeroed for every transfer */
+    a.detector = DEMO_CIRCULAR;
+    a.n = 0;
+    a.ids[0] = tx->id;
     if (gb_tgraph_each_cycle(d->graph, tx->target, tx->ts_ns - DEMO_CYCLE_WINDOW_NS, tx->ts_ns,
                              DEMO_CYCLE_MAX, on_cycle, &a) != GB_OK)
         return -1;
