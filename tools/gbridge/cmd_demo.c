@@ -168,7 +168,8 @@ static int may_submit(const demo_run *r, uint64_t id, int64_t t0)
 static uint32_t submit_batch(demo_run *r, demo_tx *tx, int *more, int64_t t0)
 {
     uint32_t n = 0;
-    while (*more && n < r->window / 2 && may_submit(r, tx->id, t0)) {
+    uint32_t batch = getenv("DEMO_BATCH") ? (uint32_t)atoi(getenv("DEMO_BATCH")) : r->window / 2;
+    while (*more && n < batch && may_submit(r, tx->id, t0)) {
         r->submit_ns[tx->id] = gb_time_monotonic_ns();
         if (demo_bank_submit(r->bank, tx) != GB_OK) {
             fail(r, gb_last_error());
