@@ -168,8 +168,7 @@ static int may_submit(const demo_run *r, uint64_t id, int64_t t0)
 static uint32_t submit_batch(demo_run *r, demo_tx *tx, int *more, int64_t t0)
 {
     uint32_t n = 0;
-    uint32_t batch = getenv("DEMO_BATCH") ? (uint32_t)atoi(getenv("DEMO_BATCH")) : r->window / 2;
-    while (*more && n < batch && may_submit(r, tx->id, t0)) {
+    while (*more && n < r->window / 2 && may_submit(r, tx->id, t0)) {
         r->submit_ns[tx->id] = gb_time_monotonic_ns();
         if (demo_bank_submit(r->bank, tx) != GB_OK) {
             fail(r, gb_last_error());
@@ -227,14 +226,11 @@ static int setup(demo_run *r, demo_result *res)
                 r->o.transfers, r->o.accounts);
         return 1;
     }
-    if (demo_bank_create(&r->bank, &r->o, r->window ? r->window : 4096, res->fallback, sizeof res->fallback) != 0) {
+    if (demo_bank_create(&r->bank, &r->o, r->window, res->fallback, sizeof res->fallback) != 0) {
         fprintf(stderr, "gbridge demo: no device could run the account ring: %s\n", res->fallback);
         return 1;
     }
-    /* cpu consumers and the host threads share the cores: a short queue
-     * keeps caches warm; a device ring wants deep batches. */
-    if (!r->window)
-        r->window = strcmp(demo_bank_backend(r->bank), "cpu") == 0 ? 256 : 4096;
+    r->window = demo_bank_window(r->bank);
     snprintf(res->backend, sizeof res->backend, "%s", demo_bank_backend(r->bank));
     snprintf(res->device, sizeof res->device, "%s", demo_bank_device(r->bank));
     if (demo_detect_create(&r->det, r->gen, r->submit_ns, r->window) != 0) {

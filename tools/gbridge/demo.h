@@ -79,8 +79,12 @@ const char *demo_kind_name(demo_kind k);
 /* ---- bank (the ring) ---- */
 typedef struct demo_bank demo_bank;
 /* Resolve the chain through the broker, create and start the ring on the
- * first backend that works; *why gets the reasons others were skipped. */
+ * first backend that works, its lanes sized for `window` transfers in
+ * flight (0 = the backend's default); *why gets the reasons others were
+ * skipped. */
 int demo_bank_create(demo_bank **out, const demo_opts *o, uint32_t window, char *why, size_t whylen);
+/* The in-flight window the ring was sized for. */
+uint32_t demo_bank_window(const demo_bank *b);
 void demo_bank_destroy(demo_bank *b);
 const char *demo_bank_backend(const demo_bank *b);
 const char *demo_bank_device(const demo_bank *b);
