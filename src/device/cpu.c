@@ -3,16 +3,21 @@
  * are consumed by POSIX threads running the dispatch loop compiled natively
  * (src/ring/ring_host.c). Thread t serves lanes t, t + T, ... .
  *
- * Idle strategy per mode: GB_RING_PERSISTENT polls: it spins for up to
- * GBI_CPU_SPIN_NS after its last message (a sleep and wake-up costs tens of
- * microseconds, more than a busy pipeline's gap between batches), then
- * yields, then sleeps at most 200 us at a time; GB_RING_EVENT_DRIVEN parks on a condition variable and
- * is woken by senders (kick). Wake protocol: a parking thread increments
- * `sleepers` and re-checks its lanes under the lock; a sender publishes its
- * message, issues a seq_cst fence and reads `sleepers`; with seq_cst on both
- * sides one of them sees the other, so no wakeup is lost.
+ * Idle strategy per mode: GB_RING_PERSISTENT polls: it spins for
+ * GBI_CPU_SPIN_NS (50 us) after its last message, then yields the core
+ * until GBI_CPU_YIELD_NS (500 us) have passed, then sleeps at most 200 us
+ * at a time. A sleep and wake-up costs tens of microseconds, more than a
+ * busy pipeline's gap between batches; a yield costs a system call when
+ * the core is free and hands it over when the producer shares it (longer
+ * spins win when two cores are free and lose badly when the consumer and
+ * its producer share one). GB_RING_EVENT_DRIVEN parks on a condition
+ * variable and is woken by senders (kick). Wake protocol: a parking thread
+ * increments `sleepers` and re-checks its lanes under the lock; a sender
+ * publishes its message, issues a seq_cst fence and reads `sleepers`; with
+ * seq_cst on both sides one of them sees the other, so no wakeup is lost.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,8 +37,9 @@ typedef struct cpu_exec {
     _Atomic uint32_t sleepers;
 } cpu_exec;
 
-/* How long an idle persistent consumer keeps spinning before it yields. */
+/* How long an idle persistent consumer spins, then yields, before it sleeps. */
 #define GBI_CPU_SPIN_NS 50000
+#define GBI_CPU_YIELD_NS 500000
 
 typedef struct cpu_thread_arg {
     cpu_exec *x;
@@ -150,24 +156,30 @@ static void cpu_park(cpu_exec *x, uint32_t tid)
 
 /* Idle rounds of a persistent consumer since its last message. */
 typedef struct cpu_idle {
-    uint32_t spins;   /* rounds spun */
-    uint32_t backoff; /* gbi_backoff round once spinning is over, 0 before */
+    uint32_t rounds;  /* idle rounds so far */
+    int yielding;     /* spinning is over */
+    uint32_t backoff; /* gbi_backoff round once yielding is over, 0 before */
     int64_t since;    /* when the idle rounds began */
 } cpu_idle;
 
-/* Spin while the last message is recent (the clock is read every 64
- * rounds), then the shared backoff from its yield phase on. */
+/* Spin, then yield, while the last message is recent (the clock is read
+ * every 64 spins and at every yield), then the shared backoff from its
+ * sleep phase on. */
 static void persistent_idle(cpu_idle *s)
 {
+    if (s->rounds++ == 0)
+        s->since = gb_time_monotonic_ns();
     if (s->backoff == 0) {
-        if (s->spins == 0)
-            s->since = gb_time_monotonic_ns();
-        s->spins++;
-        if ((s->spins & 63) != 0 || gb_time_monotonic_ns() - s->since < GBI_CPU_SPIN_NS) {
+        if (!s->yielding && ((s->rounds & 63) != 0 || gb_time_monotonic_ns() - s->since < GBI_CPU_SPIN_NS)) {
             gb_cpu_relax();
             return;
         }
-        s->backoff = 64; /* gbi_backoff's own spin phase is over */
+        s->yielding = 1;
+        if (gb_time_monotonic_ns() - s->since < GBI_CPU_YIELD_NS) {
+            sched_yield();
+            return;
+        }
+        s->backoff = 96; /* gbi_backoff's spin and yield phases are over */
     }
     gbi_backoff(&s->backoff);
 }
