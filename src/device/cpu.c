@@ -3,14 +3,21 @@
  * are consumed by POSIX threads running the dispatch loop compiled natively
  * (src/ring/ring_host.c). Thread t serves lanes t, t + T, ... .
  *
- * Idle strategy per mode: GB_RING_PERSISTENT polls (spin, yield, then sleeps
- * of at most 200 us); GB_RING_EVENT_DRIVEN parks on a condition variable and
- * is woken by senders (kick). Wake protocol: a parking thread increments
- * `sleepers` and re-checks its lanes under the lock; a sender publishes its
- * message, issues a seq_cst fence and reads `sleepers`; with seq_cst on both
- * sides one of them sees the other, so no wakeup is lost.
+ * Idle strategy per mode: GB_RING_PERSISTENT polls: it spins for
+ * GBI_CPU_SPIN_NS (50 us) after its last message, then yields the core
+ * until GBI_CPU_YIELD_NS (500 us) have passed, then sleeps at most 200 us
+ * at a time. A sleep and wake-up costs tens of microseconds, more than a
+ * busy pipeline's gap between batches; a yield costs a system call when
+ * the core is free and hands it over when the producer shares it (longer
+ * spins win when two cores are free and lose badly when the consumer and
+ * its producer share one). GB_RING_EVENT_DRIVEN parks on a condition
+ * variable and is woken by senders (kick). Wake protocol: a parking thread
+ * increments `sleepers` and re-checks its lanes under the lock; a sender
+ * publishes its message, issues a seq_cst fence and reads `sleepers`; with
+ * seq_cst on both sides one of them sees the other, so no wakeup is lost.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +36,10 @@ typedef struct cpu_exec {
     pthread_cond_t wake;
     _Atomic uint32_t sleepers;
 } cpu_exec;
+
+/* How long an idle persistent consumer spins, then yields, before it sleeps. */
+#define GBI_CPU_SPIN_NS 50000
+#define GBI_CPU_YIELD_NS 500000
 
 typedef struct cpu_thread_arg {
     cpu_exec *x;
@@ -143,6 +154,36 @@ static void cpu_park(cpu_exec *x, uint32_t tid)
     pthread_mutex_unlock(&x->lock);
 }
 
+/* Idle rounds of a persistent consumer since its last message. */
+typedef struct cpu_idle {
+    uint32_t rounds;  /* idle rounds so far */
+    int yielding;     /* spinning is over */
+    uint32_t backoff; /* gbi_backoff round once yielding is over, 0 before */
+    int64_t since;    /* when the idle rounds began */
+} cpu_idle;
+
+/* Spin, then yield, while the last message is recent (the clock is read
+ * every 64 spins and at every yield), then the shared backoff from its
+ * sleep phase on. */
+static void persistent_idle(cpu_idle *s)
+{
+    if (s->rounds++ == 0)
+        s->since = gb_time_monotonic_ns();
+    if (s->backoff == 0) {
+        if (!s->yielding && ((s->rounds & 63) != 0 || gb_time_monotonic_ns() - s->since < GBI_CPU_SPIN_NS)) {
+            gb_cpu_relax();
+            return;
+        }
+        s->yielding = 1;
+        if (gb_time_monotonic_ns() - s->since < GBI_CPU_YIELD_NS) {
+            sched_yield();
+            return;
+        }
+        s->backoff = 96; /* gbi_backoff's spin and yield phases are over */
+    }
+    gbi_backoff(&s->backoff);
+}
+
 static void *cpu_consumer(void *p)
 {
     cpu_thread_arg a = *(cpu_thread_arg *)p;
@@ -150,16 +191,16 @@ static void *cpu_consumer(void *p)
     gb_ring *r = a.x->ring;
     gb_ring_ctx ctx;
     gbi_ring_host_ctx(r, &ctx, cpu_kick, a.x);
-    uint32_t idle = 0;
+    cpu_idle idle = {0};
     for (;;) {
         uint32_t n = gbi_ring_host_pass(r, a.tid, &ctx);
         uint32_t ctl = gb_atomic_load_acquire(&r->shm->control);
         if (ctl == GB_RING_CTL_ABORT || (n == 0 && ctl != GB_RING_CTL_RUN))
             break;
         if (n) {
-            idle = 0;
+            idle = (cpu_idle){0};
         } else if (r->opts.mode == GB_RING_PERSISTENT) {
-            gbi_backoff(&idle);
+            persistent_idle(&idle);
         } else {
             cpu_park(a.x, a.tid);
         }

@@ -49,17 +49,30 @@ typedef struct run {
 
 enum { PLACED_NONE, PLACED_UNINDEXED, PLACED_BUCKET };
 
+/* Runs in creation order: the first LIST_INLINE in the list itself (most
+ * buckets hold one or two runs: no allocation, one cache miss less), more
+ * in a heap array v (then cap is its size). list_items gives the storage. */
+#define LIST_INLINE 2u
 typedef struct run_list {
     run **v;
     uint32_t n, cap;
+    run *in[LIST_INLINE];
 } run_list;
 
+static run **list_items(run_list *l)
+{
+    return l->v ? l->v : l->in;
+}
+
 /* Runs of a partitioned pattern waiting for events whose partition field
- * equals key, in creation order. */
+ * equals key, in creation order. Buckets live inline in an open-addressing
+ * table (linear probing, load <= 1/2), so a lookup touches the table and
+ * the list, no chain of separate blocks; a bucket pointer is valid until
+ * the next bucket_get or sweep_buckets (either may move the table). */
 typedef struct bucket {
     int64_t key;
     run_list l;
-    struct bucket *next;
+    uint32_t used;
 } bucket;
 
 typedef struct pstate {
@@ -75,7 +88,7 @@ typedef struct pstate {
     /* partition index (p->part_field >= 0): every live run is either in the
      * bucket of the one key all its possible next bindings and negations
      * require, or in `unindexed`; both keep creation order */
-    bucket **tab;
+    bucket *tab;
     uint32_t tabsize, nbuckets;
     run_list unindexed;
     run_list snap; /* scratch: the runs one event is offered to */
@@ -165,79 +178,90 @@ static uint32_t key_hash(int64_t k)
 /* Insert r into list l keeping creation (seq) order. -1 on allocation failure. */
 static int list_insert(run_list *l, run *r)
 {
-    if (l->n == l->cap) {
-        uint32_t cap = l->cap ? l->cap * 2 : 4;
+    uint32_t have = l->v ? l->cap : LIST_INLINE;
+    if (l->n == have) {
+        uint32_t cap = have * 2;
         run **v = realloc(l->v, (size_t)cap * sizeof *v);
         if (!v)
             return -1;
+        if (!l->v)
+            memcpy(v, l->in, (size_t)l->n * sizeof *v);
         l->v = v;
         l->cap = cap;
     }
+    run **it = list_items(l);
     uint32_t i = l->n;
-    while (i > 0 && l->v[i - 1]->seq > r->seq) {
-        l->v[i] = l->v[i - 1];
+    while (i > 0 && it[i - 1]->seq > r->seq) {
+        it[i] = it[i - 1];
         i--;
     }
-    l->v[i] = r;
+    it[i] = r;
     l->n++;
     return 0;
 }
 
 static void list_remove(run_list *l, const run *r)
 {
+    run **it = list_items(l);
     uint32_t i = l->n;
-    while (i > 0 && l->v[i - 1] != r)
+    while (i > 0 && it[i - 1] != r)
         i--;
     if (i == 0)
         return;
-    memmove(&l->v[i - 1], &l->v[i], (size_t)(l->n - i) * sizeof *l->v);
+    memmove(&it[i - 1], &it[i], (size_t)(l->n - i) * sizeof *it);
     l->n--;
 }
 
-static bucket **bucket_slot(pstate *ps, int64_t key)
+/* The bucket of key, or the free entry where it would go (table not empty). */
+static bucket *bucket_slot(const pstate *ps, int64_t key)
 {
-    bucket **b = &ps->tab[key_hash(key) & (ps->tabsize - 1)];
-    while (*b && (*b)->key != key)
-        b = &(*b)->next;
-    return b;
+    uint32_t mask = ps->tabsize - 1, i = key_hash(key) & mask;
+    while (ps->tab[i].used && ps->tab[i].key != key)
+        i = (i + 1) & mask;
+    return &ps->tab[i];
 }
 
 static bucket *bucket_find(pstate *ps, int64_t key)
 {
-    return ps->tabsize ? *bucket_slot(ps, key) : NULL;
+    bucket *b = ps->tabsize ? bucket_slot(ps, key) : NULL;
+    return b && b->used ? b : NULL;
 }
 
-static int grow_table(pstate *ps)
+/* Move the buckets into a table of size entries, dropping the empty ones
+ * when drop_empty (their lists are freed). -1 on allocation failure (the
+ * table is then unchanged). */
+static int rebuild_table(pstate *ps, uint32_t size, int drop_empty)
 {
-    uint32_t size = ps->tabsize ? ps->tabsize * 2 : 64;
-    bucket **tab = calloc(size, sizeof *tab);
+    bucket *tab = calloc(size, sizeof *tab);
     if (!tab)
         return -1;
-    for (uint32_t i = 0; i < ps->tabsize; i++)
-        for (bucket *b = ps->tab[i], *nx; b; b = nx) {
-            nx = b->next;
-            bucket **h = &tab[key_hash(b->key) & (size - 1)];
-            b->next = *h;
-            *h = b;
-        }
-    free(ps->tab);
+    uint32_t old = ps->tabsize, n = 0;
+    bucket *from = ps->tab;
     ps->tab = tab;
     ps->tabsize = size;
+    for (uint32_t i = 0; i < old; i++) {
+        if (!from[i].used)
+            continue;
+        if (drop_empty && from[i].l.n == 0) {
+            free(from[i].l.v);
+            continue;
+        }
+        *bucket_slot(ps, from[i].key) = from[i];
+        n++;
+    }
+    free(from);
+    ps->nbuckets = n;
     return 0;
 }
 
 static bucket *bucket_get(pstate *ps, int64_t key)
 {
-    if (ps->nbuckets >= ps->tabsize && grow_table(ps))
+    if (2 * (ps->nbuckets + 1) > ps->tabsize && rebuild_table(ps, ps->tabsize ? ps->tabsize * 2 : 64, 0))
         return NULL;
-    bucket **slot = bucket_slot(ps, key);
-    if (*slot)
-        return *slot;
-    bucket *b = calloc(1, sizeof *b);
-    if (!b)
-        return NULL;
-    b->key = key;
-    *slot = b;
+    bucket *b = bucket_slot(ps, key);
+    if (b->used)
+        return b;
+    *b = (bucket){.key = key, .used = 1};
     ps->nbuckets++;
     return b;
 }
@@ -247,40 +271,27 @@ static void unplace(pstate *ps, run *r)
     if (r->placed == PLACED_UNINDEXED) {
         list_remove(&ps->unindexed, r);
     } else if (r->placed == PLACED_BUCKET) {
-        list_remove(&(*bucket_slot(ps, r->key))->l, r);
+        list_remove(&bucket_slot(ps, r->key)->l, r);
     }
     r->placed = PLACED_NONE;
 }
 
 /* Free the empty buckets once they outnumber the open runs: an account
  * that comes back soon keeps its bucket (no malloc churn), and memory still
- * follows the open runs. Amortised O(1) per run. */
+ * follows the open runs. Amortised O(1) per run. Out of memory, the empty
+ * buckets simply stay. */
 static void sweep_buckets(pstate *ps)
 {
     if (ps->nbuckets < 2 * ps->st.runs_open + 1024)
         return;
-    for (uint32_t i = 0; i < ps->tabsize; i++)
-        for (bucket **b = &ps->tab[i]; *b;) {
-            bucket *x = *b;
-            if (x->l.n) {
-                b = &x->next;
-                continue;
-            }
-            *b = x->next;
-            free(x->l.v);
-            free(x);
-            ps->nbuckets--;
-        }
+    rebuild_table(ps, ps->tabsize, 1);
 }
 
 static void index_clear(pstate *ps)
 {
     for (uint32_t i = 0; i < ps->tabsize; i++)
-        for (bucket *b = ps->tab[i], *nx; b; b = nx) {
-            nx = b->next;
-            free(b->l.v);
-            free(b);
-        }
+        if (ps->tab[i].used)
+            free(ps->tab[i].l.v);
     free(ps->tab);
     ps->tab = NULL;
     ps->tabsize = ps->nbuckets = 0;
@@ -747,8 +758,8 @@ nomem:
 static run_list *candidates(pstate *ps, const gb_event *e)
 {
     bucket *b = bucket_find(ps, field_value(e, (uint32_t)ps->p->part_field).i);
-    const run_list *x = b ? &b->l : NULL, *y = &ps->unindexed;
-    uint32_t nx = x ? x->n : 0, n = nx + y->n;
+    uint32_t nx = b ? b->l.n : 0, ny = ps->unindexed.n, n = nx + ny;
+    run **x = b ? list_items(&b->l) : NULL, **y = list_items(&ps->unindexed);
     run_list *out = &ps->snap;
     if (n > out->cap) {
         run **v = realloc(out->v, (size_t)n * sizeof *v);
@@ -758,8 +769,8 @@ static run_list *candidates(pstate *ps, const gb_event *e)
         out->cap = n;
     }
     uint32_t i = 0, j = 0, k = 0;
-    while (i < nx || j < y->n)
-        out->v[k++] = j == y->n || (i < nx && x->v[i]->seq < y->v[j]->seq) ? x->v[i++] : y->v[j++];
+    while (i < nx || j < ny)
+        out->v[k++] = j == ny || (i < nx && x[i]->seq < y[j]->seq) ? x[i++] : y[j++];
     out->n = n;
     return out;
 }

@@ -10,8 +10,8 @@
  * an open-addressing hash map (linear probing, backward-shift deletion)
  * from node id to a slot in the node array.
  *
- * Eviction. A global log (ring buffer, time order) records (ts, source,
- * target) for every held edge. The oldest edge in the log is also the
+ * Eviction. A global log (ring buffer, time order) records (ts, source
+ * slot, target slot) for every held edge. The oldest edge in the log is also the
  * oldest entry of its source's out-list and its target's in-list, so
  * evicting it advances those two list heads by one: O(1) per edge. Dead
  * entries at a list's head are reclaimed by compaction when the list must
@@ -53,10 +53,12 @@ typedef struct tg_node {
     bool used;
 } tg_node;
 
+/* A held edge in the log: its nodes' slots, which stay valid while the
+ * edge is held (a node with a live entry in a list is never removed). */
 typedef struct tg_logent {
     int64_t ts;
-    uint64_t source;
-    uint64_t target;
+    uint32_t src;
+    uint32_t dst;
 } tg_logent;
 
 struct gb_tgraph {
@@ -355,7 +357,7 @@ gb_status gb_tgraph_add(gb_tgraph *g, const gb_tedge *e)
     tg_list *in = &g->nodes[dst].in;
     in->v[in->len++] = (tg_half){e->ts_ns, e->source, e->id, e->value};
     g->log[(g->log_head + g->log_len++) & (g->log_cap - 1)] =
-        (tg_logent){e->ts_ns, e->source, e->target};
+        (tg_logent){e->ts_ns, src, dst};
     g->floor_ts = e->ts_ns;
     if (g->horizon_ns > 0 && e->ts_ns > INT64_MIN + g->horizon_ns)
         return gb_tgraph_evict_before(g, e->ts_ns - g->horizon_ns, NULL);
@@ -367,8 +369,7 @@ static void evict_front(gb_tgraph *g)
     tg_logent le = g->log[g->log_head];
     g->log_head = (g->log_head + 1) & (g->log_cap - 1);
     g->log_len--;
-    uint32_t src = find_slot(g, le.source, NULL);
-    uint32_t dst = find_slot(g, le.target, NULL);
+    uint32_t src = le.src, dst = le.dst;
     list_pop_front(&g->nodes[src].out);
     list_pop_front(&g->nodes[dst].in);
     if (node_empty(&g->nodes[src]))
@@ -529,8 +530,17 @@ static void search_from(tg_search *s, uint64_t u, int64_t lo, uint32_t depth)
 static gb_status search(const gb_tgraph *g, uint64_t from, uint64_t to, int64_t t1, int64_t t2,
                         uint32_t min_depth, uint32_t max_depth, gb_tgraph_path_fn fn, void *ctx)
 {
-    tg_search s = {.g = g, .target = to, .t2 = t2, .min_depth = min_depth,
-                   .max_depth = max_depth, .fn = fn, .ctx = ctx};
+    /* the path is written hop by hop before it is read: not zeroed (it is
+     * most of the struct, and a search runs for every edge in some uses) */
+    tg_search s;
+    s.g = g;
+    s.target = to;
+    s.t2 = t2;
+    s.min_depth = min_depth;
+    s.max_depth = max_depth;
+    s.fn = fn;
+    s.ctx = ctx;
+    s.stop = false;
     s.path[0].source = from;
     search_from(&s, from, t1, 0);
     return GB_OK;

@@ -68,11 +68,21 @@ Test(demo, opencl_ring_finds_every_injected_case)
     finds_everything("opencl");
 }
 
+/* --rate paces the one host thread that also detects: the stream still
+ * goes through whole and every case is found. */
+Test(demo, a_paced_run_finds_every_injected_case)
+{
+    cr_assert_eq(demo(SMALL " --seed 3 --device cpu --rate 400000 --json", 1), 0, "%s", g_out);
+    cr_assert_not_null(strstr(g_out, "\"transfers\": 20000,"), "%s", g_out);
+    cr_assert_not_null(strstr(g_out, "\"recall\": 1.000000"), "%s", g_out);
+    cr_assert_not_null(strstr(g_out, "\"precision\": 1.000000"), "%s", g_out);
+}
+
 Test(demo, same_seed_gives_the_same_alerts)
 {
     cr_assert_eq(demo(SMALL " --seed 11 --device cpu --alerts " GB_BINARY_DIR "/demo_alerts_a.txt", 1), 0, "%s",
                  g_out);
-    cr_assert_eq(demo(SMALL " --seed 11 --device cpu --window 64 --alerts " GB_BINARY_DIR "/demo_alerts_b.txt", 1),
+    cr_assert_eq(demo(SMALL " --seed 11 --device cpu --window 1024 --alerts " GB_BINARY_DIR "/demo_alerts_b.txt", 1),
                  0, "%s", g_out);
     char *a = slurp(GB_BINARY_DIR "/demo_alerts_a.txt");
     char *b = slurp(GB_BINARY_DIR "/demo_alerts_b.txt");
@@ -100,12 +110,30 @@ Test(demo, json_is_one_object_with_the_summary_fields)
         cr_assert_not_null(strstr(g_out, keys[i]), "missing %s in %s", keys[i], g_out);
 }
 
+/* The latency goal is judged over the detectors that alert on the
+ * completing transfer: rapid_split (emits when its window closes) is not
+ * among them, the three others are. */
+Test(demo, latency_goal_leaves_out_rapid_split_only)
+{
+    cr_assert_eq(demo(SMALL " --device cpu --json", 0), 0, "%s", g_out);
+    const char *want = "\"goal_latency_us\": {\"p50\": ";
+    const char *g = strstr(g_out, want);
+    cr_assert_not_null(g, "%s", g_out);
+    const char *list = strstr(g, "\"detectors\": [\"");
+    const char *end = list ? strchr(list, ']') : NULL;
+    cr_assert(list && end, "%s", g_out);
+    char dets[256];
+    snprintf(dets, sizeof dets, "%.*s", (int)(end - list), list);
+    cr_assert_str_eq(dets, "\"detectors\": [\"cycle (temporal graph)\", \"high_frequency\", \"velocity_change\"");
+}
+
 Test(demo, text_summary_names_device_rate_latency_and_recall)
 {
     cr_assert_eq(demo(SMALL " --device cpu", 0), 0, "%s", g_out);
     cr_assert_not_null(strstr(g_out, "device          cpu"), "%s", g_out);
     cr_assert_not_null(strstr(g_out, "transfers/s"), "%s", g_out);
     cr_assert_not_null(strstr(g_out, "latency         p50"), "%s", g_out);
+    cr_assert_not_null(strstr(g_out, "latency goal    p50"), "%s", g_out);
     cr_assert_not_null(strstr(g_out, "recall          1.0000"), "%s", g_out);
 }
 

@@ -1,14 +1,15 @@
 /*
  * `gbridge demo`: the synthetic bank end to end (docs/demo.md). This file
- * owns the options, the two host threads and the progress bar:
- *   main thread      generator -> account ring (at most `window` transfers in
- *                    flight, paced by --rate)
- *   receiver thread  ring ACKs -> reorder -> pattern matcher + temporal graph
- * then the summary (demo_report.c) on stdout.
+ * owns the options, the host pipeline and the progress bar. One host thread
+ * alternates, without sleeping:
+ *   submit   generator -> account ring (at most `window` transfers in
+ *            flight, half a window per turn, paced by --rate)
+ *   drain    ring ACKs -> reorder -> pattern matcher + temporal graph
+ * while the ring's consumer (a cpu thread, or the persistent kernel on a
+ * device) runs on the other core; then the summary (demo_report.c).
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "gpubridge/time.h"
 
 #define DEMO_PROGRESS_EVERY 32768u
+#define DEMO_SPIN_ROUNDS 256u /* idle turns spun before yielding the core */
 
 typedef struct demo_run {
     demo_opts o;
@@ -120,19 +122,23 @@ static void fail(demo_run *r, const char *what)
         snprintf(r->error, sizeof r->error, "%s", what);
 }
 
-static void *receiver(void *arg)
+/* Hand every ACK waiting on the ring to detection (in-order ones are
+ * matched at once); how many were taken. Never waits. */
+static uint32_t drain(demo_run *r)
 {
-    demo_run *r = arg;
-    while (demo_detect_done(r->det) < r->o.transfers && !atomic_load_explicit(&r->failed, memory_order_relaxed)) {
+    uint32_t n = 0;
+    for (;;) {
         demo_tx tx;
         uint64_t hlc = 0;
-        gb_status st = demo_bank_receive(r->bank, &tx, &hlc, 1000000);
+        gb_status st = demo_bank_receive(r->bank, &tx, &hlc, 0);
         if (st == GB_EAGAIN)
-            continue;
-        if (st != GB_OK || demo_detect_accept(r->det, &tx, hlc) != 0)
+            return n;
+        if (st != GB_OK || demo_detect_accept(r->det, &tx, hlc) != 0) {
             fail(r, st != GB_OK ? gb_last_error() : "detection failed (out of order or out of memory)");
+            return n;
+        }
+        n++;
     }
-    return NULL;
 }
 
 static void progress(const demo_run *r, uint64_t sent, int64_t t0, int final)
@@ -147,48 +153,61 @@ static void progress(const demo_run *r, uint64_t sent, int64_t t0, int final)
         fputs("\n", stderr);
 }
 
-/* Wait until tx fits in the in-flight window and its --rate slot has come. */
-static void pace(demo_run *r, uint64_t id, int64_t t0)
+/* May transfer id go now: inside the in-flight window and, with --rate,
+ * its slot has come? */
+static int may_submit(const demo_run *r, uint64_t id, int64_t t0)
 {
-    for (unsigned spins = 0; id - demo_detect_done(r->det) >= r->window; spins++) {
-        if (atomic_load_explicit(&r->failed, memory_order_relaxed))
-            return;
-        if (spins > 64)
-            sched_yield();
-        else
-            gb_cpu_relax();
-    }
-    if (r->o.rate <= 0)
-        return;
-    int64_t due = t0 + (int64_t)((double)id * 1e9 / r->o.rate);
-    while (gb_time_monotonic_ns() < due)
-        if (due - gb_time_monotonic_ns() > 100000)
-            sched_yield();
+    if (id - demo_detect_done(r->det) >= r->window)
+        return 0;
+    return r->o.rate <= 0 || gb_time_monotonic_ns() >= t0 + (int64_t)((double)id * 1e9 / r->o.rate);
 }
 
-static void generate(demo_run *r, int64_t t0)
+/* Submit up to half a window of transfers (fewer when the window is full
+ * or --rate holds them back); how many went. *tx is the next transfer,
+ * *more whether there is one. */
+static uint32_t submit_batch(demo_run *r, demo_tx *tx, int *more, int64_t t0)
+{
+    uint32_t n = 0;
+    while (*more && n < r->window / 2 && may_submit(r, tx->id, t0)) {
+        r->submit_ns[tx->id] = gb_time_monotonic_ns();
+        if (demo_bank_submit(r->bank, tx) != GB_OK) {
+            fail(r, gb_last_error());
+            return n;
+        }
+        if (r->o.progress && (tx->id + 1) % DEMO_PROGRESS_EVERY == 0)
+            progress(r, tx->id + 1, t0, 0);
+        n++;
+        *more = demo_gen_next(r->gen, tx);
+    }
+    return n;
+}
+
+/* One host thread does everything but the ring's own consumer (its
+ * thread on cpu, the persistent kernel on a device): submit a batch,
+ * then match the ACKs that came back, in turn. Two busy parties on two
+ * cores; an idle turn spins (a sleep and wake-up costs more than the
+ * whole pipeline's latency goal). */
+static void pipeline(demo_run *r, int64_t t0)
 {
     demo_tx tx;
-    while (!atomic_load_explicit(&r->failed, memory_order_relaxed) && demo_gen_next(r->gen, &tx)) {
-        pace(r, tx.id, t0);
-        r->submit_ns[tx.id] = gb_time_monotonic_ns();
-        if (demo_bank_submit(r->bank, &tx) != GB_OK)
-            fail(r, gb_last_error());
-        if (r->o.progress && (tx.id + 1) % DEMO_PROGRESS_EVERY == 0)
-            progress(r, tx.id + 1, t0, 0);
+    int more = demo_gen_next(r->gen, &tx);
+    uint32_t idle = 0;
+    while (demo_detect_done(r->det) < r->o.transfers && !atomic_load_explicit(&r->failed, memory_order_relaxed)) {
+        uint32_t worked = submit_batch(r, &tx, &more, t0);
+        worked += drain(r);
+        if (worked)
+            idle = 0;
+        else if (++idle < DEMO_SPIN_ROUNDS)
+            gb_cpu_relax();
+        else
+            sched_yield(); /* the ring's consumer may be waiting for this core */
     }
 }
 
 static int run(demo_run *r, demo_result *res)
 {
-    pthread_t th;
-    if (pthread_create(&th, NULL, receiver, r) != 0) {
-        fail(r, "cannot start the receiver thread");
-        return -1;
-    }
     int64_t t0 = gb_time_monotonic_ns();
-    generate(r, t0);
-    pthread_join(th, NULL);
+    pipeline(r, t0);
     res->seconds = (double)(gb_time_monotonic_ns() - t0) / 1e9;
     if (r->o.progress)
         progress(r, r->o.transfers, t0, 1);
@@ -207,14 +226,11 @@ static int setup(demo_run *r, demo_result *res)
                 r->o.transfers, r->o.accounts);
         return 1;
     }
-    if (demo_bank_create(&r->bank, &r->o, r->window ? r->window : 4096, res->fallback, sizeof res->fallback) != 0) {
+    if (demo_bank_create(&r->bank, &r->o, r->window, res->fallback, sizeof res->fallback) != 0) {
         fprintf(stderr, "gbridge demo: no device could run the account ring: %s\n", res->fallback);
         return 1;
     }
-    /* cpu consumers and the host threads share the cores: a short queue
-     * keeps caches warm; a device ring wants deep batches. */
-    if (!r->window)
-        r->window = strcmp(demo_bank_backend(r->bank), "cpu") == 0 ? 256 : 4096;
+    r->window = demo_bank_window(r->bank);
     snprintf(res->backend, sizeof res->backend, "%s", demo_bank_backend(r->bank));
     snprintf(res->device, sizeof res->device, "%s", demo_bank_device(r->bank));
     if (demo_detect_create(&r->det, r->gen, r->submit_ns, r->window) != 0) {

@@ -33,7 +33,17 @@ struct demo_bank {
     char backend[32];
     char device[128];
     uint64_t credits_resent;
+    uint32_t window;
 };
+
+/* The in-flight window for a backend when the user gave none. Little's
+ * law: latency ~ window / rate, so a short window where the ring's consumer
+ * shares the host's memory (cpu threads, PoCL); a GPU behind PCIe wants
+ * deep batches. A short window also keeps the lanes' slots in cache. */
+static uint32_t default_window(const char *backend)
+{
+    return strcmp(backend, "cuda") == 0 ? 4096 : 64;
+}
 
 static uint32_t pow2_at_least(uint64_t x)
 {
@@ -45,6 +55,8 @@ static uint32_t pow2_at_least(uint64_t x)
 
 static gb_status try_backend(demo_bank *b, const char *backend, const demo_opts *o, uint32_t window)
 {
+    if (!window)
+        window = default_window(backend);
     static const gb_ring_actor_type type = {.name = "account",
                                             .state_size = sizeof(demo_account),
                                             .on_message = demo_account_on_message,
@@ -86,6 +98,7 @@ static int pick(demo_bank *b, const demo_opts *o, uint32_t window, char *why, si
         if (st == GB_OK) {
             gb_broker_report(b->broker, idx, GB_OK, NULL);
             b->broker_index = idx;
+            b->window = window ? window : default_window(d.info.backend);
             snprintf(b->backend, sizeof b->backend, "%s", d.info.backend);
             snprintf(b->device, sizeof b->device, "%s", d.info.name);
             return 0;
@@ -134,6 +147,7 @@ void demo_bank_destroy(demo_bank *b)
 
 const char *demo_bank_backend(const demo_bank *b) { return b->backend; }
 const char *demo_bank_device(const demo_bank *b) { return b->device; }
+uint32_t demo_bank_window(const demo_bank *b) { return b->window; }
 
 gb_status demo_bank_submit(demo_bank *b, const demo_tx *tx)
 {

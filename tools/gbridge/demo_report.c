@@ -21,9 +21,13 @@ void demo_report_text(FILE *f, const demo_opts *o, const demo_result *r)
         fprintf(f, "  skipped         %s\n", r->fallback);
     fprintf(f, "  transfers/s     %.0f  (%llu in %.2f s; goal 1000000: %s)\n", rate(r),
             (unsigned long long)r->transfers, r->seconds, rate(r) >= DEMO_GOAL_RATE ? "met" : "not met");
-    fprintf(f, "  latency         p50 %.1f us, p99 %.1f us, max %.1f us  (goal p99 < 100 us: %s)\n",
-            us(r->lat_p50_ns), us(r->lat_p99_ns), us(r->lat_max_ns),
-            r->lat_p99_ns < DEMO_GOAL_P99_NS ? "met" : "not met");
+    fprintf(f, "  latency         p50 %.1f us, p99 %.1f us, max %.1f us  (every alert)\n", us(r->lat_p50_ns),
+            us(r->lat_p99_ns), us(r->lat_max_ns));
+    fprintf(f, "  latency goal    p50 %.1f us, p99 %.1f us, max %.1f us  (goal p99 < 100 us: %s)\n",
+            us(r->goal_p50_ns), us(r->goal_p99_ns), us(r->goal_max_ns),
+            r->goal_p99_ns < DEMO_GOAL_P99_NS ? "met" : "not met");
+    fprintf(f, "                  over the detectors that alert on the completing transfer; rapid_split\n"
+               "                  alerts when its 5 s window closes (b {3,}), so it waits for stream time\n");
     fprintf(f, "  %-24s %7s %6s %6s %10s %10s\n", "detector", "alerts", "cases", "found", "p50 us", "p99 us");
     for (uint32_t d = 0; d < DEMO_DETECTORS; d++)
         fprintf(f, "  %-24s %7llu %6u %6u %10.1f %10.1f\n", demo_detector_name(d),
@@ -50,6 +54,12 @@ void demo_report_json(FILE *f, const demo_opts *o, const demo_result *r)
             rate(r));
     fprintf(f, ", \"latency_us\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f}", us(r->lat_p50_ns),
             us(r->lat_p99_ns), us(r->lat_max_ns));
+    fprintf(f, ", \"goal_latency_us\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"detectors\": [",
+            us(r->goal_p50_ns), us(r->goal_p99_ns), us(r->goal_max_ns));
+    for (uint32_t d = 0, k = 0; d < DEMO_DETECTORS; d++)
+        if (demo_detector_immediate(d))
+            fprintf(f, "%s\"%s\"", k++ ? ", " : "", demo_detector_name(d));
+    fprintf(f, "]}");
     fprintf(f, ", \"detectors\": [");
     for (uint32_t d = 0; d < DEMO_DETECTORS; d++)
         fprintf(f, "%s{\"name\": \"%s\", \"kind\": \"%s\", \"alerts\": %llu, \"cases\": %u, \"found\": %u, "
@@ -62,5 +72,5 @@ void demo_report_json(FILE *f, const demo_opts *o, const demo_result *r)
     fprintf(f, ", \"cases\": %u, \"found\": %u, \"recall\": %.6f, \"cases_skipped\": %u", r->cases_total,
             r->found_total, ratio(r->found_total, r->cases_total), r->cases_skipped);
     fprintf(f, ", \"goal\": {\"rate_met\": %s, \"p99_met\": %s}}\n", rate(r) >= DEMO_GOAL_RATE ? "true" : "false",
-            r->lat_p99_ns < DEMO_GOAL_P99_NS ? "true" : "false");
+            r->goal_p99_ns < DEMO_GOAL_P99_NS ? "true" : "false");
 }
