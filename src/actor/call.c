@@ -359,6 +359,9 @@ static gb_status begin_external(const call_args *ca, gbi_actor **target, call_re
 
 static gb_status send_request(const call_args *ca, gbi_actor *t, call_rec *r, uint64_t corr, int caller_runs)
 {
+    /* only CPU activations have turns a caller can run; anything else goes
+     * the usual way */
+    caller_runs = caller_runs && t->location == GBI_LOC_CPU;
     gb_status st = caller_runs ? request_caller_runs(ca->s, t, ca->method, ca->payload, ca->len, corr)
                                : gbi_request(ca->s, t, ca->method, ca->payload, ca->len, NULL, 0, 0, corr);
     if (st != GB_OK)
