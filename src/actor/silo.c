@@ -95,6 +95,7 @@ static void free_parts(gb_silo *s)
     gbi_msg_pool_drain(s);
     gbi_dir_destroy(s->dir);
     gbi_calls_destroy(s->calls);
+    gbi_devtypes_free(s);
     gbi_types_free(s);
     gb_hlc_destroy(s->hlc);
     free(s->workers);
@@ -210,6 +211,8 @@ void gb_silo_destroy(gb_silo *s)
     atomic_fetch_add_explicit(&s->space_seq, 1, memory_order_release);
     gbi_unpark(&s->space_seq, 1); /* senders waiting for room: see closing */
     drain(s);
+    gbi_devtypes_stop(s); /* rings drained, their output delivered to CPU actors */
+    drain(s);
     atomic_store_explicit(&s->closing, 2, memory_order_seq_cst);
     gbi_sched_stop(s);
     gbi_service_stop(s);
@@ -281,7 +284,7 @@ gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **
     if (!a)
         return gbi_error(GB_ENOENT, where, "actor %016llx is unknown here (resolve it with gb_actor_ref_*)",
                          (unsigned long long)target);
-    if (a->location != GBI_LOC_CPU)
+    if (a->location != GBI_LOC_CPU && a->location != GBI_LOC_RING)
         return gbi_error(GB_ENOTSUP, where, "actor %016llx lives where this silo cannot route",
                          (unsigned long long)target);
     *out = a;
