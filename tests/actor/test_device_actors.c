@@ -271,6 +271,20 @@ static void run_sequence(const char *devices, gb_ring_mode mode, uint64_t *repli
         GB_CHECK(gb_call(s, a, D_ADD, add, sizeof add, 0, &replies[2 * i], 16, NULL) == GB_OK, "%s",
                  gb_last_error());
     }
+    uint64_t in[2] = {dev, 1000}, target = host;
+    GB_CHECK(gb_send(s, host, H_CALLDEV, in, sizeof in) == GB_OK, "%s", gb_last_error()); /* CPU -> device */
+    GB_CHECK(gb_send(s, dev, D_EMIT, &target, 8) == GB_OK, "%s", gb_last_error());        /* device -> CPU */
+    host_state h = wait_from_dev(s, host, 1);
+    GB_CHECK(h.from_dev == 1 && h.last_sender == dev, "device message to the CPU actor on %s", devices);
+    for (int i = 0; i < 20000 && h.replies < 1; i++) {
+        struct timespec p = {0, 500000};
+        nanosleep(&p, NULL);
+        h = host_get(s, host);
+    }
+    const char *be = NULL;
+    GB_CHECK(gb_actor_type_backend(s, "dacc", &be) == GB_OK && strcmp(be, devices) == 0, "ran on %s", be);
+    replies[128] = h.last_reply[0];
+    replies[129] = h.last_reply[1];
     uint64_t g[4];
     dev_get(s, dev, g);
     memcpy(final, g, 3 * sizeof *final);
@@ -284,7 +298,7 @@ GB_TEST(device_actors, cpu_ring_and_pocl_give_identical_results)
 #endif
     if (gb_backend_available("opencl") != GB_OK)
         SKIP("no OpenCL here: %s", gb_last_error());
-    uint64_t rc[128], ro[128], fc[3], fo[3];
+    uint64_t rc[130], ro[130], fc[3], fo[3];
     run_sequence("cpu", GB_RING_PERSISTENT, rc, fc);
     run_sequence("opencl", GB_RING_EVENT_DRIVEN, ro, fo);
     GB_CHECK(memcmp(rc, ro, sizeof rc) == 0, "replies differ between the cpu ring and PoCL");
