@@ -198,13 +198,14 @@ int gb_ring_clock_is_reply(const gb_msg_header *hdr);
 typedef void (*gb_ring_other_fn)(void *arg, const gb_msg_header *hdr, const void *payload);
 
 /* n ping-pongs, one at a time, into samples (host send, device timer, host
- * receive; host times from gb_time_fast_ns). The caller must be the ring's
- * only receiver: other outbound messages are passed to on_other (NULL:
- * dropped). timeout_ns (<= 0: 1 s) bounds each exchange.
+ * receive; host times from gb_time_fast_ns); *filled (may be NULL) gets how
+ * many completed. The caller must be the ring's only receiver: every other
+ * outbound message (stale clock replies included) is passed to on_other
+ * (NULL: dropped). timeout_ns (<= 0: 1 s) bounds each exchange.
  * Errors: GB_EINVAL, GB_ETIMEDOUT, GB_ENOTSUP (the device has no timer),
  * gb_ring_send's. */
-gb_status gb_ring_clock_exchange(gb_ring *ring, gb_clock_sample *samples, uint32_t n, gb_ring_other_fn on_other,
-                                 void *arg, int64_t timeout_ns);
+gb_status gb_ring_clock_exchange(gb_ring *ring, gb_clock_sample *samples, uint32_t n, uint32_t *filled,
+                                 gb_ring_other_fn on_other, void *arg, int64_t timeout_ns);
 
 /* Publish a calibration (device timer -> host fast clock) to the device:
  * from now on the ring HLC ticks with physical time (realtime ns) computed

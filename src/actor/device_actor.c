@@ -30,6 +30,7 @@
 #include "gpubridge/time.h"
 
 #define CALIB_SAMPLES 64
+#define CALIB_HISTORY 256
 #define CALIB_PERIOD_NS 1000000000LL
 #define RECV_WAIT_NS 2000000LL
 
@@ -40,11 +41,17 @@ typedef struct gbi_devtype {
     pthread_mutex_t lock;      /* ring start and stop */
     _Atomic(gb_ring *) ring;   /* published once started */
     gb_status start_err;       /* sticky failure (under lock) */
+    char start_msg[256];       /* its gb_last_error() (under lock) */
+    _Atomic uint64_t taken;    /* outbound messages the drain thread has fully handled */
     pthread_t drain;
     _Atomic int stop;          /* drain thread: exit once the outbound queue is empty */
     pthread_mutex_t fit_lock;
     gb_clock_fit fit;
     int have_fit;
+    /* drain thread only: the last CALIB_HISTORY clock samples, so that the
+     * fit's drift is measured over several bursts (seconds), not one */
+    gb_clock_sample hist[CALIB_HISTORY];
+    uint32_t hist_n, hist_pos;
 } gbi_devtype;
 
 static char *dup_or_null(const char *s, int *bad)
@@ -131,23 +138,39 @@ static void deliver_oneway(gb_silo *s, const gb_msg_header *h, const void *paylo
            a ? "target refused it" : "unknown target");
 }
 
+/* Every outbound message ends here (a late clock reply is just counted);
+ * `taken` moves after the delivery, which gbi_devtypes_quiet relies on. */
 static void on_outbound(void *arg, const gb_msg_header *h, const void *payload)
 {
     gbi_devtype *dt = arg;
-    if (h->flags & GB_MSG_RESPONSE)
+    if (gb_ring_clock_is_reply(h))
+        ;
+    else if (h->flags & GB_MSG_RESPONSE)
         deliver_response(dt->silo, h, payload);
     else
         deliver_oneway(dt->silo, h, payload);
+    atomic_fetch_add_explicit(&dt->taken, 1, memory_order_seq_cst);
 }
 
+/* One burst of clock pings, fitted with the recent history; the fit is
+ * published to the device and kept for gb_actor_type_clock. */
 static void calibrate(gbi_devtype *dt, gb_ring *r)
 {
     gb_clock_sample smp[CALIB_SAMPLES];
     gb_clock_fit fit;
     gb_clock_fit_opts fo = {.keep_fraction = 0.1, .min_keep = 4};
-    if (gb_ring_clock_exchange(r, smp, CALIB_SAMPLES, on_outbound, dt, 0) != GB_OK ||
-        gb_clock_fit_samples(smp, CALIB_SAMPLES, &fo, &fit) != GB_OK)
+    uint32_t filled = 0;
+    gb_status st = gb_ring_clock_exchange(r, smp, CALIB_SAMPLES, &filled, on_outbound, dt, 0);
+    atomic_fetch_add_explicit(&dt->taken, filled, memory_order_seq_cst); /* the replies consumed */
+    if (st != GB_OK)
         return; /* no timer, or the ring is closing: the clock stays as it was */
+    for (uint32_t i = 0; i < CALIB_SAMPLES; i++) {
+        dt->hist[dt->hist_pos] = smp[i];
+        dt->hist_pos = (dt->hist_pos + 1) % CALIB_HISTORY;
+        dt->hist_n += dt->hist_n < CALIB_HISTORY;
+    }
+    if (gb_clock_fit_samples(dt->hist, dt->hist_n, &fo, &fit) != GB_OK)
+        return;
     gb_ring_set_clock(r, &fit);
     pthread_mutex_lock(&dt->fit_lock);
     dt->fit = fit;
@@ -169,7 +192,7 @@ static void *drain_main(void *arg)
         }
         gb_msg_header h;
         gb_status st = gb_ring_recv(r, &h, buf, sizeof buf, stopping ? 0 : RECV_WAIT_NS);
-        if (st == GB_OK && !gb_ring_clock_is_reply(&h))
+        if (st == GB_OK)
             on_outbound(dt, &h, buf);
         else if (st == GB_EAGAIN && stopping)
             return NULL; /* the ring is stopped (drained) and its output delivered */
@@ -215,31 +238,44 @@ static gb_status create_chain(gbi_devtype *dt, gb_ring **out)
     return st;
 }
 
+/* Start the ring and its drain thread (dt->lock held). */
+static gb_status start_ring(gbi_devtype *dt, gb_ring **out)
+{
+    gb_status st = create_chain(dt, out);
+    if (st != GB_OK)
+        return st;
+    atomic_store_explicit(&dt->ring, *out, memory_order_release);
+    if (pthread_create(&dt->drain, NULL, drain_main, dt) == 0)
+        return GB_OK;
+    atomic_store_explicit(&dt->ring, NULL, memory_order_relaxed);
+    gb_ring_destroy(*out);
+    *out = NULL;
+    return gbi_error(GB_EINTERNAL, "device actor", "cannot start the drain thread of type '%s'", dt->type->name);
+}
+
+/* The type's ring, started on first use. A failed start is remembered (with
+ * its reason) and reported to every later sender. No ring starts once the
+ * silo is shutting down (its rings are being drained). */
 static gb_status ring_of(gb_silo *s, gbi_devtype *dt, gb_ring **out)
 {
     *out = atomic_load_explicit(&dt->ring, memory_order_acquire);
     if (*out)
         return GB_OK;
     pthread_mutex_lock(&dt->lock);
-    gb_status st = dt->start_err;
-    gb_ring *r = atomic_load_explicit(&dt->ring, memory_order_relaxed);
-    if (!r && st == GB_OK && atomic_load_explicit(&s->closing, memory_order_acquire) >= 2)
-        st = gbi_error(GB_ECLOSED, "device actor", "silo is shut down");
-    if (!r && st == GB_OK && (st = create_chain(dt, &r)) == GB_OK) {
-        atomic_store_explicit(&dt->ring, r, memory_order_release);
-        if (pthread_create(&dt->drain, NULL, drain_main, dt) != 0) {
-            atomic_store_explicit(&dt->ring, NULL, memory_order_relaxed);
-            gb_ring_destroy(r);
-            r = NULL;
-            st = gbi_error(GB_EINTERNAL, "device actor", "cannot start the drain thread");
-        }
-    }
-    if (st != GB_OK && st != GB_ECLOSED)
+    gb_status st = GB_OK;
+    if ((*out = atomic_load_explicit(&dt->ring, memory_order_relaxed)))
+        st = GB_OK;
+    else if (dt->start_err != GB_OK)
+        st = gbi_error(dt->start_err, "device actor", "%s", dt->start_msg);
+    else if (atomic_load_explicit(&s->closing, memory_order_seq_cst))
+        st = gbi_error(GB_ECLOSED, "device actor", "silo is shutting down: type '%s' gets no ring",
+                       dt->type->name);
+    else if ((st = start_ring(dt, out)) != GB_OK) {
         dt->start_err = st;
+        snprintf(dt->start_msg, sizeof dt->start_msg, "type '%s' has no ring: %s", dt->type->name,
+                 gb_last_error());
+    }
     pthread_mutex_unlock(&dt->lock);
-    if (st != GB_OK && st == dt->start_err)
-        gbi_error(st, "device actor", "type '%s' has no ring: %s", dt->type->name, gb_strerror(st));
-    *out = r;
     return st;
 }
 
@@ -299,6 +335,25 @@ gb_status gb_actor_type_clock(gb_silo *s, const char *type, gb_clock_fit *out)
 }
 
 /* ---- shutdown ---------------------------------------------------------------------- */
+
+int gbi_devtypes_quiet(gb_silo *s)
+{
+    for (gbi_type *t = atomic_load_explicit(&s->types, memory_order_acquire); t; t = t->next) {
+        gbi_devtype *dt = t->dev;
+        gb_ring *r = dt ? atomic_load_explicit(&dt->ring, memory_order_acquire) : NULL;
+        gb_ring_counters c;
+        if (!r || gb_ring_get_counters(r, &c) != GB_OK)
+            continue;
+        if (c.inflight)
+            return 0;
+        /* read again: inflight seen at 0 (acquire) means every handler's
+         * emitted bump, made before its batch was uncounted, is visible now */
+        gb_ring_get_counters(r, &c);
+        if (c.inflight || atomic_load_explicit(&dt->taken, memory_order_seq_cst) != c.emitted)
+            return 0;
+    }
+    return 1;
+}
 
 void gbi_devtypes_stop(gb_silo *s)
 {

@@ -330,6 +330,9 @@ gb_status gbi_devtype_create(gb_silo *s, gbi_type *t, const gb_actor_device *d);
 /* Accept m for an actor that lives on a ring (starting the ring on first
  * use); on success m is consumed, on error it is still the caller's. */
 gb_status gbi_ring_route_put(gb_silo *s, gbi_actor *a, gbi_msg *m);
+/* Whether every started ring has nothing in flight and its drain thread
+ * has delivered everything its handlers put out. */
+int gbi_devtypes_quiet(gb_silo *s);
 /* Destroy: drain every ring (all accepted messages handled, their output
  * delivered), stop the drain threads. */
 void gbi_devtypes_stop(gb_silo *s);

@@ -169,6 +169,19 @@ static void drain(gb_silo *s)
         nanosleep(&pause, NULL);
 }
 
+/* Drain CPU actors and device rings until both are quiet at once (their
+ * messages to each other included), for at most drain_timeout_ns. */
+static void drain_with_rings(gb_silo *s)
+{
+    int64_t deadline = gbi_now_ns() + s->o.drain_timeout_ns;
+    struct timespec pause = {0, 100000};
+    drain(s);
+    while (!(gbi_devtypes_quiet(s) && quiescent(s)) && gbi_now_ns() < deadline) {
+        nanosleep(&pause, NULL);
+        drain(s);
+    }
+}
+
 /* Run every queued actor on this thread until no run queue holds one. */
 static int run_queued(gb_silo *s)
 {
@@ -210,7 +223,7 @@ void gb_silo_destroy(gb_silo *s)
     atomic_store_explicit(&s->closing, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&s->space_seq, 1, memory_order_release);
     gbi_unpark(&s->space_seq, 1); /* senders waiting for room: see closing */
-    drain(s);
+    drain_with_rings(s);
     gbi_devtypes_stop(s); /* rings drained, their output delivered to CPU actors */
     drain(s);
     atomic_store_explicit(&s->closing, 2, memory_order_seq_cst);

@@ -80,14 +80,16 @@ static gb_status exchange_one(gb_ring *r, uint64_t token, gb_clock_sample *s, gb
             s->host_recv_ns = now;
             return dev ? GB_OK : gbi_error(GB_ENOTSUP, "ring_clock", "this device has no timer");
         }
-        if (on_other && !gb_ring_clock_is_reply(&h))
+        if (on_other) /* stale clock replies too: the caller may count them */
             on_other(arg, &h, buf);
     }
 }
 
-gb_status gb_ring_clock_exchange(gb_ring *r, gb_clock_sample *samples, uint32_t n, gb_ring_other_fn on_other,
-                                 void *arg, int64_t timeout_ns)
+gb_status gb_ring_clock_exchange(gb_ring *r, gb_clock_sample *samples, uint32_t n, uint32_t *filled,
+                                 gb_ring_other_fn on_other, void *arg, int64_t timeout_ns)
 {
+    if (filled)
+        *filled = 0;
     if (!r || !samples || n == 0)
         return gbi_error(GB_EINVAL, "ring_clock_exchange", "NULL ring or samples, or n == 0");
     static _Atomic uint64_t tokens = 1;
@@ -96,6 +98,8 @@ gb_status gb_ring_clock_exchange(gb_ring *r, gb_clock_sample *samples, uint32_t 
         gb_status st = exchange_one(r, token, &samples[i], on_other, arg, timeout_ns > 0 ? timeout_ns : 1000000000);
         if (st != GB_OK)
             return st;
+        if (filled)
+            *filled = i + 1;
     }
     return GB_OK;
 }
@@ -128,7 +132,7 @@ gb_status gb_ring_calibrate(gb_ring *r, uint32_t samples, gb_clock_fit *out)
         return gbi_error(GB_EINVAL, "ring_calibrate", "NULL ring or output, or samples not in 1..1024");
     gb_clock_sample s[1024];
     gb_clock_fit_opts fo = {.keep_fraction = 0.1, .min_keep = 8};
-    gb_status st = gb_ring_clock_exchange(r, s, samples, NULL, NULL, 0);
+    gb_status st = gb_ring_clock_exchange(r, s, samples, NULL, NULL, NULL, 0);
     if (st == GB_OK)
         st = gb_clock_fit_samples(s, samples, &fo, out);
     if (st == GB_OK)
