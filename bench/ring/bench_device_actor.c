@@ -20,15 +20,16 @@
 #include "gpubridge/time.h"
 #include "ring/kernels.h"
 
-GB_DUAL_SOURCE(bda_src, GB_DEVICE_FN gb_i32 bda_echo(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_msg_header *msg,
-                                                      gb_u64 hlc, gb_ring_ctx *ctx) {
-    GB_GLOBAL gb_u8 *out = gb_ring_begin_reply(ctx, msg, 8);
-    if (!out)
-        return -4;
-    gb_payload_put_u64(out, 0, gb_payload_get_u64(msg, 0));
-    gb_ring_end(ctx);
-    return 0;
-})
+GB_DUAL_SOURCE(
+    bda_src, GB_DEVICE_FN gb_i32 bda_echo(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_msg_header *msg,
+                                          gb_u64 hlc, gb_ring_ctx *ctx) {
+        GB_GLOBAL gb_u8 *out = gb_ring_begin_reply(ctx, msg, 8);
+        if (!out)
+            return -4;
+        gb_payload_put_u64(out, 0, gb_payload_get_u64(msg, 0));
+        gb_ring_end(ctx);
+        return 0;
+    })
 
 static gb_status cpu_echo(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
@@ -73,8 +74,12 @@ static lat measure(gb_silo *s, const char *type, int n)
 
 static void add_device_type(gb_silo *s, const char *name, const char *devices)
 {
-    gb_actor_device d = {.source = bda_src, .fn = "bda_echo", .host_fn = bda_echo, .state_size = 16,
-                         .devices = devices, .lanes = 1};
+    gb_actor_device d = {.source = bda_src,
+                         .fn = "bda_echo",
+                         .host_fn = bda_echo,
+                         .state_size = 16,
+                         .devices = devices,
+                         .lanes = 1};
     gb_actor_type t = {.name = name, .device = &d};
     if (gb_actor_type_register(s, &t) != GB_OK)
         fprintf(stderr, "%s: %s\n", name, gb_last_error());

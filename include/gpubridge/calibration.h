@@ -48,8 +48,8 @@ typedef struct gb_clock_fit {
     int64_t min_rtt_ns;    /* smallest round trip seen */
     int64_t dev_lo_ns;     /* range of kept device times: the bound holds inside it */
     int64_t dev_hi_ns;
-    uint32_t used;         /* samples kept */
-    uint32_t total;        /* samples given (valid ones) */
+    uint32_t used;  /* samples kept */
+    uint32_t total; /* samples given (valid ones) */
 } gb_clock_fit;
 
 /* Fit host = rate * dev + b over the lowest-round-trip samples (least

@@ -37,14 +37,14 @@
 typedef struct gbi_devtype {
     gb_silo *silo;
     const gbi_type *type;
-    gb_actor_device d; /* strings owned */
-    pthread_mutex_t lock;      /* ring start and stop */
-    _Atomic(gb_ring *) ring;   /* published once started */
-    gb_status start_err;       /* sticky failure (under lock) */
-    char start_msg[256];       /* its gb_last_error() (under lock) */
-    _Atomic uint64_t taken;    /* outbound messages the drain thread has fully handled */
+    gb_actor_device d;       /* strings owned */
+    pthread_mutex_t lock;    /* ring start and stop */
+    _Atomic(gb_ring *) ring; /* published once started */
+    gb_status start_err;     /* sticky failure (under lock) */
+    char start_msg[256];     /* its gb_last_error() (under lock) */
+    _Atomic uint64_t taken;  /* outbound messages the drain thread has fully handled */
     pthread_t drain;
-    _Atomic int stop;          /* drain thread: exit once the outbound queue is empty */
+    _Atomic int stop; /* drain thread: exit once the outbound queue is empty */
     pthread_mutex_t fit_lock;
     gb_clock_fit fit;
     int have_fit;
@@ -203,15 +203,22 @@ static void *drain_main(void *arg)
 
 static gb_status create_on(gbi_devtype *dt, const char *backend, gb_ring **out)
 {
-    gb_ring_actor_type rt = {.name = dt->type->name, .state_size = dt->d.state_size,
-                             .on_message = dt->d.host_fn, .device_fn = dt->d.fn};
-    gb_ring_opts o = {.backend = backend, .mode = dt->d.mode, .lanes = dt->d.lanes, .types = &rt,
-                      .ntypes = 1, .device_source = dt->d.source};
+    gb_ring_actor_type rt = {.name = dt->type->name,
+                             .state_size = dt->d.state_size,
+                             .on_message = dt->d.host_fn,
+                             .device_fn = dt->d.fn};
+    gb_ring_opts o = {.backend = backend,
+                      .mode = dt->d.mode,
+                      .lanes = dt->d.lanes,
+                      .types = &rt,
+                      .ntypes = 1,
+                      .device_source = dt->d.source};
     if (strcmp(backend, "cpu") == 0 && !dt->d.host_fn)
         return gbi_error(GB_ENOTSUP, "device actor", "type '%s' has no host_fn for the cpu ring",
                          dt->type->name);
     if (strcmp(backend, "cpu") != 0 && !dt->d.source)
-        return gbi_error(GB_ENOTSUP, "device actor", "type '%s' has no source for %s", dt->type->name, backend);
+        return gbi_error(GB_ENOTSUP, "device actor", "type '%s' has no source for %s", dt->type->name,
+                         backend);
     gb_status st = gb_ring_create(out, &o);
     if (st == GB_OK && (st = gb_ring_start(*out)) != GB_OK) {
         gb_ring_destroy(*out);
@@ -250,7 +257,8 @@ static gb_status start_ring(gbi_devtype *dt, gb_ring **out)
     atomic_store_explicit(&dt->ring, NULL, memory_order_relaxed);
     gb_ring_destroy(*out);
     *out = NULL;
-    return gbi_error(GB_EINTERNAL, "device actor", "cannot start the drain thread of type '%s'", dt->type->name);
+    return gbi_error(GB_EINTERNAL, "device actor", "cannot start the drain thread of type '%s'",
+                     dt->type->name);
 }
 
 /* The type's ring, started on first use. A failed start is remembered (with

@@ -16,7 +16,8 @@ gb_status gb_ptp_compute(const gb_ptp_exchange *x, double max_drift_ppm, gb_ptp_
     double rev = (double)(x->t4 - x->t3);
     double delay = (fwd + rev) / 2.0;
     if (delay < 0)
-        return gbi_error(GB_EINVAL, "ptp_compute", "negative delay: the slave held the message longer "
+        return gbi_error(GB_EINVAL, "ptp_compute",
+                         "negative delay: the slave held the message longer "
                          "than the round trip");
     out->offset_ns = (fwd - rev) / 2.0;
     out->delay_ns = delay;

@@ -95,7 +95,8 @@ gb_status gb_ring_clock_exchange(gb_ring *r, gb_clock_sample *samples, uint32_t 
     static _Atomic uint64_t tokens = 1;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t token = atomic_fetch_add_explicit(&tokens, 1, memory_order_relaxed) | (1ull << 63);
-        gb_status st = exchange_one(r, token, &samples[i], on_other, arg, timeout_ns > 0 ? timeout_ns : 1000000000);
+        gb_status st =
+            exchange_one(r, token, &samples[i], on_other, arg, timeout_ns > 0 ? timeout_ns : 1000000000);
         if (st != GB_OK)
             return st;
         if (filled)

@@ -67,7 +67,8 @@ Test(calibration, slow_round_trips_are_filtered_out)
     truth t = {.offset = -777, .drift = 0};
     gb_clock_sample s[40];
     for (int i = 0; i < 40; i++) /* most samples very asymmetric and slow */
-        s[i] = i % 4 == 0 ? make(&t, BASE_DEV + i * 1000, 300, 300) : make(&t, BASE_DEV + i * 1000, 100, 90000);
+        s[i] =
+            i % 4 == 0 ? make(&t, BASE_DEV + i * 1000, 300, 300) : make(&t, BASE_DEV + i * 1000, 100, 90000);
     gb_clock_fit f;
     cr_assert_eq(gb_clock_fit_samples(s, 40, NULL, &f), GB_OK);
     cr_expect_eq(f.used, 10);
