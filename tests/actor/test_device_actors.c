@@ -356,3 +356,43 @@ GB_TEST(device_actors, device_stamps_follow_send_stamps)
     }
     gb_silo_destroy(s);
 }
+
+GB_TEST(device_actors, bad_device_parts_are_refused)
+{
+    gb_silo *s = test_silo(NULL);
+    gb_actor_device none = {.state_size = 16};
+    gb_actor_device no_fn = {.source = dacc_src};
+    gb_actor_device big = {.host_fn = dacc_on_message, .state_size = 1u << 20};
+    gb_actor_type t = {.name = "bad", .device = &none};
+    GB_CHECK(gb_actor_type_register(s, &t) == GB_EINVAL, "no handler at all");
+    t.device = &no_fn;
+    GB_CHECK(gb_actor_type_register(s, &t) == GB_EINVAL, "source without fn");
+    t.device = &big;
+    GB_CHECK(gb_actor_type_register(s, &t) == GB_EINVAL, "state too big");
+    const char *be;
+    GB_CHECK(gb_actor_type_backend(s, "bad", &be) == GB_ENOENT, "nothing was registered");
+    gb_actor_type ht = {.name = "host", .handler = host_handler};
+    GB_CHECK(gb_actor_type_register(s, &ht) == GB_OK, "%s", gb_last_error());
+    GB_CHECK(gb_actor_type_backend(s, "host", &be) == GB_ENOTSUP, "a CPU type has no ring");
+    gb_silo_destroy(s);
+}
+
+GB_TEST(device_actors, ring_clock_calibration_finds_zero_offset_within_its_bound)
+{
+    gb_actor_id dev, host;
+    gb_silo *s = device_silo("cpu", GB_RING_PERSISTENT, &dev, &host);
+    uint64_t g[4];
+    dev_get(s, dev, g); /* starts the ring; its drain thread calibrates at once */
+    gb_clock_fit f;
+    gb_status st = gb_actor_type_clock(s, "dacc", &f);
+    for (int i = 0; i < 20000 && st == GB_EAGAIN; i++) {
+        struct timespec p = {0, 500000};
+        nanosleep(&p, NULL);
+        st = gb_actor_type_clock(s, "dacc", &f);
+    }
+    GB_CHECK(st == GB_OK, "%s", gb_last_error());
+    /* the cpu ring's device timer is the host's own fast clock: true offset 0 */
+    GB_CHECK(f.offset_ns <= f.error_bound_ns && -f.offset_ns <= f.error_bound_ns, "offset %.1f, bound %.1f",
+             f.offset_ns, f.error_bound_ns);
+    gb_silo_destroy(s);
+}
