@@ -17,6 +17,7 @@
 #define D_ADD 1u  /* [value, producer, seq]: add; a request gets [count, sum] */
 #define D_GET 2u  /* reply [count, sum, violations, hlc] */
 #define D_EMIT 3u /* [cpu actor]: emit [self, count] to it (method H_FROMDEV) */
+#define D_K2K 4u  /* [device actor, value]: ADD value to it, device to device */
 #define D_PRODUCERS 8u
 
 #define H_CALLDEV 1u /* [device actor, value]: gb_ctx_call D_ADD, keep the reply */
@@ -70,6 +71,16 @@ GB_DEVICE_FN gb_i32 dacc_on_message(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_m
     }
     if (msg->method == 2u)
         return dacc_reply(ctx, msg, s->count, s->sum, s->violations, hlc, 4);
+    if (msg->method == 4u) { /* K2K: [target, value]: ADD value to target on this ring */
+        GB_GLOBAL gb_u8 *out = gb_ring_begin_send(ctx, 0, gb_payload_get_u64(msg, 0), 1u, 24);
+        if (!out)
+            return -4;
+        gb_payload_put_u64(out, 0, gb_payload_get_u64(msg, 1));
+        gb_payload_put_u64(out, 1, 6);
+        gb_payload_put_u64(out, 2, 0);
+        gb_ring_end(ctx);
+        return 0;
+    }
     if (msg->method == 3u) {
         GB_GLOBAL gb_u8 *out = gb_ring_begin_emit(ctx, gb_payload_get_u64(msg, 0), 2u, 0, 16);
         if (!out)
@@ -394,5 +405,24 @@ GB_TEST(device_actors, ring_clock_calibration_finds_zero_offset_within_its_bound
     /* the cpu ring's device timer is the host's own fast clock: true offset 0 */
     GB_CHECK(f.offset_ns <= f.error_bound_ns && -f.offset_ns <= f.error_bound_ns, "offset %.1f, bound %.1f",
              f.offset_ns, f.error_bound_ns);
+    gb_silo_destroy(s);
+}
+
+GB_TEST(device_actors, device_actors_of_a_type_message_each_other_on_the_device)
+{
+    gb_actor_id dev, host, other;
+    gb_silo *s = device_silo("cpu", GB_RING_PERSISTENT, &dev, &host);
+    GB_CHECK(gb_actor_ref_u64(s, "dacc", 2, &other) == GB_OK, "%s", gb_last_error());
+    uint64_t k[2] = {other, 41};
+    GB_CHECK(gb_send(s, dev, D_K2K, k, sizeof k) == GB_OK, "%s", gb_last_error());
+    uint64_t g[4] = {0};
+    dev_get(s, other, g);
+    for (int i = 0; i < 20000 && g[0] < 1; i++) {
+        struct timespec p = {0, 500000};
+        nanosleep(&p, NULL);
+        dev_get(s, other, g);
+    }
+    GB_CHECK(g[0] == 1 && g[1] == 41, "target count %llu sum %llu", (unsigned long long)g[0],
+             (unsigned long long)g[1]);
     gb_silo_destroy(s);
 }
