@@ -340,17 +340,34 @@ GB_TEST(device_actors, no_backend_in_the_chain_is_a_clear_error)
     gb_silo_destroy(s);
 }
 
-GB_TEST(device_actors, destroy_with_messages_in_flight_loses_nothing)
+static void destroy_in_flight(const char *devices, gb_ring_mode mode)
 {
     gb_actor_id dev, host;
-    gb_silo *s = device_silo("cpu", GB_RING_PERSISTENT, &dev, &host);
+    gb_silo *s = device_silo(devices, mode, &dev, &host);
     uint64_t before = atomic_load_explicit(&g_from_dev, memory_order_relaxed);
     uint64_t target = host;
     for (int i = 0; i < 3000; i++)
         GB_CHECK(gb_send(s, dev, D_EMIT, &target, 8) == GB_OK, "%s", gb_last_error());
     gb_silo_destroy(s); /* ring drained, its output delivered and handled */
     uint64_t got = atomic_load_explicit(&g_from_dev, memory_order_relaxed) - before;
-    GB_CHECK(got == 3000, "%llu of 3000 device messages reached the CPU actor", (unsigned long long)got);
+    GB_CHECK(got == 3000, "%s: %llu of 3000 device messages reached the CPU actor", devices,
+             (unsigned long long)got);
+}
+
+GB_TEST(device_actors, destroy_with_messages_in_flight_loses_nothing)
+{
+    destroy_in_flight("cpu", GB_RING_PERSISTENT);
+}
+
+GB_TEST(device_actors, destroy_with_messages_in_flight_on_pocl_loses_nothing)
+{
+#if defined(__SANITIZE_THREAD__)
+    SKIP("PoCL's kernel threads are not instrumented for ThreadSanitizer");
+#endif
+    if (gb_backend_available("opencl") != GB_OK)
+        SKIP("no OpenCL here: %s", gb_last_error());
+    destroy_in_flight("opencl", GB_RING_PERSISTENT);
+    destroy_in_flight("opencl", GB_RING_EVENT_DRIVEN);
 }
 
 GB_TEST(device_actors, device_stamps_follow_send_stamps)
