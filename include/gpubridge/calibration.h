@@ -37,6 +37,9 @@ typedef struct gb_clock_sample {
 typedef struct gb_clock_fit_opts {
     double keep_fraction; /* fraction of samples kept, lowest round trips first; 0 = 0.25 */
     uint32_t min_keep;    /* keep at least this many (if there are); 0 = 8 */
+    int64_t min_span_ns;  /* fit the drift only when the kept samples' device times span at
+                           * least this; else rate = 1 (a slope from microseconds of noisy
+                           * samples is worse than none when extrapolated); 0 = always */
 } gb_clock_fit_opts;
 
 typedef struct gb_clock_fit {

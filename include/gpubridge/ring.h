@@ -212,7 +212,8 @@ gb_status gb_ring_clock_exchange(gb_ring *ring, gb_clock_sample *samples, uint32
  * on the device from its timer. Errors: GB_EINVAL. Thread-safe. */
 gb_status gb_ring_set_clock(gb_ring *ring, const gb_clock_fit *fit);
 
-/* Exchange `samples` pings (1..1024), fit them (gb_clock_fit_samples, keeping the 10% fastest) and
+/* Exchange `samples` pings (1..1024), fit them (gb_clock_fit_samples, keeping the 10% fastest; drift
+ * only over a span of 100 ms or more, so one burst gives rate 1) and
  * publish the fit. The caller must be the only receiver.
  * Errors: as gb_ring_clock_exchange, gb_clock_fit_samples. */
 gb_status gb_ring_calibrate(gb_ring *ring, uint32_t samples, gb_clock_fit *out);

@@ -158,7 +158,7 @@ static void calibrate(gbi_devtype *dt, gb_ring *r)
 {
     gb_clock_sample smp[CALIB_SAMPLES];
     gb_clock_fit fit;
-    gb_clock_fit_opts fo = {.keep_fraction = 0.1, .min_keep = 4};
+    gb_clock_fit_opts fo = {.keep_fraction = 0.1, .min_keep = 4, .min_span_ns = 100000000};
     uint32_t filled = 0;
     gb_status st = gb_ring_clock_exchange(r, smp, CALIB_SAMPLES, &filled, on_outbound, dt, 0);
     atomic_fetch_add_explicit(&dt->taken, filled, memory_order_seq_cst); /* the replies consumed */

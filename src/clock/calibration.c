@@ -40,8 +40,9 @@ static size_t collect(const gb_clock_sample *s, size_t n, kept *k)
     return m;
 }
 
-/* Least squares off = c + slope * (dev - ref) over k[0..m). */
-static void fit_line(const kept *k, size_t m, gb_clock_fit *f, double *c, double *slope)
+/* Least squares off = c + slope * (dev - ref) over k[0..m); the slope is
+ * 0 when the device times span less than min_span. */
+static void fit_line(const kept *k, size_t m, int64_t min_span, gb_clock_fit *f, double *c, double *slope)
 {
     double mean = 0;
     int64_t lo = k[0].dev, hi = k[0].dev;
@@ -62,7 +63,7 @@ static void fit_line(const kept *k, size_t m, gb_clock_fit *f, double *c, double
         sxy += x * k[i].off;
     }
     double den = (double)m * sxx - sx * sx;
-    *slope = den > 0 ? ((double)m * sxy - sx * sy) / den : 0.0;
+    *slope = den > 0 && hi - lo >= min_span ? ((double)m * sxy - sx * sy) / den : 0.0;
     *c = (sy - *slope * sx) / (double)m;
 }
 
@@ -85,7 +86,7 @@ gb_status gb_clock_fit_samples(const gb_clock_sample *s, size_t n, const gb_cloc
     m = m < min_keep ? min_keep : m;
     m = m > total ? total : m;
     double c, slope;
-    fit_line(k, m, out, &c, &slope);
+    fit_line(k, m, opts ? opts->min_span_ns : 0, out, &c, &slope);
     double bound = 0;
     for (size_t i = 0; i < m; i++) {
         double resid = k[i].off - (c + slope * (double)(k[i].dev - out->ref_dev_ns));

@@ -132,7 +132,7 @@ gb_status gb_ring_calibrate(gb_ring *r, uint32_t samples, gb_clock_fit *out)
     if (!r || !out || samples == 0 || samples > 1024)
         return gbi_error(GB_EINVAL, "ring_calibrate", "NULL ring or output, or samples not in 1..1024");
     gb_clock_sample s[1024];
-    gb_clock_fit_opts fo = {.keep_fraction = 0.1, .min_keep = 8};
+    gb_clock_fit_opts fo = {.keep_fraction = 0.1, .min_keep = 8, .min_span_ns = 100000000};
     gb_status st = gb_ring_clock_exchange(r, s, samples, NULL, NULL, NULL, 0);
     if (st == GB_OK)
         st = gb_clock_fit_samples(s, samples, &fo, out);

@@ -86,6 +86,22 @@ Test(calibration, one_sample_gives_zero_drift)
     cr_expect(fabs(f.offset_ns - t.offset) <= f.error_bound_ns);
 }
 
+Test(calibration, short_span_keeps_rate_at_one_and_the_bound_holds)
+{
+    truth t = {.offset = 900, .drift = 50e-6};
+    gb_clock_sample s[32];
+    for (int i = 0; i < 32; i++) /* 32 us of samples, noisy on one leg */
+        s[i] = make(&t, BASE_DEV + i * 1000, 100, 100 + (i * 37) % 400);
+    gb_clock_fit_opts o = {.keep_fraction = 0.5, .min_span_ns = 1000000};
+    gb_clock_fit f;
+    cr_assert_eq(gb_clock_fit_samples(s, 32, &o, &f), GB_OK);
+    cr_expect_eq(f.rate, 1.0);
+    for (int64_t d = f.dev_lo_ns; d <= f.dev_hi_ns; d += 1000) {
+        double err = fabs((double)(gb_clock_fit_map(&f, d) - true_host(&t, d)));
+        cr_expect(err <= f.error_bound_ns + 1, "error %f above bound %f", err, f.error_bound_ns);
+    }
+}
+
 Test(calibration, rejects_bad_input)
 {
     gb_clock_fit f;
