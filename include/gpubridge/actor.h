@@ -23,6 +23,7 @@
 
 #include "gpubridge/clock.h"
 #include "gpubridge/message.h"
+#include "gpubridge/ring.h"
 #include "gpubridge/status.h"
 
 #ifdef __cplusplus
@@ -142,13 +143,44 @@ typedef struct gb_actor_type {
     int reentrant;                     /* 0 = non-reentrant (default) */
     gb_placement placement;
     void *user; /* returned by gb_ctx_type_user */
+    /* optional: makes the type a device actor (docs/device_actors.md);
+     * handler may then be NULL and init/deactivate/idle/reentrant do not
+     * apply */
+    const struct gb_actor_device *device;
 } gb_actor_type;
+
+/* The device part of an actor type: a handler in portable kernel C
+ * (gpubridge/kernel_lang.h; see kernels/ring_api.gbk for what it may call)
+ * that runs on a ring of the first available backend of `devices`. */
+typedef struct gb_actor_device {
+    const char *source;          /* the handler's portable C (e.g. from GB_DUAL_SOURCE), copied */
+    const char *fn;              /* its name in source, copied */
+    gb_ring_handler_fn host_fn;  /* the same handler compiled natively (the cpu ring) */
+    uint32_t state_size;         /* bytes of device state per actor (0..65536), zeroed on activation */
+    const char *devices;         /* fallback chain, e.g. "cuda,opencl,cpu"; NULL = that one;
+                                  * the GB_DEVICES environment variable overrides it */
+    gb_ring_mode mode;           /* GB_RING_PERSISTENT (default) or GB_RING_EVENT_DRIVEN */
+    uint32_t lanes;              /* ring lanes, 0 = 4 */
+} gb_actor_device;
 
 /* Register an actor type (the descriptor is copied). Errors: GB_EINVAL
  * (NULL, no name or handler), GB_EEXIST (name already registered),
  * GB_ENOTSUP (a placement other than GB_PLACEMENT_LOCAL: placement across
  * silos comes with the cluster layer), GB_ECLOSED, GB_ENOMEM. Thread-safe. */
 gb_status gb_actor_type_register(gb_silo *silo, const gb_actor_type *type);
+
+/* The backend ("cpu", "opencl", ...) whose ring runs device type `type`,
+ * starting the ring if it was not yet (it starts on the first message).
+ * Errors: GB_EINVAL (NULL), GB_ENOENT (no such type), GB_ENOTSUP (not a
+ * device type, or no backend of the chain is available: gb_last_error()
+ * says why), GB_ECLOSED, and gb_ring_create's errors. Thread-safe. */
+gb_status gb_actor_type_backend(gb_silo *silo, const char *type, const char **backend);
+
+/* The latest calibration of the device clock of type's ring (the drain
+ * thread refreshes it every second: host = rate * dev + b, with its error
+ * bound). Errors: GB_EINVAL, GB_ENOENT, GB_ENOTSUP (not a device type),
+ * GB_EAGAIN (ring not started or not calibrated yet). Thread-safe. */
+gb_status gb_actor_type_clock(gb_silo *silo, const char *type, gb_clock_fit *out);
 
 /* ---- Identity ------------------------------------------------------------ */
 

@@ -10,6 +10,8 @@
 #include "gpubridge/time.h"
 #include "gpubridge/hash.h"
 #include "gpubridge/clock.h"
+#include "gpubridge/calibration.h"
+#include "gpubridge/ptp.h"
 #include "gpubridge/actor.h"
 #include "gpubridge/message.h"
 #include "gpubridge/ring.h"

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpubridge/calibration.h"
 #include "gpubridge/message.h"
 #include "gpubridge/status.h"
 
@@ -180,6 +181,45 @@ uint32_t gb_ring_lane(const gb_ring *ring, uint64_t id);
  * Thread-safe. */
 const char *gb_ring_backend(const gb_ring *ring);
 size_t gb_ring_memory_bytes(const gb_ring *ring);
+
+/* ---- device time (docs/device_time.md) ----------------------------------- */
+
+/* Send one clock ping: a GB_MSG_SYSTEM message that the dispatch loop
+ * answers at once on the outbound queue (flags RESPONSE | SYSTEM,
+ * correlation = token, payload [device timer ns, ring hlc]); the host's
+ * fast clock before the send goes to *host_send_ns.
+ * Errors: GB_EINVAL, and gb_ring_send's (GB_EAGAIN: lane full). Thread-safe. */
+gb_status gb_ring_clock_ping(gb_ring *ring, uint64_t token, int64_t *host_send_ns);
+
+/* Whether an outbound message is the answer to a clock ping. Thread-safe. */
+int gb_ring_clock_is_reply(const gb_msg_header *hdr);
+
+/* Outbound messages met during an exchange that are not clock replies. */
+typedef void (*gb_ring_other_fn)(void *arg, const gb_msg_header *hdr, const void *payload);
+
+/* n ping-pongs, one at a time, into samples (host send, device timer, host
+ * receive; host times from gb_time_fast_ns); *filled (may be NULL) gets how
+ * many completed. The caller must be the ring's only receiver: every other
+ * outbound message (stale clock replies included) is passed to on_other
+ * (NULL: dropped). timeout_ns (<= 0: 1 s) bounds each exchange.
+ * Errors: GB_EINVAL, GB_ETIMEDOUT, GB_ENOTSUP (the device has no timer),
+ * gb_ring_send's. */
+gb_status gb_ring_clock_exchange(gb_ring *ring, gb_clock_sample *samples, uint32_t n, uint32_t *filled,
+                                 gb_ring_other_fn on_other, void *arg, int64_t timeout_ns);
+
+/* Publish a calibration (device timer -> host fast clock) to the device:
+ * from now on the ring HLC ticks with physical time (realtime ns) computed
+ * on the device from its timer. Errors: GB_EINVAL. Thread-safe. */
+gb_status gb_ring_set_clock(gb_ring *ring, const gb_clock_fit *fit);
+
+/* Exchange `samples` pings (1..1024), fit them (gb_clock_fit_samples, keeping the 10% fastest; drift
+ * only over a span of 100 ms or more, so one burst gives rate 1) and
+ * publish the fit. The caller must be the only receiver.
+ * Errors: as gb_ring_clock_exchange, gb_clock_fit_samples. */
+gb_status gb_ring_calibrate(gb_ring *ring, uint32_t samples, gb_clock_fit *out);
+
+/* The ring HLC (last stamp issued on the device). Thread-safe. */
+uint64_t gb_ring_hlc(const gb_ring *ring);
 
 #ifdef __cplusplus
 }

@@ -168,7 +168,7 @@ static gbi_actor *record_new(uint64_t id, const gbi_type *t, const char *key_str
     }
     a->id = id;
     a->type = t;
-    a->location = GBI_LOC_CPU;
+    a->location = t->dev ? GBI_LOC_RING : GBI_LOC_CPU;
     a->key_u64 = key_str ? 0 : key_u64;
     atomic_init(&a->dir_next, NULL);
     atomic_init(&a->rq_node.next, NULL);

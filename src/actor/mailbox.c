@@ -85,6 +85,8 @@ static gb_status put_blocking_counted(gb_silo *s, gbi_actor *a, gbi_msg *m)
 
 gb_status gbi_mailbox_put(gb_silo *s, gbi_actor *a, gbi_msg *m, int force)
 {
+    if (a->location == GBI_LOC_RING) /* a device actor: its mailbox is a ring lane */
+        return gbi_ring_route_put(s, a, m);
     uint32_t old = reserve(a, s->o.mailbox_capacity, force);
     if (old != UINT32_MAX) {
         enqueue(s, a, m, old);

@@ -85,8 +85,11 @@ void gbi_msg_pool_drain(struct gb_silo *s);
 
 /* ---- types ---------------------------------------------------------------- */
 
+struct gbi_devtype; /* device_actor.c */
+
 typedef struct gbi_type {
     struct gbi_type *next;
+    struct gbi_devtype *dev; /* device actor type: its ring, or NULL */
     gb_actor_type desc; /* desc.name points at name below */
     uint64_t name_hash;
     char name[];
@@ -114,7 +117,10 @@ typedef struct gbi_timer {
  * CPU worker pool of this silo exists today; device rings and remote silos
  * come with later layers and will be routed by this field, so senders never
  * need to know where an actor is. */
-enum gbi_location { GBI_LOC_CPU = 0 };
+enum gbi_location {
+    GBI_LOC_CPU = 0, /* this silo's worker pool */
+    GBI_LOC_RING = 1 /* the ring of its device type (device_actor.c) */
+};
 
 typedef struct gbi_actor {
     gbi_mpsc_node rq_node;                /* run-queue link */
@@ -345,6 +351,23 @@ void gbi_timer_release(gbi_timer *t, uint32_t holder);
 
 /* ---- watchdog.c ------------------------------------------------------------------- */
 void gbi_watchdog_check(gb_silo *s, int64_t now_ns);
+
+/* ---- device_actor.c ------------------------------------------------------------- */
+/* Validate and copy a type's device part into t->dev. Errors: GB_EINVAL, GB_ENOMEM. */
+gb_status gbi_devtype_create(gb_silo *s, gbi_type *t, const gb_actor_device *d);
+/* Accept m for an actor that lives on a ring (starting the ring on first
+ * use); on success m is consumed, on error it is still the caller's. */
+gb_status gbi_ring_route_put(gb_silo *s, gbi_actor *a, gbi_msg *m);
+/* Whether every started ring has nothing in flight and its drain thread
+ * has delivered everything its handlers put out. */
+int gbi_devtypes_quiet(gb_silo *s);
+/* Destroy: drain every ring (all accepted messages handled, their output
+ * delivered), stop the drain threads. */
+void gbi_devtypes_stop(gb_silo *s);
+/* Free the device parts (after stop). */
+void gbi_devtypes_free(gb_silo *s);
+/* Free one type's device part (a registration that failed). */
+void gbi_devtype_free_one(gbi_type *t);
 
 /* ---- park.c -------------------------------------------------------------------- */
 /* One step of a spin-wait: a pause, and every 32nd step a sched_yield, so

@@ -126,6 +126,7 @@ static void free_parts(gb_silo *s)
     gbi_msg_pool_drain(s);
     gbi_dir_destroy(s->dir);
     gbi_calls_destroy(s->calls);
+    gbi_devtypes_free(s);
     gbi_types_free(s);
     gb_hlc_destroy(s->hlc);
     free(s->workers);
@@ -199,6 +200,19 @@ static void drain(gb_silo *s)
         nanosleep(&pause, NULL);
 }
 
+/* Drain CPU actors and device rings until both are quiet at once (their
+ * messages to each other included), for at most drain_timeout_ns. */
+static void drain_with_rings(gb_silo *s)
+{
+    int64_t deadline = gbi_now_ns() + s->o.drain_timeout_ns;
+    struct timespec pause = {0, 100000};
+    drain(s);
+    while (!(gbi_devtypes_quiet(s) && quiescent(s)) && gbi_now_ns() < deadline) {
+        nanosleep(&pause, NULL);
+        drain(s);
+    }
+}
+
 /* Run every queued actor on this thread until no run queue holds one. */
 static int run_queued(gb_silo *s)
 {
@@ -241,6 +255,8 @@ void gb_silo_destroy(gb_silo *s)
     atomic_store_explicit(&s->closing, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&s->space_seq, 1, memory_order_release);
     gbi_unpark(&s->space_seq, 1); /* senders waiting for room: see closing */
+    drain_with_rings(s);
+    gbi_devtypes_stop(s); /* rings drained, their output delivered to CPU actors */
     drain(s);
     atomic_store_explicit(&s->closing, 2, memory_order_seq_cst);
     gbi_sched_stop(s);
@@ -314,7 +330,7 @@ gb_status gbi_resolve(gb_silo *s, gb_actor_id target, int internal, gbi_actor **
     if (!a)
         return gbi_error(GB_ENOENT, where, "actor %016llx is unknown here (resolve it with gb_actor_ref_*)",
                          (unsigned long long)target);
-    if (a->location != GBI_LOC_CPU)
+    if (a->location != GBI_LOC_CPU && a->location != GBI_LOC_RING)
         return gbi_error(GB_ENOTSUP, where, "actor %016llx lives where this silo cannot route",
                          (unsigned long long)target);
     *out = a;

@@ -25,7 +25,7 @@ static gb_status check_desc(const gb_actor_type *d)
     const char *w = "gb_actor_type_register";
     if (!d->name || !d->name[0])
         return gbi_error(GB_EINVAL, w, "type name is missing");
-    if (!d->handler)
+    if (!d->handler && !d->device)
         return gbi_error(GB_EINVAL, w, "type '%s' has no handler", d->name);
     if (d->idle_timeout_ns < 0)
         return gbi_error(GB_EINVAL, w, "type '%s': negative idle timeout", d->name);
@@ -53,9 +53,16 @@ gb_status gb_actor_type_register(gb_silo *s, const gb_actor_type *desc)
     memcpy(t->name, desc->name, n + 1);
     t->desc = *desc;
     t->desc.name = t->name;
+    t->desc.device = NULL; /* the copy lives in t->dev */
+    if (desc->device && (st = gbi_devtype_create(s, t, desc->device)) != GB_OK) {
+        gbi_devtype_free_one(t);
+        free(t);
+        return st;
+    }
     pthread_mutex_lock(&s->types_lock);
     if (gbi_type_find(s, desc->name)) {
         pthread_mutex_unlock(&s->types_lock);
+        gbi_devtype_free_one(t);
         free(t);
         return gbi_error(GB_EEXIST, "gb_actor_type_register", "type '%s' is already registered", desc->name);
     }

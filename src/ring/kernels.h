@@ -7,6 +7,7 @@
 #define GBI_RING_KERNELS_H
 
 #include "gpubridge/kernel_lang.h"
+#include "gpubridge/time.h" /* the cpu ring's device timer is gb_time_fast_ns */
 
 #include "../../kernels/ring_queue.gbk"
 #include "../../kernels/ring_api.gbk"

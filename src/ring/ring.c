@@ -167,6 +167,7 @@ static gb_status alloc_shared(gb_ring *r, const gb_ring_opts *n)
     layout(r->shm, n);
     atomic_init(&r->shm->control, GB_RING_CTL_RUN);
     atomic_init(&r->shm->inflight, 0);
+    gbi_ring_clock_init(r->shm);
     r->senders = calloc(n->lanes, sizeof *r->senders);
     if (!r->senders)
         return gbi_error(GB_ENOMEM, "ring_create", "no memory for %u lanes", n->lanes);

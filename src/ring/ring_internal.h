@@ -72,4 +72,7 @@ void gbi_ring_host_ctx(gb_ring *ring, gb_ring_ctx *ctx, void (*notify)(void *, u
  * (a device_fn that is not a C identifier). */
 gb_status gbi_ring_device_source(const gb_ring_opts *norm, char **out);
 
+/* Device-timer constants of a new ring's header (ring_clock.c). */
+void gbi_ring_clock_init(gb_ring_shm *h);
+
 #endif
