@@ -102,6 +102,8 @@ gb_status gbi_mailbox_put(gb_silo *s, gbi_actor *a, gbi_msg *m, int force)
 gb_status gbi_mailbox_put_owned(gb_silo *s, gbi_actor *a, gbi_msg *m, int *owned)
 {
     *owned = 0;
+    if (a->location != GBI_LOC_CPU) /* no turn to own: the usual routing */
+        return gbi_mailbox_put(s, a, m, 0);
     uint32_t old = reserve(a, s->o.mailbox_capacity, 0);
     if (old == UINT32_MAX)
         return gbi_mailbox_put(s, a, m, 0); /* full: the usual refusal or wait */
