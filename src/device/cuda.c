@@ -44,6 +44,7 @@
 #include "device/backend.h"
 #include "device/cuda.h"
 #include "device/cuda_api.h"
+#include "device/dl_bind.h"
 #include "device/jit_cache.h"
 #include "device/ring_service.h"
 #include "gpubridge/time.h"
@@ -113,20 +114,7 @@ static nv_api g_nv;
 static pthread_once_t g_cu_once = PTHREAD_ONCE_INIT, g_nv_once = PTHREAD_ONCE_INIT;
 static char g_cu_why[512], g_nv_why[512];
 
-typedef struct sym {
-    void **slot;
-    const char *name;
-} sym;
 #define SYM(api, field, name) {(void **)&api.field, name}
-
-/* dlsym every entry of syms; the name of the first missing one, or NULL. */
-static const char *bind(void *lib, const sym *syms, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!(*syms[i].slot = dlsym(lib, syms[i].name)))
-            return syms[i].name;
-    return NULL;
-}
 
 static void cu_load(void)
 {
@@ -137,7 +125,7 @@ static void cu_load(void)
         snprintf(g_cu_why, sizeof g_cu_why, "%s not found (%s): %s", path, dlerror(), CU_INSTALL_HINT);
         return;
     }
-    const sym syms[] = {
+    const gbi_dl_sym syms[] = {
         SYM(g_cu, Init, "cuInit"), SYM(g_cu, DriverGetVersion, "cuDriverGetVersion"),
         SYM(g_cu, DeviceGetCount, "cuDeviceGetCount"), SYM(g_cu, DeviceGet, "cuDeviceGet"),
         SYM(g_cu, DeviceGetName, "cuDeviceGetName"), SYM(g_cu, DeviceTotalMem, "cuDeviceTotalMem_v2"),
@@ -154,7 +142,7 @@ static void cu_load(void)
         SYM(g_cu, ModuleUnload, "cuModuleUnload"), SYM(g_cu, ModuleGetFunction, "cuModuleGetFunction"),
         SYM(g_cu, LaunchKernel, "cuLaunchKernel"), SYM(g_cu, GetErrorString, "cuGetErrorString"),
     };
-    const char *missing = bind(lib, syms, sizeof syms / sizeof syms[0]);
+    const char *missing = gbi_dl_bind(lib, syms, sizeof syms / sizeof syms[0]);
     gbcu_result r = missing ? 0 : g_cu.Init(0);
     if (missing)
         snprintf(g_cu_why, sizeof g_cu_why, "%s has no %s (driver too old): %s", path, missing, CU_INSTALL_HINT);
@@ -177,13 +165,13 @@ static void nv_load(void)
         snprintf(g_nv_why, sizeof g_nv_why, "libnvrtc not found: %s", NVRTC_INSTALL_HINT);
         return;
     }
-    const sym syms[] = {
+    const gbi_dl_sym syms[] = {
         SYM(g_nv, Version, "nvrtcVersion"), SYM(g_nv, CreateProgram, "nvrtcCreateProgram"),
         SYM(g_nv, CompileProgram, "nvrtcCompileProgram"), SYM(g_nv, GetPTXSize, "nvrtcGetPTXSize"),
         SYM(g_nv, GetPTX, "nvrtcGetPTX"), SYM(g_nv, GetProgramLogSize, "nvrtcGetProgramLogSize"),
         SYM(g_nv, GetProgramLog, "nvrtcGetProgramLog"), SYM(g_nv, DestroyProgram, "nvrtcDestroyProgram"),
     };
-    const char *missing = bind(lib, syms, sizeof syms / sizeof syms[0]);
+    const char *missing = gbi_dl_bind(lib, syms, sizeof syms / sizeof syms[0]);
     if (missing)
         snprintf(g_nv_why, sizeof g_nv_why, "libnvrtc has no %s: %s", missing, NVRTC_INSTALL_HINT);
     else

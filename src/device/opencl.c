@@ -36,6 +36,7 @@
 
 #include "base/error.h"
 #include "device/backend.h"
+#include "device/dl_bind.h"
 #include "device/jit_cache.h"
 #include "device/ring_service.h"
 #include "gpubridge/time.h"
@@ -97,7 +98,7 @@ static void ocl_load(void)
         snprintf(g_cl_why, sizeof g_cl_why, "cannot open %s (%s): %s", path, dlerror(), OCL_INSTALL_HINT);
         return;
     }
-    struct { void **slot; const char *name; } syms[] = {
+    const gbi_dl_sym syms[] = {
         OCL_SYM(GetPlatformIDs, "clGetPlatformIDs"), OCL_SYM(GetDeviceIDs, "clGetDeviceIDs"),
         OCL_SYM(GetDeviceInfo, "clGetDeviceInfo"), OCL_SYM(CreateContext, "clCreateContext"),
         OCL_SYM(CreateCommandQueueWithProperties, "clCreateCommandQueueWithProperties"),
@@ -113,14 +114,11 @@ static void ocl_load(void)
         OCL_SYM(ReleaseMemObject, "clReleaseMemObject"), OCL_SYM(GetProgramInfo, "clGetProgramInfo"),
         OCL_SYM(CreateProgramWithBinary, "clCreateProgramWithBinary"),
     };
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-        *syms[i].slot = dlsym(g_cl.lib, syms[i].name);
-        if (!*syms[i].slot) {
-            snprintf(g_cl_why, sizeof g_cl_why, "%s has no %s (an OpenCL 2.0+ loader is needed): %s", path,
-                     syms[i].name, OCL_INSTALL_HINT);
-            g_cl.lib = NULL; /* unusable; the handle stays open, like any loaded library */
-            return;
-        }
+    const char *missing = gbi_dl_bind(g_cl.lib, syms, sizeof syms / sizeof syms[0]);
+    if (missing) {
+        snprintf(g_cl_why, sizeof g_cl_why, "%s has no %s (an OpenCL 2.0+ loader is needed): %s", path, missing,
+                 OCL_INSTALL_HINT);
+        g_cl.lib = NULL; /* unusable; the handle stays open, like any loaded library */
     }
 }
 
