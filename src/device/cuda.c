@@ -640,9 +640,7 @@ static gb_status cu_ring_stop(void *self)
 static gb_status cu_health(void *self)
 {
     cu_dev *d = self;
-    if (gbi_ring_service_status(&d->svc) != GB_OK)
-        return gbi_error(GB_EDEVICE, "cuda_ring", "an event-driven launch failed; the ring cannot drain");
-    return GB_OK;
+    return gbi_ring_service_health(&d->svc, "cuda_ring");
 }
 
 static const gbi_ring_exec_ops cu_ring_ops = {

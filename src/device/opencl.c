@@ -496,9 +496,7 @@ static gb_status ocl_stop(void *self)
 static gb_status ocl_health(void *self)
 {
     ocl_dev *d = self;
-    if (gbi_ring_service_status(&d->svc) != GB_OK)
-        return gbi_error(GB_EDEVICE, "opencl_ring", "an event-driven launch failed; the ring cannot drain");
-    return GB_OK;
+    return gbi_ring_service_health(&d->svc, "opencl_ring");
 }
 
 static const gbi_ring_exec_ops ocl_ring_ops = {

@@ -11,6 +11,8 @@
 
 #include <time.h>
 
+#include "base/error.h"
+
 void gbi_ring_service_init(gbi_ring_service *s, const gbi_ring_service_ops *ops, void *dev)
 {
     s->ops = ops;
@@ -125,4 +127,11 @@ void gbi_ring_service_stop(gbi_ring_service *s)
 gb_status gbi_ring_service_status(gbi_ring_service *s)
 {
     return atomic_load_explicit(&s->launch_status, memory_order_acquire);
+}
+
+gb_status gbi_ring_service_health(gbi_ring_service *s, const char *where)
+{
+    if (gbi_ring_service_status(s) != GB_OK)
+        return gbi_error(GB_EDEVICE, where, "an event-driven launch failed; the ring cannot drain");
+    return GB_OK;
 }

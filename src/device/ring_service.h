@@ -61,4 +61,8 @@ void gbi_ring_service_stop(gbi_ring_service *s);
 /* GB_OK, or the status of the launch that failed. Thread-safe. */
 gb_status gbi_ring_service_status(gbi_ring_service *s);
 
+/* The ring's health: GB_OK, or GB_EDEVICE (detail under where) when an
+ * event-driven launch failed, so the ring cannot drain. Thread-safe. */
+gb_status gbi_ring_service_health(gbi_ring_service *s, const char *where);
+
 #endif
