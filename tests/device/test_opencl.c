@@ -13,13 +13,7 @@
 #include "support/ring_msg.h"
 
 #include "../ring/test_actors.gbk"
-
-static const gb_ring_actor_type k_types[2] = {
-    {.name = "counter", .state_size = sizeof(ta_counter), .on_message = ta_counter_on_message,
-     .device_fn = "ta_counter_on_message"},
-    {.name = "chain", .state_size = sizeof(ta_chain), .on_message = ta_chain_on_message,
-     .device_fn = "ta_chain_on_message"},
-};
+#include "../ring/test_actors_types.h"
 
 static char *read_actors_source(void)
 {
