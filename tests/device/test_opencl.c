@@ -38,16 +38,21 @@ static gb_ring_opts opts(const char *backend, gb_ring_mode mode)
     return o;
 }
 
-/* Create, or skip when this machine has no usable OpenCL. */
+/* Create with o, or skip when this machine has no usable o->backend. */
+static gb_ring *create_or_skip(const gb_ring_opts *o)
+{
+    gb_ring *r = NULL;
+    gb_status st = gb_ring_create(&r, o);
+    if (st == GB_ENOTSUP)
+        cr_skip_test("no %s here: %s", o->backend, gb_last_error());
+    cr_assert_eq(st, GB_OK, "create %s: %s", o->backend, gb_last_error());
+    return r;
+}
+
 static gb_ring *make(const char *backend, gb_ring_mode mode)
 {
     gb_ring_opts o = opts(backend, mode);
-    gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
-    if (st == GB_ENOTSUP)
-        cr_skip_test("no %s here: %s", backend, gb_last_error());
-    cr_assert_eq(st, GB_OK, "create %s: %s", backend, gb_last_error());
-    return r;
+    return create_or_skip(&o);
 }
 
 Test(opencl, missing_library_is_enotsup_with_what_to_install)
@@ -203,12 +208,7 @@ static gb_ring *make_roomy(const char *backend, gb_ring_mode mode)
 {
     gb_ring_opts o = opts(backend, mode);
     o.lane_capacity = 4096;
-    gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
-    if (st == GB_ENOTSUP)
-        cr_skip_test("no OpenCL here: %s", gb_last_error());
-    cr_assert_eq(st, GB_OK, "create %s: %s", backend, gb_last_error());
-    return r;
+    return create_or_skip(&o);
 }
 
 static void same_as_cpu(gb_ring_mode mode)
@@ -250,11 +250,7 @@ Test(opencl, abort_stops_a_persistent_kernel_and_counts_the_rest)
     gb_ring_opts o = opts("opencl", GB_RING_PERSISTENT);
     o.lanes = 1;
     o.lane_capacity = 8;
-    gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
-    if (st == GB_ENOTSUP)
-        cr_skip_test("no OpenCL here: %s", gb_last_error());
-    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    gb_ring *r = create_or_skip(&o);
     for (uint64_t i = 1; i <= 20; i++) {
         uint64_t pl[3] = {1, 0, i};
         gb_msg_header h = gbt_hdr(5, TA_ADD, 0, sizeof pl);
@@ -274,11 +270,7 @@ Test(opencl, spilled_messages_reach_an_event_driven_kernel_in_order)
     gb_ring_opts o = opts("opencl", GB_RING_EVENT_DRIVEN);
     o.lanes = 2;
     o.lane_capacity = 4;
-    gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
-    if (st == GB_ENOTSUP)
-        cr_skip_test("no OpenCL here: %s", gb_last_error());
-    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    gb_ring *r = create_or_skip(&o);
     cr_assert_eq(gb_ring_start(r), GB_OK);
     for (uint64_t i = 1; i <= 500; i++) {
         uint64_t pl[3] = {i, 1, i};
@@ -302,11 +294,7 @@ Test(opencl, persistent_ring_refuses_more_threads_than_compute_units)
     o.lane_capacity = 2;
     o.out_capacity = 2;
     o.actors_per_lane = 1;
-    gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
-    if (st == GB_ENOTSUP)
-        cr_skip_test("no OpenCL here: %s", gb_last_error());
-    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    gb_ring *r = create_or_skip(&o);
     cr_assert_eq(gb_ring_start(r), GB_EINVAL, "1024 polling work-groups cannot all be resident");
     cr_assert_not_null(strstr(gb_last_error(), "compute units"));
     gb_ring_destroy(r);
