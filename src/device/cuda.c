@@ -18,7 +18,8 @@
  *              one per SM so all are resident) on the ring's own stream;
  *              GB_RING_EVENT_DRIVEN has a service thread launch gb_ring_event
  *              while messages are in flight; in both modes the service
- *              thread moves host overflow into the lanes (as on OpenCL).
+ *              thread moves host overflow into the lanes (the service
+ *              thread of ring_service.c, shared with OpenCL).
  *
  * Streams: every launch goes to a non-blocking stream of the instance and
  * waits on that stream only (never cuCtxSynchronize: the primary context

@@ -12,7 +12,8 @@
  * be alone in its group) and it polls until the control word says stop;
  * GB_RING_EVENT_DRIVEN has a host service thread launch gb_ring_event, a
  * drain of what is queued, whenever messages are in flight. In both modes
- * the service thread also moves host overflow lists into the lanes.
+ * the service thread also moves host overflow lists into the lanes (the
+ * thread is ring_service.c, shared with the cuda backend).
  *
  * PoCL notes: its CPU device has as many worker threads as cores, and a
  * persistent kernel occupies one of them for its whole life; it sees host
