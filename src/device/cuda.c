@@ -18,7 +18,8 @@
  *              one per SM so all are resident) on the ring's own stream;
  *              GB_RING_EVENT_DRIVEN has a service thread launch gb_ring_event
  *              while messages are in flight; in both modes the service
- *              thread moves host overflow into the lanes (as on OpenCL).
+ *              thread moves host overflow into the lanes (the service
+ *              thread of ring_service.c, shared with OpenCL).
  *
  * Streams: every launch goes to a non-blocking stream of the instance and
  * waits on that stream only (never cuCtxSynchronize: the primary context
@@ -36,7 +37,6 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +45,9 @@
 #include "device/backend.h"
 #include "device/cuda.h"
 #include "device/cuda_api.h"
+#include "device/dl_bind.h"
 #include "device/jit_cache.h"
+#include "device/ring_service.h"
 #include "gpubridge/time.h"
 
 #define CU_INSTALL_HINT "install the NVIDIA driver (it provides libcuda.so.1) on a machine with an NVIDIA GPU"
@@ -113,20 +115,7 @@ static nv_api g_nv;
 static pthread_once_t g_cu_once = PTHREAD_ONCE_INIT, g_nv_once = PTHREAD_ONCE_INIT;
 static char g_cu_why[512], g_nv_why[512];
 
-typedef struct sym {
-    void **slot;
-    const char *name;
-} sym;
 #define SYM(api, field, name) {(void **)&api.field, name}
-
-/* dlsym every entry of syms; the name of the first missing one, or NULL. */
-static const char *bind(void *lib, const sym *syms, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!(*syms[i].slot = dlsym(lib, syms[i].name)))
-            return syms[i].name;
-    return NULL;
-}
 
 static void cu_load(void)
 {
@@ -137,7 +126,7 @@ static void cu_load(void)
         snprintf(g_cu_why, sizeof g_cu_why, "%s not found (%s): %s", path, dlerror(), CU_INSTALL_HINT);
         return;
     }
-    const sym syms[] = {
+    const gbi_dl_sym syms[] = {
         SYM(g_cu, Init, "cuInit"), SYM(g_cu, DriverGetVersion, "cuDriverGetVersion"),
         SYM(g_cu, DeviceGetCount, "cuDeviceGetCount"), SYM(g_cu, DeviceGet, "cuDeviceGet"),
         SYM(g_cu, DeviceGetName, "cuDeviceGetName"), SYM(g_cu, DeviceTotalMem, "cuDeviceTotalMem_v2"),
@@ -154,7 +143,7 @@ static void cu_load(void)
         SYM(g_cu, ModuleUnload, "cuModuleUnload"), SYM(g_cu, ModuleGetFunction, "cuModuleGetFunction"),
         SYM(g_cu, LaunchKernel, "cuLaunchKernel"), SYM(g_cu, GetErrorString, "cuGetErrorString"),
     };
-    const char *missing = bind(lib, syms, sizeof syms / sizeof syms[0]);
+    const char *missing = gbi_dl_bind(lib, syms, sizeof syms / sizeof syms[0]);
     gbcu_result r = missing ? 0 : g_cu.Init(0);
     if (missing)
         snprintf(g_cu_why, sizeof g_cu_why, "%s has no %s (driver too old): %s", path, missing, CU_INSTALL_HINT);
@@ -177,13 +166,13 @@ static void nv_load(void)
         snprintf(g_nv_why, sizeof g_nv_why, "libnvrtc not found: %s", NVRTC_INSTALL_HINT);
         return;
     }
-    const sym syms[] = {
+    const gbi_dl_sym syms[] = {
         SYM(g_nv, Version, "nvrtcVersion"), SYM(g_nv, CreateProgram, "nvrtcCreateProgram"),
         SYM(g_nv, CompileProgram, "nvrtcCompileProgram"), SYM(g_nv, GetPTXSize, "nvrtcGetPTXSize"),
         SYM(g_nv, GetPTX, "nvrtcGetPTX"), SYM(g_nv, GetProgramLogSize, "nvrtcGetProgramLogSize"),
         SYM(g_nv, GetProgramLog, "nvrtcGetProgramLog"), SYM(g_nv, DestroyProgram, "nvrtcDestroyProgram"),
     };
-    const char *missing = bind(lib, syms, sizeof syms / sizeof syms[0]);
+    const char *missing = gbi_dl_bind(lib, syms, sizeof syms / sizeof syms[0]);
     if (missing)
         snprintf(g_nv_why, sizeof g_nv_why, "libnvrtc has no %s: %s", missing, NVRTC_INSTALL_HINT);
     else
@@ -325,15 +314,7 @@ typedef struct cu_dev {
     uint64_t *timer_word; /* mapped pinned host memory */
     gbi_device_info info;
     char arch[16];        /* "compute_90" */
-    /* a running ring */
-    gb_ring *ring;
-    pthread_t service;
-    int service_running;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int kicked, stop;          /* under lock */
-    _Atomic int kickable;      /* a ring is running (d->ring is set) */
-    _Atomic int launch_status; /* GB_OK, or the failed launch's status */
+    gbi_ring_service svc; /* the running ring's service thread */
 } cu_dev;
 
 static gb_status cu_current(cu_dev *d, const char *where)
@@ -361,8 +342,7 @@ static void cu_destroy(void *self)
     }
     if (d->ctx)
         g_cu.PrimaryCtxRelease(d->dev);
-    pthread_cond_destroy(&d->wake);
-    pthread_mutex_destroy(&d->lock);
+    gbi_ring_service_destroy(&d->svc);
     free(d);
 }
 
@@ -382,19 +362,17 @@ static gb_status cu_init_instance(cu_dev *d)
     return r == GBCU_SUCCESS ? GB_OK : cu_fail("cuda_open", "creating streams and the timer kernel", r);
 }
 
+static gb_status cu_service_enter(void *self);
+static gb_status cu_drain(void *self, gb_ring *r);
+
+static const gbi_ring_service_ops cu_service_ops = {.enter = cu_service_enter, .drain = cu_drain};
+
 static cu_dev *cu_alloc(void)
 {
     cu_dev *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    atomic_init(&d->kickable, 0);
-    atomic_init(&d->launch_status, GB_OK);
-    pthread_mutex_init(&d->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    gbi_ring_service_init(&d->svc, &cu_service_ops, d);
     return d;
 }
 
@@ -590,56 +568,21 @@ static void cu_shm_free(void *self, void *p)
         gb_clear_error();
 }
 
-/* ---- rings: the service thread (as in opencl.c) ----------------------------- */
+/* ---- rings: the service thread's launches (ring_service.c runs it) ---------- */
 
-static void cu_wait_kick(cu_dev *d)
+/* The service thread runs in the device's context. */
+static gb_status cu_service_enter(void *self)
 {
-    pthread_mutex_lock(&d->lock);
-    if (!d->kicked && !d->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 1000000; /* pump overflow at least every millisecond */
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&d->wake, &d->lock, &ts);
-    }
-    d->kicked = 0;
-    pthread_mutex_unlock(&d->lock);
+    cu_dev *d = self;
+    return g_cu.CtxSetCurrent(d->ctx) == GBCU_SUCCESS ? GB_OK : GB_EDEVICE;
 }
 
-static int cu_stopping(cu_dev *d)
+/* One event-driven drain of r on the ring stream, waited for. */
+static gb_status cu_drain(void *self, gb_ring *r)
 {
-    pthread_mutex_lock(&d->lock);
-    int s = d->stop;
-    pthread_mutex_unlock(&d->lock);
-    return s;
-}
-
-static void *cu_service(void *p)
-{
-    cu_dev *d = p;
-    gb_ring *r = d->ring;
-    if (g_cu.CtxSetCurrent(d->ctx) != GBCU_SUCCESS) {
-        atomic_store_explicit(&d->launch_status, GB_EDEVICE, memory_order_release);
-        return NULL;
-    }
-    while (!cu_stopping(d)) {
-        for (uint32_t l = 0; l < r->shm->lanes; l++)
-            gbi_sender_pump(&r->senders[l]);
-        int work = gb_atomic_load_acquire(&r->shm->inflight) != 0;
-        if (r->opts.mode == GB_RING_EVENT_DRIVEN && work &&
-            gb_atomic_load_acquire(&r->shm->control) != GB_RING_CTL_ABORT) {
-            if (cu_launch_ptr(d->k_event, r->shm, r->shm->threads, d->ring_stream, 1) != GBCU_SUCCESS) {
-                atomic_store_explicit(&d->launch_status, GB_EDEVICE, memory_order_release);
-                break;
-            }
-            continue;
-        }
-        cu_wait_kick(d);
-    }
-    return NULL;
+    cu_dev *d = self;
+    return cu_launch_ptr(d->k_event, r->shm, r->shm->threads, d->ring_stream, 1) == GBCU_SUCCESS ? GB_OK
+                                                                                                : GB_EDEVICE;
 }
 
 static gb_status cu_ring_kernels(cu_dev *d, gb_ring *ring)
@@ -661,57 +604,36 @@ static gb_status cu_ring_start(void *self, gb_ring *ring)
     gb_status st = cu_current(d, "cuda_ring_start");
     if (st != GB_OK || (st = cu_ring_kernels(d, ring)) != GB_OK)
         return st;
-    d->ring = ring;
     if (ring->opts.mode == GB_RING_PERSISTENT) {
         gbcu_result r = cu_launch_ptr(d->k_persistent, ring->shm, ring->shm->threads, d->ring_stream, 0);
         if (r != GBCU_SUCCESS)
             return cu_fail("cuda_ring_start", "launching gb_ring_persistent", r);
     }
-    d->stop = 0;
-    if (pthread_create(&d->service, NULL, cu_service, d) != 0) {
+    if (gbi_ring_service_start(&d->svc, ring) != 0) {
         gb_atomic_store_seq_cst(&ring->shm->control, GB_RING_CTL_ABORT);
         g_cu.StreamSynchronize(d->ring_stream);
         return gbi_error(GB_EDEVICE, "cuda_ring_start", "could not start the service thread");
     }
-    d->service_running = 1;
-    atomic_store_explicit(&d->kickable, 1, memory_order_release); /* publishes d->ring to kick */
     return GB_OK;
 }
 
 static void cu_kick(void *self, uint32_t lane)
 {
     cu_dev *d = self;
-    if (!atomic_load_explicit(&d->kickable, memory_order_acquire))
-        return;
-    /* a persistent kernel polls: only spilled messages need the service thread */
-    if (d->ring->opts.mode == GB_RING_PERSISTENT &&
-        atomic_load_explicit(&d->ring->senders[lane].spilled, memory_order_acquire) == 0)
-        return;
-    pthread_mutex_lock(&d->lock);
-    d->kicked = 1;
-    pthread_cond_signal(&d->wake);
-    pthread_mutex_unlock(&d->lock);
+    gbi_ring_service_kick(&d->svc, lane);
 }
 
 static gb_status cu_ring_stop(void *self)
 {
     cu_dev *d = self;
-    atomic_store_explicit(&d->kickable, 0, memory_order_release);
-    if (d->service_running) {
-        pthread_mutex_lock(&d->lock);
-        d->stop = 1;
-        pthread_cond_signal(&d->wake);
-        pthread_mutex_unlock(&d->lock);
-        pthread_join(d->service, NULL);
-        d->service_running = 0;
-    }
+    gbi_ring_service_stop(&d->svc);
     gb_status st = cu_current(d, "cuda_ring_stop");
     if (st != GB_OK)
         return st;
     gbcu_result r = g_cu.StreamSynchronize(d->ring_stream); /* the persistent kernel saw the control word */
     if (r != GBCU_SUCCESS)
         return cu_fail("cuda_ring_stop", "waiting for the ring kernel", r);
-    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
+    if (gbi_ring_service_status(&d->svc) != GB_OK)
         return gbi_error(GB_EDEVICE, "cuda_ring_stop", "an event-driven launch failed");
     return GB_OK;
 }
@@ -719,9 +641,7 @@ static gb_status cu_ring_stop(void *self)
 static gb_status cu_health(void *self)
 {
     cu_dev *d = self;
-    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
-        return gbi_error(GB_EDEVICE, "cuda_ring", "an event-driven launch failed; the ring cannot drain");
-    return GB_OK;
+    return gbi_ring_service_health(&d->svc, "cuda_ring");
 }
 
 static const gbi_ring_exec_ops cu_ring_ops = {

@@ -12,7 +12,8 @@
  * be alone in its group) and it polls until the control word says stop;
  * GB_RING_EVENT_DRIVEN has a host service thread launch gb_ring_event, a
  * drain of what is queued, whenever messages are in flight. In both modes
- * the service thread also moves host overflow lists into the lanes.
+ * the service thread also moves host overflow lists into the lanes (the
+ * thread is ring_service.c, shared with the cuda backend).
  *
  * PoCL notes: its CPU device has as many worker threads as cores, and a
  * persistent kernel occupies one of them for its whole life; it sees host
@@ -33,11 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/error.h"
 #include "device/backend.h"
+#include "device/dl_bind.h"
 #include "device/jit_cache.h"
+#include "device/ring_service.h"
 #include "gpubridge/time.h"
 
 #define OCL_INSTALL_HINT "install an OpenCL ICD loader and driver (Debian: ocl-icd-libopencl1 and pocl-opencl-icd for OpenCL on the CPU, or a GPU vendor's ICD)"
@@ -97,7 +99,7 @@ static void ocl_load(void)
         snprintf(g_cl_why, sizeof g_cl_why, "cannot open %s (%s): %s", path, dlerror(), OCL_INSTALL_HINT);
         return;
     }
-    struct { void **slot; const char *name; } syms[] = {
+    const gbi_dl_sym syms[] = {
         OCL_SYM(GetPlatformIDs, "clGetPlatformIDs"), OCL_SYM(GetDeviceIDs, "clGetDeviceIDs"),
         OCL_SYM(GetDeviceInfo, "clGetDeviceInfo"), OCL_SYM(CreateContext, "clCreateContext"),
         OCL_SYM(CreateCommandQueueWithProperties, "clCreateCommandQueueWithProperties"),
@@ -113,14 +115,11 @@ static void ocl_load(void)
         OCL_SYM(ReleaseMemObject, "clReleaseMemObject"), OCL_SYM(GetProgramInfo, "clGetProgramInfo"),
         OCL_SYM(CreateProgramWithBinary, "clCreateProgramWithBinary"),
     };
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-        *syms[i].slot = dlsym(g_cl.lib, syms[i].name);
-        if (!*syms[i].slot) {
-            snprintf(g_cl_why, sizeof g_cl_why, "%s has no %s (an OpenCL 2.0+ loader is needed): %s", path,
-                     syms[i].name, OCL_INSTALL_HINT);
-            g_cl.lib = NULL; /* unusable; the handle stays open, like any loaded library */
-            return;
-        }
+    const char *missing = gbi_dl_bind(g_cl.lib, syms, sizeof syms / sizeof syms[0]);
+    if (missing) {
+        snprintf(g_cl_why, sizeof g_cl_why, "%s has no %s (an OpenCL 2.0+ loader is needed): %s", path, missing,
+                 OCL_INSTALL_HINT);
+        g_cl.lib = NULL; /* unusable; the handle stays open, like any loaded library */
     }
 }
 
@@ -201,15 +200,12 @@ typedef struct ocl_dev {
     char k_io_name[128];
     gbi_device_info info;
     uint32_t compute_units;
-    gb_ring *ring;
-    pthread_t service;
-    int service_running;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int kicked, stop; /* under lock */
-    _Atomic int kickable;       /* a ring is running (d->ring is set) */
-    _Atomic int launch_status;  /* GB_OK, or the failed launch's status */
+    gbi_ring_service svc; /* the running ring's service thread */
 } ocl_dev;
+
+static gb_status ocl_drain(void *self, gb_ring *r);
+
+static const gbi_ring_service_ops ocl_service_ops = {.enter = NULL, .drain = ocl_drain};
 
 static void ocl_destroy(void *self)
 {
@@ -228,8 +224,7 @@ static void ocl_destroy(void *self)
         g_cl.ReleaseCommandQueue(d->q);
     if (d->ctx)
         g_cl.ReleaseContext(d->ctx);
-    pthread_cond_destroy(&d->wake);
-    pthread_mutex_destroy(&d->lock);
+    gbi_ring_service_destroy(&d->svc);
     free(d);
 }
 
@@ -241,14 +236,7 @@ static gb_status ocl_open(void **self)
     ocl_dev *d = calloc(1, sizeof *d);
     if (!d)
         return gbi_error(GB_ENOMEM, "opencl_open", "no memory");
-    atomic_init(&d->kickable, 0);
-    atomic_init(&d->launch_status, GB_OK);
-    pthread_mutex_init(&d->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    gbi_ring_service_init(&d->svc, &ocl_service_ops, d);
     gbi_device_info info;
     cl_int err = CL_SUCCESS;
     if ((st = ocl_first_device(&d->dev)) != GB_OK)
@@ -414,6 +402,16 @@ static gb_status ocl_enqueue(ocl_dev *d, cl_kernel k, void *arg, uint32_t thread
     return GB_OK;
 }
 
+/* One event-driven drain of r, waited for (the ring service's drain). */
+static gb_status ocl_drain(void *self, gb_ring *r)
+{
+    ocl_dev *d = self;
+    gb_status st = ocl_enqueue(d, d->k_event, r->shm, r->shm->threads);
+    if (st == GB_OK && g_cl.Finish(d->q) != CL_SUCCESS)
+        st = GB_EDEVICE;
+    return st;
+}
+
 static gb_status ocl_launch(void *self, const char *kernel, void *arg, uint32_t threads)
 {
     ocl_dev *d = self;
@@ -452,62 +450,10 @@ static void ocl_shm_free(void *self, void *p)
     g_cl.SVMFree(d->ctx, p);
 }
 
-/* ---- the service thread --------------------------------------------------- */
-
-static void ocl_wait_kick(ocl_dev *d)
-{
-    pthread_mutex_lock(&d->lock);
-    if (!d->kicked && !d->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 1000000; /* pump overflow at least every millisecond */
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&d->wake, &d->lock, &ts);
-    }
-    d->kicked = 0;
-    pthread_mutex_unlock(&d->lock);
-}
-
-static int ocl_stopping(ocl_dev *d)
-{
-    pthread_mutex_lock(&d->lock);
-    int s = d->stop;
-    pthread_mutex_unlock(&d->lock);
-    return s;
-}
-
-static void *ocl_service(void *p)
-{
-    ocl_dev *d = p;
-    gb_ring *r = d->ring;
-    while (!ocl_stopping(d)) {
-        for (uint32_t l = 0; l < r->shm->lanes; l++)
-            gbi_sender_pump(&r->senders[l]);
-        int work = gb_atomic_load_acquire(&r->shm->inflight) != 0;
-        if (r->opts.mode == GB_RING_EVENT_DRIVEN && work &&
-            gb_atomic_load_acquire(&r->shm->control) != GB_RING_CTL_ABORT) {
-            gb_status st = ocl_enqueue(d, d->k_event, r->shm, r->shm->threads);
-            if (st == GB_OK && g_cl.Finish(d->q) != CL_SUCCESS)
-                st = GB_EDEVICE;
-            if (st != GB_OK) {
-                atomic_store_explicit(&d->launch_status, st, memory_order_release);
-                break;
-            }
-            continue;
-        }
-        ocl_wait_kick(d);
-    }
-    return NULL;
-}
-
 static gb_status ocl_start(void *self, gb_ring *ring)
 {
     ocl_dev *d = self;
     cl_int err = CL_SUCCESS;
-    d->ring = ring;
     d->k_persistent = g_cl.CreateKernel(d->prog, "gb_ring_persistent", &err);
     d->k_event = g_cl.CreateKernel(d->prog, "gb_ring_event", &err);
     if (!d->k_persistent || !d->k_event)
@@ -523,48 +469,27 @@ static gb_status ocl_start(void *self, gb_ring *ring)
         if (st != GB_OK)
             return st;
     }
-    d->stop = 0;
-    if (pthread_create(&d->service, NULL, ocl_service, d) != 0) {
+    if (gbi_ring_service_start(&d->svc, ring) != 0) {
         gb_atomic_store_seq_cst(&ring->shm->control, GB_RING_CTL_ABORT);
         g_cl.Finish(d->q);
         return gbi_error(GB_EDEVICE, "opencl_ring_start", "could not start the service thread");
     }
-    d->service_running = 1;
-    atomic_store_explicit(&d->kickable, 1, memory_order_release); /* publishes d->ring to kick */
     return GB_OK;
 }
 
 static void ocl_kick(void *self, uint32_t lane)
 {
     ocl_dev *d = self;
-    if (!atomic_load_explicit(&d->kickable, memory_order_acquire))
-        return; /* not started (or stopping): the start or the drain does the work */
-    /* a persistent kernel polls; the service thread is needed only to move
-     * spilled messages into the lane */
-    if (d->ring->opts.mode == GB_RING_PERSISTENT &&
-        atomic_load_explicit(&d->ring->senders[lane].spilled, memory_order_acquire) == 0)
-        return;
-    pthread_mutex_lock(&d->lock);
-    d->kicked = 1;
-    pthread_cond_signal(&d->wake);
-    pthread_mutex_unlock(&d->lock);
+    gbi_ring_service_kick(&d->svc, lane);
 }
 
 static gb_status ocl_stop(void *self)
 {
     ocl_dev *d = self;
-    atomic_store_explicit(&d->kickable, 0, memory_order_release);
-    if (d->service_running) {
-        pthread_mutex_lock(&d->lock);
-        d->stop = 1;
-        pthread_cond_signal(&d->wake);
-        pthread_mutex_unlock(&d->lock);
-        pthread_join(d->service, NULL);
-        d->service_running = 0;
-    }
+    gbi_ring_service_stop(&d->svc);
     if (g_cl.Finish(d->q) != CL_SUCCESS)
         return gbi_error(GB_EDEVICE, "opencl_ring_stop", "clFinish failed while stopping the ring");
-    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
+    if (gbi_ring_service_status(&d->svc) != GB_OK)
         return gbi_error(GB_EDEVICE, "opencl_ring_stop", "an event-driven launch failed");
     return GB_OK;
 }
@@ -572,9 +497,7 @@ static gb_status ocl_stop(void *self)
 static gb_status ocl_health(void *self)
 {
     ocl_dev *d = self;
-    if (atomic_load_explicit(&d->launch_status, memory_order_acquire) != GB_OK)
-        return gbi_error(GB_EDEVICE, "opencl_ring", "an event-driven launch failed; the ring cannot drain");
-    return GB_OK;
+    return gbi_ring_service_health(&d->svc, "opencl_ring");
 }
 
 static const gbi_ring_exec_ops ocl_ring_ops = {

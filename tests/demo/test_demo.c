@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+
+#include "support/run_cmd.h"
 
 #define SMALL "--accounts 500 --transfers 20000"
 
@@ -20,12 +21,7 @@ static int demo(const char *args, int err)
      * there; the cpu runs keep them. */
     const char *env = strstr(args, "opencl") ? "ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 " : "";
     snprintf(cmd, sizeof cmd, "%s" GB_BINARY_DIR "/gbridge demo %s %s", env, args, err ? "2>&1" : "2>/dev/null");
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(g_out, 1, sizeof g_out - 1, p);
-    g_out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return gbt_run_cmd(cmd, g_out, sizeof g_out);
 }
 
 static char *slurp(const char *path)

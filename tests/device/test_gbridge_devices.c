@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+
+#include "support/run_cmd.h"
 
 static char g_out[65536];
 
@@ -13,12 +14,7 @@ static int gbridge(const char *env, const char *args)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s " GB_BINARY_DIR "/gbridge devices %s 2>&1", env, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(g_out, 1, sizeof g_out - 1, p);
-    g_out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return gbt_run_cmd(cmd, g_out, sizeof g_out);
 }
 
 Test(gbridge_devices, lists_every_backend_of_the_chain)

@@ -10,15 +10,10 @@
 
 #include "gpubridge/ring.h"
 #include "ring/kernels.h"
+#include "support/ring_msg.h"
 
 #include "../ring/test_actors.gbk"
-
-static const gb_ring_actor_type k_types[2] = {
-    {.name = "counter", .state_size = sizeof(ta_counter), .on_message = ta_counter_on_message,
-     .device_fn = "ta_counter_on_message"},
-    {.name = "chain", .state_size = sizeof(ta_chain), .on_message = ta_chain_on_message,
-     .device_fn = "ta_chain_on_message"},
-};
+#include "../ring/test_actors_types.h"
 
 static char *read_actors_source(void)
 {
@@ -43,29 +38,21 @@ static gb_ring_opts opts(const char *backend, gb_ring_mode mode)
     return o;
 }
 
-/* Create, or skip when this machine has no usable OpenCL. */
-static gb_ring *make(const char *backend, gb_ring_mode mode)
+/* Create with o, or skip when this machine has no usable o->backend. */
+static gb_ring *create_or_skip(const gb_ring_opts *o)
 {
-    gb_ring_opts o = opts(backend, mode);
     gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
+    gb_status st = gb_ring_create(&r, o);
     if (st == GB_ENOTSUP)
-        cr_skip_test("no %s here: %s", backend, gb_last_error());
-    cr_assert_eq(st, GB_OK, "create %s: %s", backend, gb_last_error());
+        cr_skip_test("no %s here: %s", o->backend, gb_last_error());
+    cr_assert_eq(st, GB_OK, "create %s: %s", o->backend, gb_last_error());
     return r;
 }
 
-static gb_msg_header hdr(uint64_t target, uint32_t method, uint64_t corr, uint32_t len)
+static gb_ring *make(const char *backend, gb_ring_mode mode)
 {
-    gb_msg_header h;
-    memset(&h, 0, sizeof h);
-    h.target = target;
-    h.method = method;
-    h.correlation = corr;
-    h.hlc = 1000;
-    h.flags = corr ? 0 : GB_MSG_ONEWAY;
-    h.payload_len = len;
-    return h;
+    gb_ring_opts o = opts(backend, mode);
+    return create_or_skip(&o);
 }
 
 Test(opencl, missing_library_is_enotsup_with_what_to_install)
@@ -126,9 +113,9 @@ static void request_and_chain(const char *backend, gb_ring_mode mode)
     cr_assert_str_eq(gb_ring_backend(r), backend);
     cr_assert_eq(gb_ring_start(r), GB_OK, "%s", gb_last_error());
     uint64_t pl[3] = {5, 0, 1};
-    gb_msg_header h = hdr(42, TA_ADD, 0, sizeof pl);
+    gb_msg_header h = gbt_hdr(42, TA_ADD, 0, sizeof pl);
     cr_assert_eq(gb_ring_send(r, 0, &h, pl, GB_SEND_BLOCK), GB_OK);
-    h = hdr(42, TA_GET, 77, 0);
+    h = gbt_hdr(42, TA_GET, 77, 0);
     cr_assert_eq(gb_ring_send(r, 0, &h, NULL, GB_SEND_BLOCK), GB_OK);
     gb_msg_header o;
     uint64_t got[4];
@@ -137,7 +124,7 @@ static void request_and_chain(const char *backend, gb_ring_mode mode)
     cr_assert_eq(got[0], 1);
     cr_assert_eq(got[1], 5);
     uint64_t chain[2] = {6, 9};
-    h = hdr(900, TA_CHAIN, 0, sizeof chain);
+    h = gbt_hdr(900, TA_CHAIN, 0, sizeof chain);
     cr_assert_eq(gb_ring_send(r, 1, &h, chain, GB_SEND_BLOCK), GB_OK);
     cr_assert_eq(gb_ring_recv(r, &o, got, sizeof got, 10000000000LL), GB_OK);
     cr_assert_eq(got[0], 9);
@@ -191,11 +178,11 @@ static void workload(gb_ring *r, outcome *out)
     for (uint64_t i = 0; i < MSGS; i++) {
         uint64_t a = (i * 5) % ACTORS;
         uint64_t pl[3] = {i * i % 1000, 0, ++seq[a]};
-        gb_msg_header h = hdr(10 + a, TA_ADD, i % 100 == 0 ? ++nreq : 0, sizeof pl);
+        gb_msg_header h = gbt_hdr(10 + a, TA_ADD, i % 100 == 0 ? ++nreq : 0, sizeof pl);
         cr_assert_eq(gb_ring_send(r, 0, &h, pl, GB_SEND_SPILL), GB_OK);
         if (i % 250 == 0) {
             uint64_t ch[2] = {ACTORS - 1, i};
-            gb_msg_header c = hdr(1000, TA_CHAIN, 0, sizeof ch);
+            gb_msg_header c = gbt_hdr(1000, TA_CHAIN, 0, sizeof ch);
             cr_assert_eq(gb_ring_send(r, 1, &c, ch, GB_SEND_BLOCK), GB_OK);
         }
     }
@@ -221,12 +208,7 @@ static gb_ring *make_roomy(const char *backend, gb_ring_mode mode)
 {
     gb_ring_opts o = opts(backend, mode);
     o.lane_capacity = 4096;
-    gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
-    if (st == GB_ENOTSUP)
-        cr_skip_test("no OpenCL here: %s", gb_last_error());
-    cr_assert_eq(st, GB_OK, "create %s: %s", backend, gb_last_error());
-    return r;
+    return create_or_skip(&o);
 }
 
 static void same_as_cpu(gb_ring_mode mode)
@@ -268,14 +250,10 @@ Test(opencl, abort_stops_a_persistent_kernel_and_counts_the_rest)
     gb_ring_opts o = opts("opencl", GB_RING_PERSISTENT);
     o.lanes = 1;
     o.lane_capacity = 8;
-    gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
-    if (st == GB_ENOTSUP)
-        cr_skip_test("no OpenCL here: %s", gb_last_error());
-    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    gb_ring *r = create_or_skip(&o);
     for (uint64_t i = 1; i <= 20; i++) {
         uint64_t pl[3] = {1, 0, i};
-        gb_msg_header h = hdr(5, TA_ADD, 0, sizeof pl);
+        gb_msg_header h = gbt_hdr(5, TA_ADD, 0, sizeof pl);
         cr_assert_eq(gb_ring_send(r, 0, &h, pl, GB_SEND_SPILL), GB_OK);
     }
     cr_assert_eq(gb_ring_start(r), GB_OK);
@@ -292,15 +270,11 @@ Test(opencl, spilled_messages_reach_an_event_driven_kernel_in_order)
     gb_ring_opts o = opts("opencl", GB_RING_EVENT_DRIVEN);
     o.lanes = 2;
     o.lane_capacity = 4;
-    gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
-    if (st == GB_ENOTSUP)
-        cr_skip_test("no OpenCL here: %s", gb_last_error());
-    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    gb_ring *r = create_or_skip(&o);
     cr_assert_eq(gb_ring_start(r), GB_OK);
     for (uint64_t i = 1; i <= 500; i++) {
         uint64_t pl[3] = {i, 1, i};
-        gb_msg_header h = hdr(8, TA_ADD, 0, sizeof pl);
+        gb_msg_header h = gbt_hdr(8, TA_ADD, 0, sizeof pl);
         cr_assert_eq(gb_ring_send(r, 0, &h, pl, GB_SEND_SPILL), GB_OK);
     }
     cr_assert_eq(gb_ring_stop(r, GB_RING_DRAIN), GB_OK, "%s", gb_last_error());
@@ -320,11 +294,7 @@ Test(opencl, persistent_ring_refuses_more_threads_than_compute_units)
     o.lane_capacity = 2;
     o.out_capacity = 2;
     o.actors_per_lane = 1;
-    gb_ring *r = NULL;
-    gb_status st = gb_ring_create(&r, &o);
-    if (st == GB_ENOTSUP)
-        cr_skip_test("no OpenCL here: %s", gb_last_error());
-    cr_assert_eq(st, GB_OK, "%s", gb_last_error());
+    gb_ring *r = create_or_skip(&o);
     cr_assert_eq(gb_ring_start(r), GB_EINVAL, "1024 polling work-groups cannot all be resident");
     cr_assert_not_null(strstr(gb_last_error(), "compute units"));
     gb_ring_destroy(r);

@@ -8,15 +8,10 @@
 #include "gpubridge/hash.h"
 #include "gpubridge/ring.h"
 #include "ring/kernels.h"
+#include "support/ring_msg.h"
 
 #include "test_actors.gbk"
-
-static const gb_ring_actor_type k_types[2] = {
-    {.name = "counter", .state_size = sizeof(ta_counter), .on_message = ta_counter_on_message,
-     .device_fn = "ta_counter_on_message"},
-    {.name = "chain", .state_size = sizeof(ta_chain), .on_message = ta_chain_on_message,
-     .device_fn = "ta_chain_on_message"},
-};
+#include "test_actors_types.h"
 
 static gb_ring_opts base_opts(gb_ring_mode mode)
 {
@@ -35,23 +30,10 @@ static gb_ring *make_ring(gb_ring_opts o)
     return r;
 }
 
-static gb_msg_header hdr(uint64_t target, uint32_t method, uint64_t corr, uint32_t len)
-{
-    gb_msg_header h;
-    memset(&h, 0, sizeof h);
-    h.target = target;
-    h.method = method;
-    h.correlation = corr;
-    h.hlc = 1000;
-    h.flags = corr ? 0 : GB_MSG_ONEWAY;
-    h.payload_len = len;
-    return h;
-}
-
 static void add(gb_ring *r, uint64_t actor, uint64_t value, uint64_t producer, uint64_t seq, gb_send_policy p)
 {
     uint64_t pl[3] = {value, producer, seq};
-    gb_msg_header h = hdr(actor, TA_ADD, 0, sizeof pl);
+    gb_msg_header h = gbt_hdr(actor, TA_ADD, 0, sizeof pl);
     gb_status st = gb_ring_send(r, 0, &h, pl, p);
     GB_CHECK((st) == (GB_OK), "send: %s", gb_last_error());
 }
@@ -101,7 +83,7 @@ static void request_gets_response(gb_ring_mode mode)
     gb_ring *r = make_ring(base_opts(mode));
     GB_CHECK((gb_ring_start(r)) == (GB_OK), "failed");
     add(r, 42, 5, 0, 1, GB_SEND_BLOCK);
-    gb_msg_header h = hdr(42, TA_GET, 777, 0);
+    gb_msg_header h = gbt_hdr(42, TA_GET, 777, 0);
     h.sender = 9;
     GB_CHECK((gb_ring_send(r, 0, &h, NULL, GB_SEND_BLOCK)) == (GB_OK), "failed");
     gb_msg_header o;
@@ -216,7 +198,7 @@ GB_TEST(ring_cpu, k2k_chain_hops_between_actors_without_the_host)
     gb_ring *r = make_ring(o);
     GB_CHECK((gb_ring_start(r)) == (GB_OK), "failed");
     uint64_t pl[2] = {20, 5};
-    gb_msg_header h = hdr(5000, TA_CHAIN, 0, sizeof pl);
+    gb_msg_header h = gbt_hdr(5000, TA_CHAIN, 0, sizeof pl);
     GB_CHECK((gb_ring_send(r, 1, &h, pl, GB_SEND_BLOCK)) == (GB_OK), "failed");
     gb_msg_header out;
     uint64_t got[2];
@@ -272,7 +254,7 @@ GB_TEST(ring_cpu, full_lane_with_fail_policy_returns_eagain)
     for (uint64_t i = 1; i <= 4; i++)
         add(r, 1, i, 0, i, GB_SEND_FAIL);
     uint64_t pl[3] = {5, 0, 5};
-    gb_msg_header h = hdr(1, TA_ADD, 0, sizeof pl);
+    gb_msg_header h = gbt_hdr(1, TA_ADD, 0, sizeof pl);
     GB_CHECK((gb_ring_send(r, 0, &h, pl, GB_SEND_FAIL)) == (GB_EAGAIN), "failed");
     gb_ring_counters c;
     gb_ring_get_counters(r, &c);
@@ -306,7 +288,7 @@ GB_TEST(ring_cpu, send_after_stop_is_refused)
     GB_CHECK((gb_ring_stop(r, GB_RING_DRAIN)) == (GB_OK), "failed");
     GB_CHECK((gb_ring_stop(r, GB_RING_DRAIN)) == (GB_OK), "stop is idempotent");
     uint64_t pl[3] = {1, 0, 1};
-    gb_msg_header h = hdr(1, TA_ADD, 0, sizeof pl);
+    gb_msg_header h = gbt_hdr(1, TA_ADD, 0, sizeof pl);
     GB_CHECK((gb_ring_send(r, 0, &h, pl, GB_SEND_BLOCK)) == (GB_ECLOSED), "failed");
     GB_CHECK((gb_ring_start(r)) == (GB_ECLOSED), "failed");
     gb_ring_destroy(r);
@@ -316,7 +298,7 @@ GB_TEST(ring_cpu, bad_sends_are_refused_with_a_status)
 {
     gb_ring *r = make_ring(base_opts(GB_RING_PERSISTENT));
     char big[256] = {0};
-    gb_msg_header h = hdr(1, TA_ADD, 0, 256 - 47);
+    gb_msg_header h = gbt_hdr(1, TA_ADD, 0, 256 - 47);
     GB_CHECK((gb_ring_send(r, 0, &h, big, GB_SEND_FAIL)) == (GB_EMSGSIZE), "failed");
     h.payload_len = 8;
     GB_CHECK((gb_ring_send(r, 2, &h, big, GB_SEND_FAIL)) == (GB_EINVAL), "type out of range");
@@ -342,7 +324,7 @@ GB_TEST(ring_cpu, handler_error_becomes_an_error_response)
 {
     gb_ring *r = make_ring(base_opts(GB_RING_EVENT_DRIVEN));
     GB_CHECK((gb_ring_start(r)) == (GB_OK), "failed");
-    gb_msg_header h = hdr(3, 999, 55, 0);
+    gb_msg_header h = gbt_hdr(3, 999, 55, 0);
     GB_CHECK((gb_ring_send(r, 0, &h, NULL, GB_SEND_BLOCK)) == (GB_OK), "failed");
     GB_CHECK((recv_error(r, 55)) == (GB_EINVAL), "failed");
     GB_CHECK((gb_ring_stop(r, GB_RING_DRAIN)) == (GB_OK), "failed");
@@ -360,7 +342,7 @@ GB_TEST(ring_cpu, type_mismatch_and_full_actor_table_are_reported)
     gb_ring *r = make_ring(o);
     GB_CHECK((gb_ring_start(r)) == (GB_OK), "failed");
     for (uint64_t id = 1; id <= 3; id++) {
-        gb_msg_header h = hdr(id, TA_GET, id, 0);
+        gb_msg_header h = gbt_hdr(id, TA_GET, id, 0);
         GB_CHECK((gb_ring_send(r, 0, &h, NULL, GB_SEND_BLOCK)) == (GB_OK), "failed");
         gb_msg_header out;
         uint64_t pl[4];
@@ -372,7 +354,7 @@ GB_TEST(ring_cpu, type_mismatch_and_full_actor_table_are_reported)
             GB_CHECK((status) == (GB_ENOMEM), "failed");
     }
     uint64_t pl[2] = {0, 0};
-    gb_msg_header h = hdr(1, TA_CHAIN, 9, sizeof pl);
+    gb_msg_header h = gbt_hdr(1, TA_CHAIN, 9, sizeof pl);
     GB_CHECK((gb_ring_send(r, 1, &h, pl, GB_SEND_BLOCK)) == (GB_OK), "failed");
     GB_CHECK((recv_error(r, 9)) == (GB_ENOENT), "actor 1 is a counter, not a chain");
     GB_CHECK((gb_ring_stop(r, GB_RING_DRAIN)) == (GB_OK), "failed");
@@ -394,7 +376,7 @@ GB_TEST(ring_cpu, drain_waits_for_k2k_messages_still_hopping_between_threads)
     GB_CHECK((gb_ring_start(r)) == (GB_OK), "failed");
     for (uint64_t c = 0; c < 50; c++) {
         uint64_t pl[2] = {40, c};
-        gb_msg_header h = hdr(100000 + c * 1000, TA_CHAIN, 0, sizeof pl);
+        gb_msg_header h = gbt_hdr(100000 + c * 1000, TA_CHAIN, 0, sizeof pl);
         GB_CHECK(gb_ring_send(r, 1, &h, pl, GB_SEND_BLOCK) == GB_OK, "send");
     }
     GB_CHECK(gb_ring_stop(r, GB_RING_DRAIN) == GB_OK, "stop");

@@ -17,6 +17,7 @@
 #include "ring/kernels.h"
 
 #include "test_actors.gbk"
+#include "test_actors_types.h"
 
 #define PRODUCERS 3
 #define ACTORS 32
@@ -66,11 +67,6 @@ static void *produce(void *arg)
     }
     return NULL;
 }
-
-static const gb_ring_actor_type k_types[2] = {
-    {.name = "counter", .state_size = sizeof(ta_counter), .on_message = ta_counter_on_message},
-    {.name = "chain", .state_size = sizeof(ta_chain), .on_message = ta_chain_on_message},
-};
 
 static void one_round(uint64_t seed)
 {
