@@ -93,6 +93,8 @@ static int dispatch(gb_actor_ctx *ctx, gbi_msg *m)
         return 0;
     default:
         gbi_hlc_receive(ctx->silo, m);
+        if (GBI_FEED_ON(ctx->silo))
+            gbi_feed_recv(ctx->silo, m, ctx->actor->id);
         deliver_user(ctx, m);
         gbi_msg_free(ctx->silo, m);
         return 1;
@@ -243,5 +245,7 @@ gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status, co
         memcpy(gbi_msg_payload(m) + extra, payload, len);
     m->hdr.hlc = gb_hlc_now(s->hlc);
     m->local_stamp = 1;
+    if (GBI_FEED_ON(s))
+        gbi_feed_send(s, m);
     return gbi_call_complete(s, token->correlation, status, m);
 }
