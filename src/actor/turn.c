@@ -93,8 +93,6 @@ static int dispatch(gb_actor_ctx *ctx, gbi_msg *m)
         return 0;
     default:
         gbi_hlc_receive(ctx->silo, m);
-        if (GBI_FEED_ON(ctx->silo))
-            gbi_feed_recv(ctx->silo, m, ctx->actor->id);
         deliver_user(ctx, m);
         gbi_msg_free(ctx->silo, m);
         return 1;
@@ -138,6 +136,10 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
             if (!m)
                 break; /* empty, or a sender is mid-push: requeue if depth says so */
             consumed++;
+            /* causal receive at the pop, in mailbox (causal) order: the
+             * gate may hold the message back, a local decision */
+            if (GBI_FEED_ON(s) && m->kind == GBI_MSG_USER)
+                gbi_feed_recv(s, m, a->id);
         }
         if (!open && m->kind != GBI_MSG_COMPLETION)
             defer_msg(a, m);
