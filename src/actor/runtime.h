@@ -194,7 +194,6 @@ struct gb_silo {
     gbi_directory *dir;
     gbi_calls *calls;
     gbi_service *svc;
-    struct gbi_feed *feed; /* causal recording (causal_feed.c); NULL = off */
 
     pthread_mutex_t types_lock;  /* serialises registrations */
     _Atomic(gbi_type *) types;   /* prepend-only list, read without the lock */
@@ -228,6 +227,9 @@ struct gb_silo {
     struct {
         _Alignas(GBI_CACHE_LINE) gbi_counters c;
     } ext[GBI_EXT_STRIPES];
+    /* causal recording (causal_feed.c); NULL = off. Last, on its own
+     * read-only line, so that the hot fields above keep their layout. */
+    _Alignas(GBI_CACHE_LINE) struct gbi_feed *feed;
 };
 
 /* Workers and caller slots: the records that can run a turn. */
@@ -372,20 +374,23 @@ void gbi_devtypes_free(gb_silo *s);
 void gbi_devtype_free_one(gbi_type *t);
 
 /* ---- causal_feed.c ------------------------------------------------------------ */
-/* Each of these runs only when s->feed is not NULL (the caller tests it). */
+/* Each of these runs only when s->feed is not NULL (the caller tests it
+ * with GBI_FEED_ON); they are cold so that the calls stay out of the hot
+ * code's layout when recording is off. */
+#define GBI_COLD __attribute__((cold, noinline))
 gb_status gbi_feed_create(gb_silo *s); /* s->feed stays NULL when both options are off */
 void gbi_feed_destroy(gb_silo *s);
 /* Vector-clock entry of an actor's process (never GB_SILO_EXTERNAL_NODE). */
 uint32_t gbi_causal_node(uint64_t actor);
 /* Record m's send by m->hdr.sender (0 = external) before m is published. */
-void gbi_feed_send(gb_silo *s, gbi_msg *m);
+GBI_COLD void gbi_feed_send(gb_silo *s, gbi_msg *m);
 /* m was recorded as sent but never accepted: forget its clock. */
-void gbi_feed_unsend(gb_silo *s, gbi_msg *m);
+GBI_COLD void gbi_feed_unsend(gb_silo *s, gbi_msg *m);
 /* m (recorded or not) is delivered to actor (0 = external). */
-void gbi_feed_recv(gb_silo *s, gbi_msg *m, uint64_t actor);
+GBI_COLD void gbi_feed_recv(gb_silo *s, gbi_msg *m, uint64_t actor);
 /* Wait-for edges of actor calls. */
-void gbi_feed_call(gb_silo *s, uint64_t caller, uint64_t callee, uint64_t corr);
-void gbi_feed_call_done(gb_silo *s, uint64_t corr);
+GBI_COLD void gbi_feed_call(gb_silo *s, uint64_t caller, uint64_t callee, uint64_t corr);
+GBI_COLD void gbi_feed_call_done(gb_silo *s, uint64_t corr);
 #define GBI_FEED_ON(s) __builtin_expect((s)->feed != NULL, 0)
 
 /* ---- park.c -------------------------------------------------------------------- */

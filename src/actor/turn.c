@@ -126,6 +126,7 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
     gbi_tl_ctx = &ctx;
     uint32_t consumed = 0;
     int busy = 0;
+    int feed = GBI_FEED_ON(s); /* read once per turn: fixed for the silo's life */
     for (uint32_t n = 0; n < s->o.batch; n++) {
         int open = gate_open(a);
         gbi_msg *m;
@@ -138,7 +139,7 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
             consumed++;
             /* causal receive at the pop, in mailbox (causal) order: the
              * gate may hold the message back, a local decision */
-            if (GBI_FEED_ON(s) && m->kind == GBI_MSG_USER)
+            if (__builtin_expect(feed, 0) && m->kind == GBI_MSG_USER)
                 gbi_feed_recv(s, m, a->id);
         }
         if (!open && m->kind != GBI_MSG_COMPLETION)
