@@ -52,15 +52,21 @@ static void row(const char *what, double ours, double base, const char *unit, in
     printf("%-44s %12.1f %12.1f %8.2fx  %s\n", what, ours, base, ratio, unit);
 }
 
-static gb_silo *silo(uint32_t workers)
+/* A silo; g and w (may be NULL) turn causal recording on (docs/causal.md). */
+static gb_silo *silo_causal(uint32_t workers, gb_causal_graph *g, gb_waitfor *w)
 {
-    gb_silo_opts o = {.workers = workers, .spin_ns = 200000, .caller_spin_ns = 200000};
+    gb_silo_opts o = {.workers = workers, .spin_ns = 200000, .caller_spin_ns = 200000, .causal = g, .waitfor = w};
     gb_silo *s;
     if (gb_silo_create(&s, &o) != GB_OK) {
         fprintf(stderr, "silo: %s\n", gb_last_error());
         exit(1);
     }
     return s;
+}
+
+static gb_silo *silo(uint32_t workers)
+{
+    return silo_causal(workers, NULL, NULL);
 }
 
 static void reg(gb_silo *s, const char *name, gb_actor_handler_fn fn, size_t state)
@@ -260,22 +266,27 @@ static gb_status pp_handler(gb_actor_ctx *ctx, void *st, const gb_msg_header *m,
     return gb_ctx_send(ctx, g_b, M_PING, NULL, 0);
 }
 
-static void bench_pingpong(void)
+/* n round trips on s (destroyed after); samples left in g_samples. */
+static void pingpong_on(gb_silo *s, uint64_t n, double *med, double *p99)
 {
-    uint64_t n = g_quick ? 20000 : 200000;
-    gb_silo *s = silo(2);
     reg(s, "pp", pp_handler, 0);
     g_a = ref(s, "pp", 1);
     g_b = ref(s, "pp", 2);
-    g_samples = malloc(n * sizeof *g_samples);
     g_n = n;
     g_i = 0;
     atomic_store(&g_done, 0);
     send_retry(s, g_a, M_START, NULL, 0);
     wait_flag(&g_done);
-    double med, p99, bmed, bp99, mmed, mp99;
-    percentiles(g_samples, n, &med, &p99);
+    percentiles(g_samples, n, med, p99);
     gb_silo_destroy(s);
+}
+
+static void bench_pingpong(void)
+{
+    uint64_t n = g_quick ? 20000 : 200000;
+    g_samples = malloc(n * sizeof *g_samples);
+    double med, p99, bmed, bp99, mmed, mp99;
+    pingpong_on(silo(2), n, &med, &p99);
     base_spin_pingpong(g_samples, n);
     percentiles(g_samples, n, &bmed, &bp99);
     row("ping-pong round trip, median (vs spin)", med, bmed, "ns", 1);
@@ -601,6 +612,29 @@ static void bench_external_call(void)
     free(v);
 }
 
+/* ---- 6. causal recording on vs off ------------------------------------------------------------ */
+
+static void bench_causal(void)
+{
+    uint64_t n = g_quick ? 20000 : 100000;
+    g_samples = malloc(n * sizeof *g_samples);
+    gb_causal_graph *g;
+    gb_waitfor *w;
+    if (gb_causal_create(&g) != GB_OK || gb_waitfor_create(&w) != GB_OK) {
+        fprintf(stderr, "causal: %s\n", gb_last_error());
+        exit(1);
+    }
+    double off_med, off_p99, on_med, on_p99;
+    pingpong_on(silo(2), n, &off_med, &off_p99);
+    pingpong_on(silo_causal(2, g, w), n, &on_med, &on_p99);
+    row("ping-pong, causal recording on, median (vs off)", on_med, off_med, "ns", 1);
+    row("ping-pong, causal recording on, p99 (vs off)", on_p99, off_p99, "ns", 1);
+    printf("# events recorded with recording on: %zu\n", gb_causal_count(g));
+    gb_causal_destroy(g);
+    gb_waitfor_destroy(w);
+    free(g_samples);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--peer-format"))
@@ -616,7 +650,7 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "usage: %s [--quick] [--max-actors N] "
                     "[--peer-format WORKLOAD [ARGS...]] "
-                    "[--only pingpong|call|many|fan|activation]\n",
+                    "[--only pingpong|call|many|fan|activation|causal]\n",
                     argv[0]);
             return 2;
         }
@@ -638,5 +672,7 @@ int main(int argc, char **argv)
         bench_fan();
     if (want("activation"))
         bench_activation();
+    if (want("causal"))
+        bench_causal();
     return 0;
 }

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpubridge/causal.h"
 #include "gpubridge/clock.h"
 #include "gpubridge/message.h"
 #include "gpubridge/ring.h"
@@ -61,7 +62,20 @@ typedef struct gb_silo_opts {
     int64_t collect_period_ns;  /* idle-actor scan period (at least 1/4 of the shortest
                                  * idle timeout); 0 = 100 ms */
     int64_t default_timeout_ns; /* call timeout used when a call passes <= 0; 0 = 30 s */
+    /* Causal recording (docs/causal.md, "Feeding it from a silo"); NULL = off.
+     * Both are owned by the caller, must outlive gb_silo_destroy, and may be
+     * read (verify, queries) at any time. causal: every message sent to and
+     * delivered at a CPU actor is recorded, one process per actor
+     * (vector-clock entry gb_silo_actor_node(id)) and one for all external
+     * threads (GB_SILO_EXTERNAL_NODE). waitfor: every pending gb_ctx_call is
+     * an edge caller -> callee (call id = its correlation) until it completes
+     * (reply, error, timeout or close); see gb_silo_deadlocks. */
+    gb_causal_graph *causal;
+    gb_waitfor *waitfor;
 } gb_silo_opts;
+
+/* The vector-clock entry (gb_causal_event.node) of external senders. */
+#define GB_SILO_EXTERNAL_NODE 0u
 
 /* Create a silo: the worker pool, the service thread (timers, call timeouts,
  * idle collection, watchdog) and the silo's HLC. opts may be NULL (defaults).
@@ -87,6 +101,22 @@ void gb_silo_destroy(gb_silo *silo);
  * never are). Its physical source is the TSC-based fast clock anchored to
  * realtime. Valid until gb_silo_destroy. Thread-safe. */
 gb_hlc *gb_silo_clock(gb_silo *silo);
+
+/* The vector-clock entry of actor id's process in a causal recording: a
+ * 32-bit fold of the id, never GB_SILO_EXTERNAL_NODE (two actors may share
+ * an entry, rarely: docs/causal.md). Thread-safe. */
+uint32_t gb_silo_actor_node(gb_actor_id id);
+
+/* Report the deadlocks of the silo's wait-for graph (opts.waitfor): every
+ * cycle of pending gb_ctx_calls, with its actors and call ids, including
+ * cycles the call-chain check cannot see (callbacks, timers: each call
+ * starts a new chain). Runs Tarjan's SCC over the graph now; a call that
+ * is waiting is one issued and not yet completed, whose callback the
+ * caller needs (a non-reentrant caller holds its other messages back
+ * meanwhile). fn and n_deadlocks as gb_waitfor_deadlocks. Errors:
+ * GB_EINVAL (silo or fn NULL, the silo has no opts.waitfor), GB_ENOMEM.
+ * Thread-safe. */
+gb_status gb_silo_deadlocks(gb_silo *silo, gb_deadlock_fn fn, void *ctx, size_t *n_deadlocks);
 
 typedef struct gb_silo_stats {
     uint64_t sent;      /* messages accepted into a mailbox (requests and one-way) */

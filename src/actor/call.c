@@ -193,6 +193,8 @@ gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, 
     gbi_counters *c = gbi_counters_here(s);
     call_rec *r = claim(s->calls, correlation);
     if (!r) {
+        if (GBI_FEED_ON(s) && resp)
+            gbi_feed_unsend(s, resp);
         gbi_msg_free(s, resp);
         gbi_count(&c->late, 1);
         return gbi_error(GB_ETIMEDOUT, "gb_reply", "call %016llx already completed",
@@ -203,6 +205,12 @@ gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, 
         gbi_count(&c->timeouts, 1);
     if (resp && r->kind != GBI_CALL_ACTOR)
         gbi_hlc_receive(s, resp);
+    if (GBI_FEED_ON(s)) {
+        if (r->kind == GBI_CALL_ACTOR)
+            gbi_feed_call_done(s, correlation);
+        else if (resp)
+            gbi_feed_recv(s, resp, 0);
+    }
     switch (r->kind) {
     case GBI_CALL_BLOCK:
     case GBI_CALL_FUTURE: {
@@ -238,6 +246,8 @@ void gbi_call_deliver(gb_actor_ctx *ctx, gbi_msg *m)
     gbi_actor *a = ctx->actor;
     if (r->resp)
         gbi_hlc_receive(ctx->silo, r->resp);
+    if (GBI_FEED_ON(ctx->silo) && r->resp)
+        gbi_feed_recv(ctx->silo, r->resp, a->id);
     a->outstanding--;
     const void *p;
     uint32_t len;
@@ -283,6 +293,8 @@ static gbi_msg *make_request(gb_silo *s, gbi_actor *target, uint32_t method, con
         memcpy(gbi_msg_chain(m), chain, chain_len * sizeof *chain);
     m->hdr.hlc = gb_hlc_now(s->hlc);
     m->local_stamp = 1;
+    if (GBI_FEED_ON(s) && target->location == GBI_LOC_CPU)
+        gbi_feed_send(s, m);
     return m;
 }
 
@@ -294,6 +306,8 @@ gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void
         return gbi_error(GB_ENOMEM, "gb_call", "out of memory for a %u-byte request", len);
     gb_status st = gbi_mailbox_put(s, target, m, 0);
     if (st != GB_OK) {
+        if (GBI_FEED_ON(s))
+            gbi_feed_unsend(s, m);
         gbi_msg_free(s, m);
         return st;
     }
@@ -316,6 +330,8 @@ static gb_status request_caller_runs(gb_silo *s, gbi_actor *t, uint32_t method, 
     int owned;
     gb_status st = gbi_mailbox_put_owned(s, t, m, &owned);
     if (st != GB_OK) {
+        if (GBI_FEED_ON(s))
+            gbi_feed_unsend(s, m);
         gbi_msg_free(s, m);
         return st;
     }
@@ -524,8 +540,12 @@ gb_status gb_ctx_call(gb_actor_ctx *ctx, gb_actor_id target, uint32_t method, co
     uint64_t corr = rec_arm(r);
     /* counted before the send: the completion may be queued at once */
     ctx->actor->outstanding++;
+    if (GBI_FEED_ON(s))
+        gbi_feed_call(s, ctx->actor->id, t->id, corr);
     st = gbi_request(s, t, method, payload, len, chain, chain_len, ctx->actor->id, corr);
     if (st != GB_OK) {
+        if (GBI_FEED_ON(s))
+            gbi_feed_call_done(s, corr);
         ctx->actor->outstanding--;
         rec_free(s->calls, r);
         return st;

@@ -51,6 +51,7 @@ typedef struct gbi_msg {
     uint8_t kind;
     uint8_t pool : 2;        /* 0 = malloc'd, else 1 + size class (envelope.c) */
     uint8_t local_stamp : 1; /* hdr.hlc comes from this silo's clock */
+    uint8_t causal : 1;      /* its send was recorded (causal_feed.c) */
     uint16_t chain_len;      /* call chain entries after the payload */
     uint32_t alloc_payload;  /* bytes reserved for the payload */
     gb_msg_header hdr;       /* contract layout; payload follows at once */
@@ -226,6 +227,9 @@ struct gb_silo {
     struct {
         _Alignas(GBI_CACHE_LINE) gbi_counters c;
     } ext[GBI_EXT_STRIPES];
+    /* causal recording (causal_feed.c); NULL = off. Last, on its own
+     * read-only line, so that the hot fields above keep their layout. */
+    _Alignas(GBI_CACHE_LINE) struct gbi_feed *feed;
 };
 
 /* Workers and caller slots: the records that can run a turn. */
@@ -368,6 +372,26 @@ void gbi_devtypes_stop(gb_silo *s);
 void gbi_devtypes_free(gb_silo *s);
 /* Free one type's device part (a registration that failed). */
 void gbi_devtype_free_one(gbi_type *t);
+
+/* ---- causal_feed.c ------------------------------------------------------------ */
+/* Each of these runs only when s->feed is not NULL (the caller tests it
+ * with GBI_FEED_ON); they are cold so that the calls stay out of the hot
+ * code's layout when recording is off. */
+#define GBI_COLD __attribute__((cold, noinline))
+gb_status gbi_feed_create(gb_silo *s); /* s->feed stays NULL when both options are off */
+void gbi_feed_destroy(gb_silo *s);
+/* Vector-clock entry of an actor's process (never GB_SILO_EXTERNAL_NODE). */
+uint32_t gbi_causal_node(uint64_t actor);
+/* Record m's send by m->hdr.sender (0 = external) before m is published. */
+GBI_COLD void gbi_feed_send(gb_silo *s, gbi_msg *m);
+/* m was recorded as sent but never accepted: forget its clock. */
+GBI_COLD void gbi_feed_unsend(gb_silo *s, gbi_msg *m);
+/* m (recorded or not) is delivered to actor (0 = external). */
+GBI_COLD void gbi_feed_recv(gb_silo *s, gbi_msg *m, uint64_t actor);
+/* Wait-for edges of actor calls. */
+GBI_COLD void gbi_feed_call(gb_silo *s, uint64_t caller, uint64_t callee, uint64_t corr);
+GBI_COLD void gbi_feed_call_done(gb_silo *s, uint64_t corr);
+#define GBI_FEED_ON(s) __builtin_expect((s)->feed != NULL, 0)
 
 /* ---- park.c -------------------------------------------------------------------- */
 /* One step of a spin-wait: a pause, and every 32nd step a sched_yield, so

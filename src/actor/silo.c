@@ -106,6 +106,8 @@ static gb_status alloc_parts(gb_silo *s)
         st = gbi_dir_create(&s->dir);
     if (st == GB_OK)
         st = gbi_calls_create(&s->calls);
+    if (st == GB_OK)
+        st = gbi_feed_create(s);
     if (st != GB_OK)
         return st;
     s->workers = zalloc_aligned(gbi_nturn_records(s) * sizeof *s->workers);
@@ -126,6 +128,7 @@ static void free_parts(gb_silo *s)
     gbi_msg_pool_drain(s);
     gbi_dir_destroy(s->dir);
     gbi_calls_destroy(s->calls);
+    gbi_feed_destroy(s);
     gbi_devtypes_free(s);
     gbi_types_free(s);
     gb_hlc_destroy(s->hlc);

@@ -126,6 +126,7 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
     gbi_tl_ctx = &ctx;
     uint32_t consumed = 0;
     int busy = 0;
+    int feed = GBI_FEED_ON(s); /* read once per turn: fixed for the silo's life */
     for (uint32_t n = 0; n < s->o.batch; n++) {
         int open = gate_open(a);
         gbi_msg *m;
@@ -136,6 +137,10 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
             if (!m)
                 break; /* empty, or a sender is mid-push: requeue if depth says so */
             consumed++;
+            /* causal receive at the pop, in mailbox (causal) order: the
+             * gate may hold the message back, a local decision */
+            if (__builtin_expect(feed, 0) && m->kind == GBI_MSG_USER)
+                gbi_feed_recv(s, m, a->id);
         }
         if (!open && m->kind != GBI_MSG_COMPLETION)
             defer_msg(a, m);
@@ -243,5 +248,7 @@ gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status, co
         memcpy(gbi_msg_payload(m) + extra, payload, len);
     m->hdr.hlc = gb_hlc_now(s->hlc);
     m->local_stamp = 1;
+    if (GBI_FEED_ON(s))
+        gbi_feed_send(s, m);
     return gbi_call_complete(s, token->correlation, status, m);
 }
