@@ -21,7 +21,7 @@
 
 #include "actor/runtime.h"
 #include "base/error.h"
-#include "causal/u64map.h"
+#include "base/u64map.h"
 #include "gpubridge/causal.h"
 #include "gpubridge/log.h"
 

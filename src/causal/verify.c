@@ -11,7 +11,7 @@
 #include "causal/causal_graph.h"
 
 #include "base/error.h"
-#include "causal/u64map.h"
+#include "base/u64map.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
  * the component's smallest actor id, by breadth-first search inside it.
  */
 #include "base/error.h"
-#include "causal/u64map.h"
+#include "base/u64map.h"
 #include "gpubridge/causal.h"
 
 #include <pthread.h>

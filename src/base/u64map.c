@@ -1,10 +1,10 @@
 /*
- * Open-addressing uint64 -> uint32 map for the causal layer (see u64map.h).
+ * Open-addressing uint64 -> uint32 map (see u64map.h).
  * Invariant: every key sits in the probe chain that starts at its home
  * bucket with no free bucket in between; deletion shifts later entries of
  * the chain back to keep it so.
  */
-#include "causal/u64map.h"
+#include "base/u64map.h"
 
 #include "base/error.h"
 #include "gpubridge/hash.h"

@@ -1,11 +1,12 @@
 /*
  * Internal: a small open-addressing hash map from uint64_t keys (any value)
- * to uint32_t values below UINT32_MAX, used by the causal layer (message id
- * -> event, call id -> wait-for edge). Linear probing, load <= 1/2,
+ * to uint32_t values below UINT32_MAX, used by the causal layer and by the
+ * actor runtime's causal feed (message id -> event, call id -> wait-for
+ * edge). Linear probing, load <= 1/2,
  * backward-shift deletion (no tombstones). Not synchronised.
  */
-#ifndef GBI_CAUSAL_U64MAP_H
-#define GBI_CAUSAL_U64MAP_H
+#ifndef GBI_BASE_U64MAP_H
+#define GBI_BASE_U64MAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
