@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "pattern/fastpred.h"
 #include "pattern/internal.h"
 
 /* A run block: this header, then (per pattern layout) the per-variable
@@ -77,6 +78,8 @@ typedef struct bucket {
 
 typedef struct pstate {
     const gbp_pattern *p;
+    gbp_fast *fsteps;      /* per positive step: its `where` decoded (fastpred.h) */
+    gbp_fast *fnegs;       /* per negation */
     run **runs;
     uint32_t head, n, cap; /* runs[head..n) in creation order */
     uint32_t ndead;        /* flagged dead but still in runs[head..n) */
@@ -318,12 +321,17 @@ static int eval(const gb_matcher *m, const pstate *ps, run *r, uint32_t at, cons
     return gbp_vm_eval(s->code, s->ncode, at, s->consts, &ctx, out);
 }
 
-static int holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t type, uint32_t where, const gb_event *e)
+static int holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t type, uint32_t where,
+                 const gbp_fast *f, const gb_event *e)
 {
     if (type != e->type)
         return 0;
     if (where == GBP_NO_CODE)
         return 1;
+    if (f->nterms) {
+        gbp_vm_ctx ctx = {.cur = e, .vars = run_last(ps, r), .slots = run_slots(ps, r), .counts = run_counts(ps, r)};
+        return gbp_fast_holds(f, m->set->consts, &ctx);
+    }
     gbp_val v;
     return eval(m, ps, r, where, e, &v) == 0 && v.i != 0;
 }
@@ -331,7 +339,7 @@ static int holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t type, u
 static int step_holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t i, const gb_event *e)
 {
     const gbp_step *st = &ps->p->steps[i];
-    return holds(m, ps, r, st->type, st->where, e);
+    return holds(m, ps, r, st->type, st->where, &ps->fsteps[i], e);
 }
 
 /* Does e satisfy a negation after positive step `after`? */
@@ -339,7 +347,7 @@ static int negated(const gb_matcher *m, const pstate *ps, run *r, uint32_t after
 {
     const gbp_pattern *p = ps->p;
     for (uint32_t k = p->neg_begin[after]; k < p->neg_begin[after + 1]; k++)
-        if (holds(m, ps, r, p->negs[k].type, p->negs[k].where, e))
+        if (holds(m, ps, r, p->negs[k].type, p->negs[k].where, &ps->fnegs[k], e))
             return 1;
     return 0;
 }
@@ -815,6 +823,23 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
 
 /* ---- public API ------------------------------------------------------------- */
 
+/* Decode each step's and negation's `where` for the fast path. -1 on ENOMEM. */
+static int decode_predicates(const gb_pattern_set *set, pstate *ps)
+{
+    const gbp_pattern *p = ps->p;
+    ps->fsteps = calloc(p->nsteps ? p->nsteps : 1, sizeof *ps->fsteps);
+    ps->fnegs = calloc(p->nnegs ? p->nnegs : 1, sizeof *ps->fnegs);
+    if (!ps->fsteps || !ps->fnegs)
+        return -1;
+    for (uint32_t i = 0; i < p->nsteps; i++)
+        if (p->steps[i].where != GBP_NO_CODE)
+            gbp_fast_compile(set->code, set->ncode, p->steps[i].where, &ps->fsteps[i]);
+    for (uint32_t k = 0; k < p->nnegs; k++)
+        if (p->negs[k].where != GBP_NO_CODE)
+            gbp_fast_compile(set->code, set->ncode, p->negs[k].where, &ps->fnegs[k]);
+    return 0;
+}
+
 static gb_status create_states(gb_matcher *m)
 {
     const gb_pattern_set *set = m->set;
@@ -827,6 +852,8 @@ static gb_status create_states(gb_matcher *m)
         pstate *ps = &m->ps[i];
         ps->p = &set->patterns[i];
         layout(ps);
+        if (decode_predicates(set, ps))
+            return GB_ENOMEM;
         maxv = ps->p->nsteps > maxv ? ps->p->nsteps : maxv;
         maxf = ps->p->nfields > maxf ? ps->p->nfields : maxf;
         maxsize = ps->size > maxsize ? ps->size : maxsize;
@@ -878,6 +905,8 @@ void gb_matcher_destroy(gb_matcher *m)
     for (uint32_t i = 0; m->ps && i < m->set->npatterns; i++) {
         free_runs(&m->ps[i]);
         free(m->ps[i].runs);
+        free(m->ps[i].fsteps);
+        free(m->ps[i].fnegs);
     }
     gb_matcher_clear_matches(m);
     free(m->coll);

@@ -1,0 +1,190 @@
+/*
+ * Specialised evaluation of simple `where` programs (see fastpred.h).
+ *
+ * Recognised shape (what parser.c emits for `T1 and T2 and ...`, each Ti a
+ * comparison of two loads, possibly converted to double):
+ *   Ti   = X X [I2D_NOS] CMP {TRUTH_I}
+ *   X    = LOAD [I2D] | LOAD [I2D] LOAD [I2D] [I2D_NOS] ARITH [I2D]
+ *   prog = T1 { JZ_KEEP(into the TRUTH_I after the next term) POP Ti } RET
+ * A JZ_KEEP whose target is the end of the next term keeps a 0 that the
+ * next JZ_KEEP (or RET) sees, so the program's value is the conjunction.
+ */
+#include "pattern/fastpred.h"
+
+static int is_load_op(uint32_t op)
+{
+    return op >= GBP_OP_PUSH && op <= GBP_OP_COUNT;
+}
+
+static int is_cmp_op(uint32_t op)
+{
+    return op >= GBP_OP_EQ_I && op <= GBP_OP_GE_D;
+}
+
+static int is_arith_op(uint32_t op)
+{
+    return op >= GBP_OP_ADD_I && op <= GBP_OP_DIV_D;
+}
+
+/* Apply I2D to an operand of the abstract stack; -1 when the shape is not
+ * one gbp_fast_opnd can hold. */
+static int to_double(gbp_fast_opnd *o)
+{
+    uint8_t *flag = o->arith ? &o->i2d : &o->a.i2d;
+    if (*flag)
+        return -1;
+    *flag = 1;
+    return 0;
+}
+
+/* One term at code[*pc] by abstract execution over a stack of operands;
+ * 0 or -1. *cmp_end = the position after its comparison (TRUTH_I may
+ * follow, an identity on 0/1). */
+static int term(const uint32_t *code, uint32_t ncode, uint32_t *pc, gbp_fast_term *t, uint32_t *cmp_end)
+{
+    gbp_fast_opnd s[3];
+    int sp = 0;
+    for (; *pc < ncode; (*pc)++) {
+        uint32_t op = GBP_INSN_OP(code[*pc]), arg = GBP_INSN_ARG(code[*pc]);
+        if (is_load_op(op)) {
+            if (sp == 3)
+                return -1;
+            s[sp++] = (gbp_fast_opnd){.a = {.op = (uint8_t)op, .arg = arg}};
+        } else if (op == GBP_OP_I2D || op == GBP_OP_I2D_NOS) {
+            int at = sp - (op == GBP_OP_I2D ? 1 : 2);
+            if (at < 0 || to_double(&s[at]))
+                return -1;
+        } else if (is_arith_op(op)) {
+            if (sp < 2 || s[sp - 2].arith || s[sp - 1].arith)
+                return -1;
+            s[sp - 2].b = s[sp - 1].a;
+            s[sp - 2].arith = (uint8_t)op;
+            sp--;
+        } else if (is_cmp_op(op) && sp == 2) {
+            t->l = s[0];
+            t->r = s[1];
+            t->cmp = (uint8_t)op;
+            *cmp_end = ++(*pc);
+            while (*pc < ncode && GBP_INSN_OP(code[*pc]) == GBP_OP_TRUTH_I)
+                (*pc)++;
+            return 0;
+        } else {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+void gbp_fast_compile(const uint32_t *code, uint32_t ncode, uint32_t pc, gbp_fast *f)
+{
+    gbp_fast g = {0};
+    uint32_t jump_to = UINT32_MAX; /* target of the pending JZ_KEEP */
+    uint32_t cmp_end = 0;
+    f->nterms = 0;
+    for (;;) {
+        if (g.nterms == GBP_FAST_TERMS || term(code, ncode, &pc, &g.t[g.nterms], &cmp_end))
+            return;
+        g.nterms++;
+        /* a kept 0 landing among the TRUTH_I after the next term stays 0 */
+        if (jump_to != UINT32_MAX && (jump_to < cmp_end || jump_to > pc))
+            return;
+        if (pc >= ncode)
+            return;
+        uint32_t op = GBP_INSN_OP(code[pc]);
+        if (op == GBP_OP_RET)
+            break;
+        if (op != GBP_OP_JZ_KEEP || pc + 1 >= ncode || GBP_INSN_OP(code[pc + 1]) != GBP_OP_POP)
+            return;
+        jump_to = GBP_INSN_ARG(code[pc]);
+        pc += 2;
+    }
+    *f = g;
+}
+
+static gbp_val field_of(const gb_event *e, uint32_t f)
+{
+    gbp_val v;
+    switch (f) {
+    case GBP_F_ID: v.i = (int64_t)e->id; break;
+    case GBP_F_TYPE: v.i = (int64_t)e->type; break;
+    case GBP_F_TS: v.i = e->ts_ns; break;
+    case GBP_F_SOURCE: v.i = (int64_t)e->source; break;
+    case GBP_F_TARGET: v.i = (int64_t)e->target; break;
+    case GBP_F_VALUE: v.d = e->value; break;
+    case GBP_F_A0: v.d = e->a[0]; break;
+    case GBP_F_A1: v.d = e->a[1]; break;
+    case GBP_F_A2: v.d = e->a[2]; break;
+    default: v.d = e->a[3]; break;
+    }
+    return v;
+}
+
+static gbp_val load(const gbp_fast_load *o, const gbp_val *consts, const gbp_vm_ctx *ctx)
+{
+    gbp_val v;
+    switch (o->op) {
+    case GBP_OP_PUSH: v = consts[o->arg]; break;
+    case GBP_OP_CUR: v = field_of(ctx->cur, o->arg); break;
+    case GBP_OP_VAR: v = field_of(&ctx->vars[o->arg >> 4], o->arg & 15u); break;
+    case GBP_OP_SLOT: v = ctx->slots[o->arg]; break;
+    default: v.i = (int64_t)ctx->counts[o->arg]; break;
+    }
+    if (o->i2d)
+        v.d = (double)v.i;
+    return v;
+}
+
+/* The VM's arithmetic (vm.c binary()): integers wrap, x / 0 gives 0. */
+static gbp_val arith(uint32_t op, gbp_val l, gbp_val r)
+{
+    gbp_val v;
+    switch (op) {
+    case GBP_OP_ADD_I: v.i = (int64_t)((uint64_t)l.i + (uint64_t)r.i); break;
+    case GBP_OP_SUB_I: v.i = (int64_t)((uint64_t)l.i - (uint64_t)r.i); break;
+    case GBP_OP_MUL_I: v.i = (int64_t)((uint64_t)l.i * (uint64_t)r.i); break;
+    case GBP_OP_ADD_D: v.d = l.d + r.d; break;
+    case GBP_OP_SUB_D: v.d = l.d - r.d; break;
+    case GBP_OP_MUL_D: v.d = l.d * r.d; break;
+    default: v.d = r.d == 0.0 ? 0.0 : l.d / r.d; break;
+    }
+    return v;
+}
+
+static gbp_val operand(const gbp_fast_opnd *o, const gbp_val *consts, const gbp_vm_ctx *ctx)
+{
+    gbp_val v = load(&o->a, consts, ctx);
+    if (!o->arith)
+        return v;
+    v = arith(o->arith, v, load(&o->b, consts, ctx));
+    if (o->i2d)
+        v.d = (double)v.i;
+    return v;
+}
+
+static int compare(uint32_t op, gbp_val l, gbp_val r)
+{
+    switch (op) {
+    case GBP_OP_EQ_I: return l.i == r.i;
+    case GBP_OP_NE_I: return l.i != r.i;
+    case GBP_OP_LT_I: return l.i < r.i;
+    case GBP_OP_LE_I: return l.i <= r.i;
+    case GBP_OP_GT_I: return l.i > r.i;
+    case GBP_OP_GE_I: return l.i >= r.i;
+    case GBP_OP_EQ_D: return l.d == r.d;
+    case GBP_OP_NE_D: return l.d != r.d;
+    case GBP_OP_LT_D: return l.d < r.d;
+    case GBP_OP_LE_D: return l.d <= r.d;
+    case GBP_OP_GT_D: return l.d > r.d;
+    default: return l.d >= r.d;
+    }
+}
+
+int gbp_fast_holds(const gbp_fast *f, const gbp_val *consts, const gbp_vm_ctx *ctx)
+{
+    for (uint32_t i = 0; i < f->nterms; i++) {
+        const gbp_fast_term *t = &f->t[i];
+        if (!compare(t->cmp, operand(&t->l, consts, ctx), operand(&t->r, consts, ctx)))
+            return 0;
+    }
+    return 1;
+}
