@@ -84,6 +84,8 @@ typedef struct pstate {
     uint32_t head, n, cap; /* runs[head..n) in creation order */
     uint32_t ndead;        /* flagged dead but still in runs[head..n) */
     run *free_list;
+    void **slabs;          /* what the run blocks are carved from (slab_grow) */
+    uint32_t nslabs, capslabs;
     size_t size, off_last, off_slots, off_ids, off_counts;
     uint32_t inline_ids;
     uint64_t last_match_ev; /* arrival number of the last event of the latest match */
@@ -148,14 +150,40 @@ static void layout(pstate *ps)
     ps->size = (ps->off_ids + ps->inline_ids * sizeof(uint64_t) + 63) & ~(size_t)63;
 }
 
+/* Carve a new slab of run blocks onto the free list (one aligned_alloc per
+ * slab, not per run: blocks are recycled through the free list and only
+ * freed with their slab at destroy). -1 on allocation failure. */
+static int slab_grow(pstate *ps)
+{
+    uint32_t n = ps->nslabs < 6 ? 4u << ps->nslabs : 256u; /* 4, 8, ... 128, then 256 blocks */
+    if (ps->nslabs == ps->capslabs) {
+        uint32_t cap = ps->capslabs ? ps->capslabs * 2 : 16;
+        void **v = realloc(ps->slabs, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        ps->slabs = v;
+        ps->capslabs = cap;
+    }
+    char *slab = aligned_alloc(64, n * ps->size); /* size is a multiple of 64 */
+    if (!slab)
+        return -1;
+    ps->slabs[ps->nslabs++] = slab;
+    for (uint32_t i = n; i-- > 0;) {
+        run *r = (run *)(slab + (size_t)i * ps->size);
+        r->next_free = ps->free_list;
+        ps->free_list = r;
+    }
+    return 0;
+}
+
 static run *run_alloc(pstate *ps)
 {
-    run *r = ps->free_list;
-    if (r)
-        ps->free_list = r->next_free;
-    else if (!(r = aligned_alloc(64, ps->size))) /* size is a multiple of 64 */
+    if (!ps->free_list && slab_grow(ps))
         return NULL;
-    memset(r, 0, ps->size);
+    run *r = ps->free_list;
+    ps->free_list = r->next_free;
+    /* the inline ids are written before they are read (nids): not cleared */
+    memset(r, 0, ps->off_ids);
     r->ids = (uint64_t *)((char *)r + ps->off_ids);
     r->capids = ps->inline_ids;
     return r;
@@ -891,11 +919,12 @@ static void free_runs(pstate *ps)
         run_release(ps, ps->runs[i]);
     ps->head = ps->n = ps->ndead = 0;
     ps->st.runs_open = 0;
-    while (ps->free_list) {
-        run *r = ps->free_list;
-        ps->free_list = r->next_free;
-        free(r);
-    }
+    ps->free_list = NULL;
+    for (uint32_t i = 0; i < ps->nslabs; i++)
+        free(ps->slabs[i]);
+    free(ps->slabs);
+    ps->slabs = NULL;
+    ps->nslabs = ps->capslabs = 0;
 }
 
 void gb_matcher_destroy(gb_matcher *m)
