@@ -9,6 +9,9 @@
  * A JZ_KEEP whose target is the end of the next term keeps a 0 that the
  * next JZ_KEEP (or RET) sees, so the program's value is the conjunction.
  */
+#include <stddef.h>
+#include <string.h>
+
 #include "pattern/fastpred.h"
 
 static int is_load_op(uint32_t op)
@@ -24,6 +27,42 @@ static int is_cmp_op(uint32_t op)
 static int is_arith_op(uint32_t op)
 {
     return op >= GBP_OP_ADD_I && op <= GBP_OP_DIV_D;
+}
+
+static size_t field_offset(uint32_t f)
+{
+    static const size_t off[GBP_F_COUNT] = {
+        offsetof(gb_event, id),     offsetof(gb_event, type),  offsetof(gb_event, ts_ns), offsetof(gb_event, source),
+        offsetof(gb_event, target), offsetof(gb_event, value), offsetof(gb_event, a[0]),  offsetof(gb_event, a[1]),
+        offsetof(gb_event, a[2]),   offsetof(gb_event, a[3])};
+    return off[f < GBP_F_COUNT ? f : GBP_F_A3]; /* the VM reads a3 for any larger field */
+}
+
+/* The base, offset and width the load instruction (op, arg) reads; -1 when
+ * the offset would not fit. */
+static int decode_load(uint32_t op, uint32_t arg, gbp_fast_load *l)
+{
+    uint64_t off;
+    l->wide = 1;
+    switch (op) {
+    case GBP_OP_PUSH: l->base = GBP_FAST_CONSTS; off = (uint64_t)arg * sizeof(gbp_val); break;
+    case GBP_OP_CUR:
+        l->base = GBP_FAST_CUR;
+        off = field_offset(arg);
+        l->wide = arg != GBP_F_TYPE;
+        break;
+    case GBP_OP_VAR:
+        l->base = GBP_FAST_VARS;
+        off = (uint64_t)(arg >> 4) * sizeof(gb_event) + field_offset(arg & 15u);
+        l->wide = (arg & 15u) != GBP_F_TYPE;
+        break;
+    case GBP_OP_SLOT: l->base = GBP_FAST_SLOTS; off = (uint64_t)arg * sizeof(gbp_val); break;
+    default: l->base = GBP_FAST_COUNTS; off = (uint64_t)arg * sizeof(uint32_t); l->wide = 0; break;
+    }
+    if (off > UINT32_MAX)
+        return -1;
+    l->off = (uint32_t)off;
+    return 0;
 }
 
 /* Apply I2D to an operand of the abstract stack; -1 when the shape is not
@@ -49,7 +88,9 @@ static int term(const uint32_t *code, uint32_t ncode, uint32_t *pc, gbp_fast_ter
         if (is_load_op(op)) {
             if (sp == 3)
                 return -1;
-            s[sp++] = (gbp_fast_opnd){.a = {.op = (uint8_t)op, .arg = arg}};
+            s[sp] = (gbp_fast_opnd){.a = {0}};
+            if (decode_load(op, arg, &s[sp++].a))
+                return -1;
         } else if (op == GBP_OP_I2D || op == GBP_OP_I2D_NOS) {
             int at = sp - (op == GBP_OP_I2D ? 1 : 2);
             if (at < 0 || to_double(&s[at]))
@@ -101,35 +142,20 @@ void gbp_fast_compile(const uint32_t *code, uint32_t ncode, uint32_t pc, gbp_fas
     *f = g;
 }
 
-static gbp_val field_of(const gb_event *e, uint32_t f)
+/* What the VM's load pushes: 8 bytes as they are, or a u32 zero-extended
+ * (the VM's (int64_t) of a uint32_t). */
+static inline gbp_val load(const gbp_fast_load *l, const char *const *base)
 {
+    const char *p = base[l->base] + l->off;
     gbp_val v;
-    switch (f) {
-    case GBP_F_ID: v.i = (int64_t)e->id; break;
-    case GBP_F_TYPE: v.i = (int64_t)e->type; break;
-    case GBP_F_TS: v.i = e->ts_ns; break;
-    case GBP_F_SOURCE: v.i = (int64_t)e->source; break;
-    case GBP_F_TARGET: v.i = (int64_t)e->target; break;
-    case GBP_F_VALUE: v.d = e->value; break;
-    case GBP_F_A0: v.d = e->a[0]; break;
-    case GBP_F_A1: v.d = e->a[1]; break;
-    case GBP_F_A2: v.d = e->a[2]; break;
-    default: v.d = e->a[3]; break;
+    if (l->wide) {
+        memcpy(&v, p, sizeof v);
+    } else {
+        uint32_t u;
+        memcpy(&u, p, sizeof u);
+        v.i = (int64_t)u;
     }
-    return v;
-}
-
-static gbp_val load(const gbp_fast_load *o, const gbp_val *consts, const gbp_vm_ctx *ctx)
-{
-    gbp_val v;
-    switch (o->op) {
-    case GBP_OP_PUSH: v = consts[o->arg]; break;
-    case GBP_OP_CUR: v = field_of(ctx->cur, o->arg); break;
-    case GBP_OP_VAR: v = field_of(&ctx->vars[o->arg >> 4], o->arg & 15u); break;
-    case GBP_OP_SLOT: v = ctx->slots[o->arg]; break;
-    default: v.i = (int64_t)ctx->counts[o->arg]; break;
-    }
-    if (o->i2d)
+    if (l->i2d)
         v.d = (double)v.i;
     return v;
 }
@@ -150,12 +176,12 @@ static gbp_val arith(uint32_t op, gbp_val l, gbp_val r)
     return v;
 }
 
-static gbp_val operand(const gbp_fast_opnd *o, const gbp_val *consts, const gbp_vm_ctx *ctx)
+static inline gbp_val operand(const gbp_fast_opnd *o, const char *const *base)
 {
-    gbp_val v = load(&o->a, consts, ctx);
+    gbp_val v = load(&o->a, base);
     if (!o->arith)
         return v;
-    v = arith(o->arith, v, load(&o->b, consts, ctx));
+    v = arith(o->arith, v, load(&o->b, base));
     if (o->i2d)
         v.d = (double)v.i;
     return v;
@@ -181,9 +207,11 @@ static int compare(uint32_t op, gbp_val l, gbp_val r)
 
 int gbp_fast_holds(const gbp_fast *f, const gbp_val *consts, const gbp_vm_ctx *ctx)
 {
+    const char *const base[] = {(const char *)consts, (const char *)ctx->cur, (const char *)ctx->vars,
+                                (const char *)ctx->slots, (const char *)ctx->counts};
     for (uint32_t i = 0; i < f->nterms; i++) {
         const gbp_fast_term *t = &f->t[i];
-        if (!compare(t->cmp, operand(&t->l, consts, ctx), operand(&t->r, consts, ctx)))
+        if (!compare(t->cmp, operand(&t->l, base), operand(&t->r, base)))
             return 0;
     }
     return 1;

@@ -19,11 +19,17 @@
 
 #define GBP_FAST_TERMS 4
 
-/* One load instruction (op, arg) and whether I2D follows it. */
+/* Where a load reads: the base of gbp_fast_holds' table. */
+enum { GBP_FAST_CONSTS, GBP_FAST_CUR, GBP_FAST_VARS, GBP_FAST_SLOTS, GBP_FAST_COUNTS };
+
+/* One load instruction decoded to a byte offset from one of the bases,
+ * its width (8, or 4 for `type` and counts, zero-extended) and whether I2D
+ * follows it. */
 typedef struct gbp_fast_load {
-    uint8_t op;
+    uint8_t base;
+    uint8_t wide;
     uint8_t i2d;
-    uint32_t arg;
+    uint32_t off;
 } gbp_fast_load;
 
 /* One operand of a comparison: a load, or `a ARITH b` of two loads
