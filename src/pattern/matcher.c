@@ -989,42 +989,82 @@ gb_status gb_matcher_advance(gb_matcher *m, int64_t ts)
     return take_pending(m);
 }
 
-static int by_seq(const void *a, const void *b)
-{
-    const run *x = *(run *const *)a, *y = *(run *const *)b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Every open run as (run, its pattern) sorted by creation order. */
+/* Every open run as (run, its pattern), to be closed in creation order. */
 typedef struct flush_item {
     run *r;
     pstate *ps;
 } flush_item;
 
-static int by_item_seq(const void *a, const void *b)
+/* Merge the sorted (by seq) runs src[lo..mid) and src[mid..hi) into dst. */
+static void merge_two(const flush_item *src, flush_item *dst, size_t lo, size_t mid, size_t hi)
 {
-    return by_seq(&((const flush_item *)a)->r, &((const flush_item *)b)->r);
+    size_t i = lo, j = mid, k = lo;
+    while (i < mid || j < hi)
+        dst[k++] = j == hi || (i < mid && src[i].r->seq < src[j].r->seq) ? src[i++] : src[j++];
+}
+
+/* Sort items by seq: each pattern's runs are already in creation order, so
+ * the nseg segments [bound[s], bound[s+1]) are merged pairwise (O(n log k)).
+ * tmp has room for bound[nseg] items. Returns the buffer holding the result. */
+static flush_item *merge_segments(flush_item *a, flush_item *tmp, size_t *bound, uint32_t nseg)
+{
+    while (nseg > 1) {
+        uint32_t out = 0;
+        for (uint32_t s = 0; s < nseg; s += 2) {
+            size_t hi = s + 2 <= nseg ? bound[s + 2] : bound[s + 1];
+            merge_two(a, tmp, bound[s], bound[s + 1], hi);
+            bound[out++] = bound[s];
+        }
+        bound[out] = bound[nseg];
+        nseg = out;
+        flush_item *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    return a;
+}
+
+/* Collect the open runs of every pattern, in creation order across patterns.
+ * NULL on ENOMEM; *buf is what to free. */
+static flush_item *flush_order(gb_matcher *m, size_t *count, flush_item **buf)
+{
+    uint32_t np = m->set->npatterns;
+    size_t total = 0;
+    for (uint32_t i = 0; i < np; i++)
+        total += m->ps[i].n - m->ps[i].head;
+    flush_item *items = malloc((2 * total + 1) * sizeof *items);
+    size_t *bound = malloc(((size_t)np + 1) * sizeof *bound);
+    if (!items || !bound) {
+        free(items);
+        free(bound);
+        return NULL;
+    }
+    size_t k = 0;
+    for (uint32_t i = 0; i < np; i++) {
+        bound[i] = k;
+        for (uint32_t j = m->ps[i].head; j < m->ps[i].n; j++)
+            items[k++] = (flush_item){m->ps[i].runs[j], &m->ps[i]};
+    }
+    bound[np] = k;
+    flush_item *sorted = merge_segments(items, items + total, bound, np);
+    free(bound);
+    *count = k;
+    *buf = items;
+    return sorted;
 }
 
 gb_status gb_matcher_flush(gb_matcher *m)
 {
     if (!m)
         return gbi_error(GB_EINVAL, "matcher_flush", "NULL argument");
-    size_t total = 0;
-    for (uint32_t i = 0; i < m->set->npatterns; i++)
-        total += m->ps[i].n - m->ps[i].head;
-    flush_item *items = malloc((total ? total : 1) * sizeof *items);
+    size_t k = 0;
+    flush_item *buf = NULL, *items = flush_order(m, &k, &buf);
     if (!items)
         return gbi_error(GB_ENOMEM, "matcher_flush", "out of memory");
-    size_t k = 0;
-    for (uint32_t i = 0; i < m->set->npatterns; i++)
-        for (uint32_t j = m->ps[i].head; j < m->ps[i].n; j++)
-            items[k++] = (flush_item){m->ps[i].runs[j], &m->ps[i]};
-    qsort(items, k, sizeof *items, by_item_seq);
     for (size_t j = 0; j < k; j++)
         if (!items[j].r->dead)
             close_run(m, items[j].ps, items[j].r, m->now);
-    free(items);
+    free(buf);
     for (uint32_t i = 0; i < m->set->npatterns; i++)
         compact(&m->ps[i]);
     return take_pending(m);
