@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "pattern/fastpred.h"
 #include "pattern/internal.h"
 
 /* A run block: this header, then (per pattern layout) the per-variable
@@ -77,10 +78,14 @@ typedef struct bucket {
 
 typedef struct pstate {
     const gbp_pattern *p;
+    gbp_fast *fsteps;      /* per positive step: its `where` decoded (fastpred.h) */
+    gbp_fast *fnegs;       /* per negation */
     run **runs;
     uint32_t head, n, cap; /* runs[head..n) in creation order */
     uint32_t ndead;        /* flagged dead but still in runs[head..n) */
     run *free_list;
+    void **slabs;          /* what the run blocks are carved from (slab_grow) */
+    uint32_t nslabs, capslabs;
     size_t size, off_last, off_slots, off_ids, off_counts;
     uint32_t inline_ids;
     uint64_t last_match_ev; /* arrival number of the last event of the latest match */
@@ -145,14 +150,40 @@ static void layout(pstate *ps)
     ps->size = (ps->off_ids + ps->inline_ids * sizeof(uint64_t) + 63) & ~(size_t)63;
 }
 
+/* Carve a new slab of run blocks onto the free list (one aligned_alloc per
+ * slab, not per run: blocks are recycled through the free list and only
+ * freed with their slab at destroy). -1 on allocation failure. */
+static int slab_grow(pstate *ps)
+{
+    uint32_t n = ps->nslabs < 6 ? 4u << ps->nslabs : 256u; /* 4, 8, ... 128, then 256 blocks */
+    if (ps->nslabs == ps->capslabs) {
+        uint32_t cap = ps->capslabs ? ps->capslabs * 2 : 16;
+        void **v = realloc(ps->slabs, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        ps->slabs = v;
+        ps->capslabs = cap;
+    }
+    char *slab = aligned_alloc(64, n * ps->size); /* size is a multiple of 64 */
+    if (!slab)
+        return -1;
+    ps->slabs[ps->nslabs++] = slab;
+    for (uint32_t i = n; i-- > 0;) {
+        run *r = (run *)(slab + (size_t)i * ps->size);
+        r->next_free = ps->free_list;
+        ps->free_list = r;
+    }
+    return 0;
+}
+
 static run *run_alloc(pstate *ps)
 {
-    run *r = ps->free_list;
-    if (r)
-        ps->free_list = r->next_free;
-    else if (!(r = aligned_alloc(64, ps->size))) /* size is a multiple of 64 */
+    if (!ps->free_list && slab_grow(ps))
         return NULL;
-    memset(r, 0, ps->size);
+    run *r = ps->free_list;
+    ps->free_list = r->next_free;
+    /* the inline ids are written before they are read (nids): not cleared */
+    memset(r, 0, ps->off_ids);
     r->ids = (uint64_t *)((char *)r + ps->off_ids);
     r->capids = ps->inline_ids;
     return r;
@@ -318,12 +349,17 @@ static int eval(const gb_matcher *m, const pstate *ps, run *r, uint32_t at, cons
     return gbp_vm_eval(s->code, s->ncode, at, s->consts, &ctx, out);
 }
 
-static int holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t type, uint32_t where, const gb_event *e)
+static int holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t type, uint32_t where,
+                 const gbp_fast *f, const gb_event *e)
 {
     if (type != e->type)
         return 0;
     if (where == GBP_NO_CODE)
         return 1;
+    if (f->nterms) {
+        gbp_vm_ctx ctx = {.cur = e, .vars = run_last(ps, r), .slots = run_slots(ps, r), .counts = run_counts(ps, r)};
+        return gbp_fast_holds(f, m->set->consts, &ctx);
+    }
     gbp_val v;
     return eval(m, ps, r, where, e, &v) == 0 && v.i != 0;
 }
@@ -331,7 +367,7 @@ static int holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t type, u
 static int step_holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t i, const gb_event *e)
 {
     const gbp_step *st = &ps->p->steps[i];
-    return holds(m, ps, r, st->type, st->where, e);
+    return holds(m, ps, r, st->type, st->where, &ps->fsteps[i], e);
 }
 
 /* Does e satisfy a negation after positive step `after`? */
@@ -339,7 +375,7 @@ static int negated(const gb_matcher *m, const pstate *ps, run *r, uint32_t after
 {
     const gbp_pattern *p = ps->p;
     for (uint32_t k = p->neg_begin[after]; k < p->neg_begin[after + 1]; k++)
-        if (holds(m, ps, r, p->negs[k].type, p->negs[k].where, e))
+        if (holds(m, ps, r, p->negs[k].type, p->negs[k].where, &ps->fnegs[k], e))
             return 1;
     return 0;
 }
@@ -815,6 +851,23 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
 
 /* ---- public API ------------------------------------------------------------- */
 
+/* Decode each step's and negation's `where` for the fast path. -1 on ENOMEM. */
+static int decode_predicates(const gb_pattern_set *set, pstate *ps)
+{
+    const gbp_pattern *p = ps->p;
+    ps->fsteps = calloc(p->nsteps ? p->nsteps : 1, sizeof *ps->fsteps);
+    ps->fnegs = calloc(p->nnegs ? p->nnegs : 1, sizeof *ps->fnegs);
+    if (!ps->fsteps || !ps->fnegs)
+        return -1;
+    for (uint32_t i = 0; i < p->nsteps; i++)
+        if (p->steps[i].where != GBP_NO_CODE)
+            gbp_fast_compile(set->code, set->ncode, p->steps[i].where, &ps->fsteps[i]);
+    for (uint32_t k = 0; k < p->nnegs; k++)
+        if (p->negs[k].where != GBP_NO_CODE)
+            gbp_fast_compile(set->code, set->ncode, p->negs[k].where, &ps->fnegs[k]);
+    return 0;
+}
+
 static gb_status create_states(gb_matcher *m)
 {
     const gb_pattern_set *set = m->set;
@@ -827,6 +880,8 @@ static gb_status create_states(gb_matcher *m)
         pstate *ps = &m->ps[i];
         ps->p = &set->patterns[i];
         layout(ps);
+        if (decode_predicates(set, ps))
+            return GB_ENOMEM;
         maxv = ps->p->nsteps > maxv ? ps->p->nsteps : maxv;
         maxf = ps->p->nfields > maxf ? ps->p->nfields : maxf;
         maxsize = ps->size > maxsize ? ps->size : maxsize;
@@ -864,11 +919,12 @@ static void free_runs(pstate *ps)
         run_release(ps, ps->runs[i]);
     ps->head = ps->n = ps->ndead = 0;
     ps->st.runs_open = 0;
-    while (ps->free_list) {
-        run *r = ps->free_list;
-        ps->free_list = r->next_free;
-        free(r);
-    }
+    ps->free_list = NULL;
+    for (uint32_t i = 0; i < ps->nslabs; i++)
+        free(ps->slabs[i]);
+    free(ps->slabs);
+    ps->slabs = NULL;
+    ps->nslabs = ps->capslabs = 0;
 }
 
 void gb_matcher_destroy(gb_matcher *m)
@@ -878,6 +934,8 @@ void gb_matcher_destroy(gb_matcher *m)
     for (uint32_t i = 0; m->ps && i < m->set->npatterns; i++) {
         free_runs(&m->ps[i]);
         free(m->ps[i].runs);
+        free(m->ps[i].fsteps);
+        free(m->ps[i].fnegs);
     }
     gb_matcher_clear_matches(m);
     free(m->coll);
@@ -931,42 +989,82 @@ gb_status gb_matcher_advance(gb_matcher *m, int64_t ts)
     return take_pending(m);
 }
 
-static int by_seq(const void *a, const void *b)
-{
-    const run *x = *(run *const *)a, *y = *(run *const *)b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Every open run as (run, its pattern) sorted by creation order. */
+/* Every open run as (run, its pattern), to be closed in creation order. */
 typedef struct flush_item {
     run *r;
     pstate *ps;
 } flush_item;
 
-static int by_item_seq(const void *a, const void *b)
+/* Merge the sorted (by seq) runs src[lo..mid) and src[mid..hi) into dst. */
+static void merge_two(const flush_item *src, flush_item *dst, size_t lo, size_t mid, size_t hi)
 {
-    return by_seq(&((const flush_item *)a)->r, &((const flush_item *)b)->r);
+    size_t i = lo, j = mid, k = lo;
+    while (i < mid || j < hi)
+        dst[k++] = j == hi || (i < mid && src[i].r->seq < src[j].r->seq) ? src[i++] : src[j++];
+}
+
+/* Sort items by seq: each pattern's runs are already in creation order, so
+ * the nseg segments [bound[s], bound[s+1]) are merged pairwise (O(n log k)).
+ * tmp has room for bound[nseg] items. Returns the buffer holding the result. */
+static flush_item *merge_segments(flush_item *a, flush_item *tmp, size_t *bound, uint32_t nseg)
+{
+    while (nseg > 1) {
+        uint32_t out = 0;
+        for (uint32_t s = 0; s < nseg; s += 2) {
+            size_t hi = s + 2 <= nseg ? bound[s + 2] : bound[s + 1];
+            merge_two(a, tmp, bound[s], bound[s + 1], hi);
+            bound[out++] = bound[s];
+        }
+        bound[out] = bound[nseg];
+        nseg = out;
+        flush_item *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    return a;
+}
+
+/* Collect the open runs of every pattern, in creation order across patterns.
+ * NULL on ENOMEM; *buf is what to free. */
+static flush_item *flush_order(gb_matcher *m, size_t *count, flush_item **buf)
+{
+    uint32_t np = m->set->npatterns;
+    size_t total = 0;
+    for (uint32_t i = 0; i < np; i++)
+        total += m->ps[i].n - m->ps[i].head;
+    flush_item *items = malloc((2 * total + 1) * sizeof *items);
+    size_t *bound = malloc(((size_t)np + 1) * sizeof *bound);
+    if (!items || !bound) {
+        free(items);
+        free(bound);
+        return NULL;
+    }
+    size_t k = 0;
+    for (uint32_t i = 0; i < np; i++) {
+        bound[i] = k;
+        for (uint32_t j = m->ps[i].head; j < m->ps[i].n; j++)
+            items[k++] = (flush_item){m->ps[i].runs[j], &m->ps[i]};
+    }
+    bound[np] = k;
+    flush_item *sorted = merge_segments(items, items + total, bound, np);
+    free(bound);
+    *count = k;
+    *buf = items;
+    return sorted;
 }
 
 gb_status gb_matcher_flush(gb_matcher *m)
 {
     if (!m)
         return gbi_error(GB_EINVAL, "matcher_flush", "NULL argument");
-    size_t total = 0;
-    for (uint32_t i = 0; i < m->set->npatterns; i++)
-        total += m->ps[i].n - m->ps[i].head;
-    flush_item *items = malloc((total ? total : 1) * sizeof *items);
+    size_t k = 0;
+    flush_item *buf = NULL, *items = flush_order(m, &k, &buf);
     if (!items)
         return gbi_error(GB_ENOMEM, "matcher_flush", "out of memory");
-    size_t k = 0;
-    for (uint32_t i = 0; i < m->set->npatterns; i++)
-        for (uint32_t j = m->ps[i].head; j < m->ps[i].n; j++)
-            items[k++] = (flush_item){m->ps[i].runs[j], &m->ps[i]};
-    qsort(items, k, sizeof *items, by_item_seq);
     for (size_t j = 0; j < k; j++)
         if (!items[j].r->dead)
             close_run(m, items[j].ps, items[j].r, m->now);
-    free(items);
+    free(buf);
     for (uint32_t i = 0; i < m->set->npatterns; i++)
         compact(&m->ps[i]);
     return take_pending(m);

@@ -74,80 +74,29 @@ static int binary(uint32_t op, gbp_val *s)
     return 0;
 }
 
-/* Operators on the top cell alone. */
-static int unary(uint32_t op, gbp_val *t)
+/* One instruction that is neither a load nor RET/POP/jump/I2D_NOS: a unary
+ * operator on the top cell or a binary one on the two top cells. The stack
+ * holds sp >= 1 cells. Returns the new sp, or -1 (bad opcode, underflow). */
+static int arith(uint32_t op, gbp_val *s, int sp)
 {
+    gbp_val *t = &s[sp - 1];
     switch (op) {
-    case GBP_OP_I2D: t->d = (double)t->i; break;
-    case GBP_OP_NEG_I: t->i = wrap_sub(0, t->i); break;
-    case GBP_OP_NEG_D: t->d = -t->d; break;
-    case GBP_OP_TRUTH_I: t->i = t->i != 0; break;
-    case GBP_OP_TRUTH_D: t->i = t->d != 0.0; break;
-    case GBP_OP_NOT: t->i = t->i == 0; break;
-    default: return -1;
+    case GBP_OP_I2D: t->d = (double)t->i; return sp;
+    case GBP_OP_NEG_I: t->i = wrap_sub(0, t->i); return sp;
+    case GBP_OP_NEG_D: t->d = -t->d; return sp;
+    case GBP_OP_TRUTH_I: t->i = t->i != 0; return sp;
+    case GBP_OP_TRUTH_D: t->i = t->d != 0.0; return sp;
+    case GBP_OP_NOT: t->i = t->i == 0; return sp;
+    default: break;
     }
-    return 0;
-}
-
-static int is_unary(uint32_t op)
-{
-    return op == GBP_OP_I2D || op == GBP_OP_NEG_I || op == GBP_OP_NEG_D || op == GBP_OP_TRUTH_I ||
-           op == GBP_OP_TRUTH_D || op == GBP_OP_NOT;
-}
-
-static int is_load(uint32_t op)
-{
-    return op >= GBP_OP_PUSH && op <= GBP_OP_COUNT;
-}
-
-/* The value a load instruction pushes. */
-static gbp_val load(uint32_t op, uint32_t arg, const GBP_VM_AS gbp_val *consts, const gbp_vm_ctx *ctx)
-{
-    gbp_val v;
-    switch (op) {
-    case GBP_OP_PUSH: v = consts[arg]; break;
-    case GBP_OP_CUR: v = field_of(ctx->cur, arg); break;
-    case GBP_OP_VAR: v = field_of(&ctx->vars[arg >> 4], arg & 15u); break;
-    case GBP_OP_SLOT: v = ctx->slots[arg]; break;
-    default: v.i = (int64_t)ctx->counts[arg]; break;
-    }
-    return v;
-}
-
-/* Control and stack instructions; returns 0, 1 for RET (result in *out), -1 on error. */
-static int control(uint32_t op, uint32_t arg, uint32_t ncode, gbp_val *s, int *sp, uint32_t *pc, gbp_val *out)
-{
-    if (*sp < 1)
+    if (sp < 2 || binary(op, &s[sp - 2]) != 0)
         return -1;
-    switch (op) {
-    case GBP_OP_RET:
-        *out = s[*sp - 1];
-        return 1;
-    case GBP_OP_I2D_NOS:
-        if (*sp < 2)
-            return -1;
-        s[*sp - 2].d = (double)s[*sp - 2].i;
-        return 0;
-    case GBP_OP_JZ_KEEP:
-    case GBP_OP_JNZ_KEEP:
-        if (arg > ncode)
-            return -1;
-        if ((s[*sp - 1].i == 0) == (op == GBP_OP_JZ_KEEP))
-            *pc = arg;
-        return 0;
-    case GBP_OP_POP:
-        (*sp)--;
-        return 0;
-    default:
-        if (is_unary(op))
-            return unary(op, &s[*sp - 1]);
-        if (*sp < 2 || binary(op, &s[*sp - 2]) != 0)
-            return -1;
-        (*sp)--;
-        return 0;
-    }
+    return sp - 1;
 }
 
+/* The VM proper: one dispatch per instruction. The checks (stack bounds,
+ * jump range) are those of the contract in vm.h; a well-formed program from
+ * the compiler never fails them. */
 int gbp_vm_eval(const GBP_VM_AS uint32_t *code, uint32_t ncode, uint32_t pc, const GBP_VM_AS gbp_val *consts,
                 const gbp_vm_ctx *ctx, gbp_val *out)
 {
@@ -156,15 +105,38 @@ int gbp_vm_eval(const GBP_VM_AS uint32_t *code, uint32_t ncode, uint32_t pc, con
     while (pc < ncode) {
         uint32_t w = code[pc++];
         uint32_t op = GBP_INSN_OP(w), arg = GBP_INSN_ARG(w);
-        if (is_load(op)) {
-            if (sp >= GBP_VM_STACK)
-                return -1;
-            s[sp++] = load(op, arg, consts, ctx);
-            continue;
+        if (op >= GBP_OP_PUSH && op <= GBP_OP_COUNT && sp >= GBP_VM_STACK)
+            return -1;
+        switch (op) {
+        case GBP_OP_PUSH: s[sp++] = consts[arg]; continue;
+        case GBP_OP_CUR: s[sp++] = field_of(ctx->cur, arg); continue;
+        case GBP_OP_VAR: s[sp++] = field_of(&ctx->vars[arg >> 4], arg & 15u); continue;
+        case GBP_OP_SLOT: s[sp++] = ctx->slots[arg]; continue;
+        case GBP_OP_COUNT: s[sp++].i = (int64_t)ctx->counts[arg]; continue;
+        default: break;
         }
-        int r = control(op, arg, ncode, s, &sp, &pc, out);
-        if (r != 0)
-            return r > 0 ? 0 : -1;
+        if (sp < 1)
+            return -1;
+        switch (op) {
+        case GBP_OP_RET: *out = s[sp - 1]; return 0;
+        case GBP_OP_POP: sp--; continue;
+        case GBP_OP_JZ_KEEP:
+        case GBP_OP_JNZ_KEEP:
+            if (arg > ncode)
+                return -1;
+            if ((s[sp - 1].i == 0) == (op == GBP_OP_JZ_KEEP))
+                pc = arg;
+            continue;
+        case GBP_OP_I2D_NOS:
+            if (sp < 2)
+                return -1;
+            s[sp - 2].d = (double)s[sp - 2].i;
+            continue;
+        default:
+            sp = arith(op, s, sp);
+            if (sp < 0)
+                return -1;
+        }
     }
     return -1;
 }
