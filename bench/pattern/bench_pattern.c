@@ -21,52 +21,13 @@
 #include "gpubridge/pattern.h"
 #include "gpubridge/time.h"
 
-static const char *const spec_src[4] = {
-    "pattern rapid_split severity high within 5s\n"
-    "  a: transfer where value >= 10000\n"
-    "  b: transfer {3,} where source == a.target\n"
-    "  emit account = a.target, splits = count(b), total = sum(b.value)\nend\n",
-    "pattern circular_flow severity critical within 1h\n"
-    "  a: transfer\n  b: transfer where source == a.target\n  c: transfer where source == b.target\n"
-    "  d: transfer where source == c.target and target == a.source\n"
-    "  emit origin = a.source, loss = a.value - d.value\nend\n",
-    "pattern high_frequency severity medium within 1s\n"
-    "  a: transfer\n  b: transfer {10} where source == a.source\n  emit source = a.source\nend\n",
-    "pattern velocity_change severity high within 2h\n"
-    "  a: transfer\n  not transfer where source == a.source\n"
-    "  b: transfer where source == a.source and ts - a.ts >= 30m and value >= 100 * a.value\n"
-    "  emit account = a.source, jump = b.value / a.value\nend\n",
-};
+#include "bench_stream.h"
 
 typedef struct opts {
     size_t events;
     uint64_t accounts;
     double seconds;
 } opts;
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-/* Transfers between random accounts, ~1000 events/s, 1% of them >= 10000. */
-static gb_event *make_stream(const opts *o, uint32_t transfer)
-{
-    gb_event *ev = calloc(o->events, sizeof *ev);
-    int64_t ts = 1700000000000000000LL;
-    for (size_t i = 0; i < o->events; i++) {
-        ts += (int64_t)(next_rand() % 2000000);
-        uint64_t r = next_rand();
-        ev[i] = (gb_event){.id = i + 1, .type = transfer, .ts_ns = ts, .source = r % o->accounts,
-                           .target = (r >> 20) % o->accounts,
-                           .value = (r >> 40) % 100 == 0 ? 10000.0 + (double)(r % 50000) : 1.0 + (double)(r % 5000)};
-    }
-    return ev;
-}
 
 static void count_match(void *ctx, const gb_match *m)
 {
@@ -126,55 +87,6 @@ static double run_naive(const gb_pattern_set *set, int64_t window, const gb_even
     return (double)i * 1e9 / (double)(gb_time_monotonic_ns() - t0);
 }
 
-/* The 50-pattern set: the library plus threshold/count/window variants. */
-static char *fifty_patterns(const char *library)
-{
-    size_t cap = strlen(library) + 64 * 1024;
-    char *s = malloc(cap);
-    size_t len = (size_t)snprintf(s, cap, "%s", library);
-    for (int i = 0; len < cap && i < 41; i++) {
-        switch (i % 4) {
-        case 0:
-            len += (size_t)snprintf(s + len, cap - len,
-                                    "pattern split_%d within %ds a: transfer where value >= %d\n"
-                                    "  b: transfer {%d,} where source == a.target emit n = count(b) end\n",
-                                    i, 2 + i % 7, 10000 + 1000 * i, 2 + i % 3);
-            break;
-        case 1:
-            len += (size_t)snprintf(s + len, cap - len,
-                                    "pattern burst_%d within %dms a: transfer\n"
-                                    "  b: transfer {%d} where source == a.source end\n",
-                                    i, 200 + 50 * i, 3 + i % 8);
-            break;
-        case 2:
-            len += (size_t)snprintf(s + len, cap - len,
-                                    "pattern back_%d within %dm a: transfer where value >= %d\n"
-                                    "  b: transfer where source == a.target and target == a.source end\n",
-                                    i, 1 + i % 5, 1000 * (1 + i % 9));
-            break;
-        default:
-            len += (size_t)snprintf(s + len, cap - len,
-                                    "pattern jump_%d within 1h a: transfer not transfer where source == a.source\n"
-                                    "  b: transfer where source == a.source and value >= %d * a.value end\n",
-                                    i, 10 + i);
-            break;
-        }
-    }
-    return s;
-}
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *b = calloc(1, 1 << 20);
-    size_t n = fread(b, 1, (1 << 20) - 1, f);
-    b[n] = '\0';
-    fclose(f);
-    return b;
-}
-
 static const char *only; /* --only NAME: run one row */
 
 static void parse_opts(int argc, char **argv, opts *o, const char **library)
@@ -223,7 +135,7 @@ int main(int argc, char **argv)
     uint32_t transfer;
     if (gb_type_table_create(&types) != GB_OK || gb_type_intern(types, "transfer", &transfer) != GB_OK)
         return 1;
-    gb_event *ev = make_stream(&o, transfer);
+    gb_event *ev = make_stream(o.events, o.accounts, transfer);
     char *lib = read_text(library ? library : "patterns/fraud.gbp");
     if (!lib)
         lib = read_text("../patterns/fraud.gbp");
