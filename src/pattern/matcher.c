@@ -382,21 +382,6 @@ static int negated(const gb_matcher *m, const pstate *ps, run *r, uint32_t after
 
 /* ---- binding ------------------------------------------------------------------ */
 
-static gbp_val field_value(const gb_event *e, uint32_t f)
-{
-    gbp_val v;
-    switch (f) {
-    case GBP_F_ID: v.i = (int64_t)e->id; break;
-    case GBP_F_TYPE: v.i = (int64_t)e->type; break;
-    case GBP_F_TS: v.i = e->ts_ns; break;
-    case GBP_F_SOURCE: v.i = (int64_t)e->source; break;
-    case GBP_F_TARGET: v.i = (int64_t)e->target; break;
-    case GBP_F_VALUE: v.d = e->value; break;
-    default: v.d = e->a[f - GBP_F_A0]; break;
-    }
-    return v;
-}
-
 static void update_slot(gbp_val *s, const gbp_slot *sl, gbp_val fv, int first)
 {
     int isint = GBP_FIELD_IS_INT(sl->field);
@@ -458,7 +443,7 @@ static int bind(gb_matcher *m, pstate *ps, run *r, uint32_t v, const gb_event *e
     gbp_val *slots = run_slots(ps, r);
     for (uint32_t k = 0; k < p->nslots; k++)
         if (p->slots[k].var == v)
-            update_slot(&slots[k], &p->slots[k], field_value(e, p->slots[k].field), counts[v] == 0);
+            update_slot(&slots[k], &p->slots[k], gbp_field_value(e, p->slots[k].field), counts[v] == 0);
     run_last(ps, r)[v] = *e;
     counts[v]++;
     r->last_ev = m->evno;
@@ -480,7 +465,7 @@ static void key_add(const pstate *ps, run *r, const gbp_key *k, key_acc *a)
         a->keyed = 0;
         return;
     }
-    int64_t v = field_value(&run_last(ps, r)[k->var], k->vfield).i;
+    int64_t v = gbp_field_value(&run_last(ps, r)[k->var], k->vfield).i;
     if (a->have && v != a->value)
         a->keyed = 0;
     a->value = v;
@@ -793,7 +778,7 @@ nomem:
  * unindexed runs, merged in creation order into ps->snap. NULL on ENOMEM. */
 static run_list *candidates(pstate *ps, const gb_event *e)
 {
-    bucket *b = bucket_find(ps, field_value(e, (uint32_t)ps->p->part_field).i);
+    bucket *b = bucket_find(ps, gbp_field_value(e, (uint32_t)ps->p->part_field).i);
     uint32_t nx = b ? b->l.n : 0, ny = ps->unindexed.n, n = nx + ny;
     run **x = b ? list_items(&b->l) : NULL, **y = list_items(&ps->unindexed);
     run_list *out = &ps->snap;

@@ -11,24 +11,6 @@
 #include "pattern/vm.h"
 #endif
 
-static gbp_val field_of(const GBP_VM_AS gb_event *e, uint32_t f)
-{
-    gbp_val v;
-    switch (f) {
-    case GBP_F_ID: v.i = (int64_t)e->id; break;
-    case GBP_F_TYPE: v.i = (int64_t)e->type; break;
-    case GBP_F_TS: v.i = e->ts_ns; break;
-    case GBP_F_SOURCE: v.i = (int64_t)e->source; break;
-    case GBP_F_TARGET: v.i = (int64_t)e->target; break;
-    case GBP_F_VALUE: v.d = e->value; break;
-    case GBP_F_A0: v.d = e->a[0]; break;
-    case GBP_F_A1: v.d = e->a[1]; break;
-    case GBP_F_A2: v.d = e->a[2]; break;
-    default: v.d = e->a[3]; break;
-    }
-    return v;
-}
-
 static int64_t wrap_add(int64_t a, int64_t b)
 {
     return (int64_t)((uint64_t)a + (uint64_t)b);
@@ -109,8 +91,8 @@ int gbp_vm_eval(const GBP_VM_AS uint32_t *code, uint32_t ncode, uint32_t pc, con
             return -1;
         switch (op) {
         case GBP_OP_PUSH: s[sp++] = consts[arg]; continue;
-        case GBP_OP_CUR: s[sp++] = field_of(ctx->cur, arg); continue;
-        case GBP_OP_VAR: s[sp++] = field_of(&ctx->vars[arg >> 4], arg & 15u); continue;
+        case GBP_OP_CUR: s[sp++] = gbp_field_value(ctx->cur, arg); continue;
+        case GBP_OP_VAR: s[sp++] = gbp_field_value(&ctx->vars[arg >> 4], arg & 15u); continue;
         case GBP_OP_SLOT: s[sp++] = ctx->slots[arg]; continue;
         case GBP_OP_COUNT: s[sp++].i = (int64_t)ctx->counts[arg]; continue;
         default: break;

@@ -104,6 +104,26 @@ typedef struct gbp_vm_ctx {
     const GBP_VM_AS uint32_t *counts;
 } gbp_vm_ctx;
 
+/* The value of event field f (a gbp_field) as the DSL types it: id..target
+ * integers, value and a0..a3 doubles. Shared by the VM and the matcher. */
+static inline gbp_val gbp_field_value(const GBP_VM_AS gb_event *e, uint32_t f)
+{
+    gbp_val v;
+    switch (f) {
+    case GBP_F_ID: v.i = (int64_t)e->id; break;
+    case GBP_F_TYPE: v.i = (int64_t)e->type; break;
+    case GBP_F_TS: v.i = e->ts_ns; break;
+    case GBP_F_SOURCE: v.i = (int64_t)e->source; break;
+    case GBP_F_TARGET: v.i = (int64_t)e->target; break;
+    case GBP_F_VALUE: v.d = e->value; break;
+    case GBP_F_A0: v.d = e->a[0]; break;
+    case GBP_F_A1: v.d = e->a[1]; break;
+    case GBP_F_A2: v.d = e->a[2]; break;
+    default: v.d = e->a[3]; break;
+    }
+    return v;
+}
+
 /* Run the program starting at code[pc] until RET; *out = the result.
  * Returns 0, or -1 for a malformed program (bad opcode, stack overflow or
  * underflow, jump out of range of ncode). */
