@@ -117,10 +117,12 @@ static void park(gb_silo *s, gbi_worker *w)
     atomic_fetch_sub_explicit(&s->sleepers, 1, memory_order_seq_cst);
 }
 
+/* One turn of a on w (a worker or a caller slot), published for the
+ * watchdog and shutdown; an actor with more work is queued again. */
 static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
 {
-    /* Only this worker writes these; the watchdog and shutdown read them.
-     * turn_seq is bumped with load + store (single writer, no RMW). */
+    /* Only the thread holding w writes these; the watchdog and shutdown read
+     * them. turn_seq is bumped with load + store (single writer, no RMW). */
     atomic_store_explicit(&w->actor_id, a->id, memory_order_relaxed);
     uint64_t seq = atomic_load_explicit(&w->turn_seq, memory_order_relaxed) + 1;
     atomic_store_explicit(&w->turn_seq, seq, memory_order_release);
@@ -161,14 +163,7 @@ int gbi_sched_caller_run(gb_silo *s, gbi_actor *a)
         return 0;
     gbi_worker *outer = gbi_tl_worker;
     gbi_tl_worker = w; /* counters, and handlers' sends go to the run queues */
-    atomic_store_explicit(&w->actor_id, a->id, memory_order_relaxed);
-    uint64_t seq = atomic_load_explicit(&w->turn_seq, memory_order_relaxed) + 1;
-    atomic_store_explicit(&w->turn_seq, seq, memory_order_release);
-    atomic_store_explicit(&w->in_turn, 1, memory_order_release);
-    int again = gbi_turn_run(s, a, &w->c);
-    atomic_store_explicit(&w->in_turn, 0, memory_order_release);
-    if (again)
-        gbi_sched_push(s, a); /* before the release: destroy's last turns see it */
+    run_turn(s, w, a);  /* requeues before the release: destroy's last turns see it */
     gbi_tl_worker = outer;
     atomic_store_explicit(&w->claimed, 0, memory_order_release);
     return 1;
