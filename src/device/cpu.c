@@ -37,9 +37,12 @@ typedef struct cpu_exec {
     _Atomic uint32_t sleepers;
 } cpu_exec;
 
-/* How long an idle persistent consumer spins, then yields, before it sleeps. */
-#define GBI_CPU_SPIN_NS 50000
-#define GBI_CPU_YIELD_NS 500000
+/* How long an idle persistent consumer spins, then polls between yields,
+ * before it parks (see the top of the file). */
+#ifndef GBI_CPU_SPIN_NS
+#define GBI_CPU_SPIN_NS 2000
+#endif
+#define GBI_CPU_YIELD_NS 200000
 
 typedef struct cpu_thread_arg {
     cpu_exec *x;
@@ -154,36 +157,6 @@ static void cpu_park(cpu_exec *x, uint32_t tid)
     pthread_mutex_unlock(&x->lock);
 }
 
-/* Idle rounds of a persistent consumer since its last message. */
-typedef struct cpu_idle {
-    uint32_t rounds;  /* idle rounds so far */
-    int yielding;     /* spinning is over */
-    uint32_t backoff; /* gbi_backoff round once yielding is over, 0 before */
-    int64_t since;    /* when the idle rounds began */
-} cpu_idle;
-
-/* Spin, then yield, while the last message is recent (the clock is read
- * every 64 spins and at every yield), then the shared backoff from its
- * sleep phase on. */
-static void persistent_idle(cpu_idle *s)
-{
-    if (s->rounds++ == 0)
-        s->since = gb_time_monotonic_ns();
-    if (s->backoff == 0) {
-        if (!s->yielding && ((s->rounds & 63) != 0 || gb_time_monotonic_ns() - s->since < GBI_CPU_SPIN_NS)) {
-            gb_cpu_relax();
-            return;
-        }
-        s->yielding = 1;
-        if (gb_time_monotonic_ns() - s->since < GBI_CPU_YIELD_NS) {
-            sched_yield();
-            return;
-        }
-        s->backoff = 96; /* gbi_backoff's spin and yield phases are over */
-    }
-    gbi_backoff(&s->backoff);
-}
-
 static void *cpu_consumer(void *p)
 {
     cpu_thread_arg a = *(cpu_thread_arg *)p;
@@ -191,18 +164,20 @@ static void *cpu_consumer(void *p)
     gb_ring *r = a.x->ring;
     gb_ring_ctx ctx;
     gbi_ring_host_ctx(r, &ctx, cpu_kick, a.x);
-    cpu_idle idle = {0};
+    int persistent = r->opts.mode == GB_RING_PERSISTENT;
+    gbi_wait idle;
+    gbi_wait_init(&idle, GBI_CPU_SPIN_NS, GBI_CPU_YIELD_NS);
     for (;;) {
         uint32_t n = gbi_ring_host_pass(r, a.tid, &ctx);
         uint32_t ctl = gb_atomic_load_acquire(&r->shm->control);
         if (ctl == GB_RING_CTL_ABORT || (n == 0 && ctl != GB_RING_CTL_RUN))
             break;
         if (n) {
-            idle = (cpu_idle){0};
-        } else if (r->opts.mode == GB_RING_PERSISTENT) {
-            persistent_idle(&idle);
-        } else {
+            if (idle.steps)
+                gbi_wait_init(&idle, GBI_CPU_SPIN_NS, GBI_CPU_YIELD_NS);
+        } else if (!persistent || gbi_wait_step(&idle, 0) == GBI_WAIT_SLEEP) {
             cpu_park(a.x, a.tid);
+            gbi_wait_init(&idle, GBI_CPU_SPIN_NS, GBI_CPU_YIELD_NS);
         }
     }
     return NULL;

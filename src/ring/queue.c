@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "gpubridge/time.h"
 
 struct gbi_spill {
     gbi_spill *next;
@@ -132,6 +133,44 @@ void gbi_backoff(uint32_t *round)
     nanosleep(&ts, NULL);
 }
 
+void gbi_wait_init(gbi_wait *w, int64_t spin_ns, int64_t yield_ns)
+{
+    *w = (gbi_wait){.spin_ns = spin_ns, .yield_ns = yield_ns, .phase = GBI_WAIT_SPIN};
+}
+
+/* Move to the next phase when its time is up (the clock is read every 16
+ * spins and at every yield: a clock read costs as much as a few relaxes). */
+static void wait_advance(gbi_wait *w)
+{
+    if (w->phase == GBI_WAIT_SPIN && (w->steps & 15) != 0)
+        return;
+    int64_t spent = gb_time_monotonic_ns() - w->since;
+    if (w->phase == GBI_WAIT_SPIN && spent >= w->spin_ns)
+        w->phase = GBI_WAIT_YIELD;
+    if (w->phase == GBI_WAIT_YIELD && spent >= w->yield_ns)
+        w->phase = GBI_WAIT_SLEEP;
+}
+
+int gbi_wait_step(gbi_wait *w, int may_sleep)
+{
+    if (w->steps++ == 0)
+        w->since = gb_time_monotonic_ns();
+    else if (w->phase != GBI_WAIT_SLEEP)
+        wait_advance(w);
+    if (w->phase == GBI_WAIT_SPIN) {
+        gb_cpu_relax();
+    } else if (w->phase == GBI_WAIT_YIELD) {
+        sched_yield();
+    } else if (may_sleep) {
+        uint32_t shift = w->sleeps < 8 ? w->sleeps : 8;
+        w->sleeps++;
+        long ns = (long)(1000u << shift) < 200000 ? (long)(1000u << shift) : 200000;
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+    }
+    return w->phase;
+}
+
 gb_status gbi_sender_init(gbi_lane_sender *s, gb_mpsc_queue *q)
 {
     memset(s, 0, sizeof *s);
@@ -203,14 +242,15 @@ gb_status gbi_sender_send(gbi_lane_sender *s, const gb_msg_header *hdr, const vo
     if (hdr->payload_len > s->q->slot_size - GB_MSG_HEADER_SIZE)
         return gbi_error(GB_EMSGSIZE, "ring_send", "payload of %u bytes exceeds the %u-byte slot",
                          hdr->payload_len, s->q->slot_size);
-    uint32_t round = 0;
+    gbi_wait w;
+    gbi_wait_init(&w, GBI_WAIT_HOST_SPIN_NS, GBI_WAIT_HOST_YIELD_NS);
     for (;;) {
         gb_status st = send_once(s, hdr, payload, policy);
         if (st != GB_EAGAIN || policy != GB_SEND_BLOCK)
             return st;
         if (stop && atomic_load_explicit(stop, memory_order_acquire))
             return gbi_error(GB_ECLOSED, "ring_send", "the ring stopped while the sender waited for room");
-        gbi_backoff(&round);
+        gbi_wait_step(&w, 1);
     }
 }
 

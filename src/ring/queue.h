@@ -77,9 +77,40 @@ gb_status gbi_sender_send(gbi_lane_sender *s, const gb_msg_header *hdr, const vo
  * many moved. Thread-safe (any thread, usually the consumer or a service). */
 uint32_t gbi_sender_pump(gbi_lane_sender *s);
 
-#endif
-
-/* Spin, then yield, then sleep (up to 200 us) as *round grows: the "spin
- * then park" wait of blocked senders and receivers (a device consumer
- * cannot signal the host, so parking is a bounded sleep). Thread-safe. */
+/* Spin, then yield, then sleep (up to 200 us) as *round grows, counted in
+ * rounds: 64 cpu relaxes, 32 yields, then sleeps. For waits whose latency
+ * does not matter (drains); latency-sensitive waits use gbi_wait. Thread-safe. */
 void gbi_backoff(uint32_t *round);
+
+/* A bounded idle wait measured in time since its first step, so it behaves
+ * the same whatever a cpu relax or a system call costs on this machine:
+ *   spin   until spin_ns:  cpu relax, the clock read every 16 steps;
+ *   yield  until yield_ns: sched_yield, which hands the core over when
+ *          another thread (the peer, on a shared core) wants it and
+ *          returns at once otherwise;
+ *   sleep  afterwards:     1 us, doubling to 200 us (or the caller parks).
+ * A message that arrives within the spin window is seen within one relax;
+ * within the yield window, within one system call. Not thread-safe (one
+ * waiter per thread, on its stack). */
+typedef struct gbi_wait {
+    int64_t spin_ns, yield_ns; /* phase ends, from the first step */
+    int64_t since;             /* clock at the first step */
+    uint32_t steps;            /* steps taken */
+    uint32_t sleeps;           /* sleeps taken */
+    int phase;                 /* GBI_WAIT_* of the last step */
+} gbi_wait;
+
+enum { GBI_WAIT_SPIN = 0, GBI_WAIT_YIELD = 1, GBI_WAIT_SLEEP = 2 };
+
+/* Host receivers and blocked senders: spin 5 us, yield until 200 us. */
+#define GBI_WAIT_HOST_SPIN_NS 5000
+#define GBI_WAIT_HOST_YIELD_NS 200000
+
+/* Start a wait (or restart it after progress). */
+void gbi_wait_init(gbi_wait *w, int64_t spin_ns, int64_t yield_ns);
+
+/* One idle step; returns its phase. With may_sleep 0 the sleep phase only
+ * returns GBI_WAIT_SLEEP, and the caller parks its own way. */
+int gbi_wait_step(gbi_wait *w, int may_sleep);
+
+#endif

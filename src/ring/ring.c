@@ -335,7 +335,8 @@ gb_status gb_ring_recv(gb_ring *r, gb_msg_header *hdr, void *payload, size_t cap
     if (!r || !hdr || (!payload && cap))
         return gbi_error(GB_EINVAL, "ring_recv", "NULL ring, header or payload buffer");
     int64_t deadline = timeout_ns > 0 ? gb_time_monotonic_ns() + timeout_ns : 0;
-    uint32_t round = 0;
+    gbi_wait w; /* spin through a round trip, then yield, then sleep */
+    gbi_wait_init(&w, GBI_WAIT_HOST_SPIN_NS, GBI_WAIT_HOST_YIELD_NS);
     for (;;) {
         pthread_mutex_lock(&r->recv_lock);
         gb_status st = gbi_mpsc_try_dequeue(gb_ring_out_queue(r->shm), hdr, payload, cap);
@@ -344,7 +345,7 @@ gb_status gb_ring_recv(gb_ring *r, gb_msg_header *hdr, void *payload, size_t cap
             return st;
         if (timeout_ns <= 0 || gb_time_monotonic_ns() >= deadline)
             return GB_EAGAIN;
-        gbi_backoff(&round);
+        gbi_wait_step(&w, 1);
     }
 }
 
