@@ -1,15 +1,24 @@
 /*
- * Ring benchmark: host -> actor -> host round trips (median, p99) and
- * one-way throughput (messages/s per lane, batch 64) for the cpu ring and
- * the OpenCL rings on PoCL (persistent, event-driven), beside two baselines:
- * a pthread mutex + condition variable queue and Concurrency Kit's ck_ring
- * (SPSC, spinning), each with an echo / sink thread.
+ * Ring benchmark, two tables.
+ *
+ * 1. Rings: host -> actor -> host round trips (median, p99) and one-way
+ *    throughput (messages/s per lane: ring batch 64 with single sends, ring
+ *    batch 1, and gb_ring_send_batch of 64) for the cpu ring and the OpenCL
+ *    rings on PoCL (persistent, event-driven), beside two baselines: a
+ *    pthread mutex + condition variable queue and Concurrency Kit's ck_ring
+ *    (SPSC, spinning), each with an echo / sink thread.
+ * 2. Queues: the ring's MPSC slot queue (kernels/ring_queue.gbk) against
+ *    ck_ring with the same shape: one producer thread, one consumer thread,
+ *    4096 slots of 64 bytes (ours: 48-byte header + 8-byte payload; ck: a
+ *    64-byte struct through CK_RING_PROTOTYPE), both sides spinning; ours
+ *    one message at a time and in batches of 64, ck SPSC and MPSC.
  *
  *   build/bench/bench_ring_ring [--quick]
  *
- * The handlers are portable kernel C, compiled natively for the cpu ring
- * and handed to OpenCL as source (GB_DUAL_SOURCE). Numbers from a busy
- * machine are only indicative; the run takes a few seconds.
+ * Each ring throughput is the median of three runs, each queue's of five. The handlers are portable
+ * kernel C, compiled natively for the cpu ring and handed to OpenCL as
+ * source (GB_DUAL_SOURCE). Numbers from a busy machine are only
+ * indicative; the run takes a few seconds.
  */
 #if __has_include(<ck_ring.h>)
 #include <ck_ring.h>
@@ -23,6 +32,7 @@
 #include "gpubridge/ring.h"
 #include "gpubridge/time.h"
 #include "ring/kernels.h"
+#include "ring/queue.h"
 
 GB_DUAL_SOURCE(bench_actors_src,
 GB_DEVICE_FN gb_i32 bench_echo(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_msg_header *msg, gb_u64 hlc,
@@ -119,6 +129,43 @@ static double ring_throughput(gb_ring *r, uint32_t lanes)
     gb_ring_stop(r, GB_RING_DRAIN);
     double s = (gb_time_monotonic_ns() - t0) / 1e9;
     return g_msgs / s / lanes;
+}
+
+/* The same, with gb_ring_send_batch (64 messages per call). */
+static double ring_throughput_batch(gb_ring *r, uint32_t lanes)
+{
+    enum { B = 64 };
+    gb_msg_header h[B];
+    uint64_t v[B];
+    const void *p[B];
+    int64_t t0 = gb_time_monotonic_ns();
+    for (int i = 0; i < g_msgs; i += B) {
+        uint32_t n = g_msgs - i < B ? (uint32_t)(g_msgs - i) : B, sent = 0;
+        for (uint32_t k = 0; k < n; k++) {
+            v[k] = 1;
+            p[k] = &v[k];
+            h[k] = (gb_msg_header){.target = 100 + (uint64_t)((i + (int)k) % 64), .flags = GB_MSG_ONEWAY,
+                                   .payload_len = 8};
+        }
+        if (gb_ring_send_batch(r, 1, h, p, n, GB_SEND_BLOCK, &sent) != GB_OK || sent != n)
+            return -1;
+    }
+    gb_ring_stop(r, GB_RING_DRAIN);
+    double s = (gb_time_monotonic_ns() - t0) / 1e9;
+    return g_msgs / s / lanes;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median3(double a, double b, double c)
+{
+    double v[3] = {a, b, c};
+    qsort(v, 3, sizeof *v, cmp_double);
+    return v[1];
 }
 
 /* ---- baseline: mutex + condvar queue -------------------------------------- */
@@ -270,6 +317,178 @@ static void ck_bench(lat *rtt, double *tput)
 }
 #endif
 
+/* ---- queue against queue: 1 producer -> 1 consumer, 4096 x 64-byte slots ---- */
+
+#define QCAP 4096
+#define QBATCH 64
+static uint64_t g_qn; /* messages per queue run */
+
+typedef struct ours_arg {
+    gb_mpsc_queue *q;
+    int batch;
+    uint64_t sum;
+} ours_arg;
+
+static void *ours_consumer(void *p)
+{
+    ours_arg *a = p;
+    gb_msg_header h[QBATCH];
+    uint64_t v[QBATCH], sum = 0;
+    for (uint64_t got = 0; got < g_qn;) {
+        uint32_t k = 0;
+        if (a->batch) {
+            if (gbi_mpsc_try_dequeue_batch(a->q, h, v, sizeof v[0], QBATCH, &k) != GB_OK)
+                continue;
+        } else if (gbi_mpsc_try_dequeue(a->q, h, v, sizeof v[0]) == GB_OK) {
+            k = 1;
+        }
+        for (uint32_t i = 0; i < k; i++)
+            sum += v[i];
+        got += k;
+    }
+    a->sum = sum;
+    return NULL;
+}
+
+static void ours_produce(gb_mpsc_queue *q, int batch)
+{
+    gb_msg_header h[QBATCH];
+    uint64_t v[QBATCH];
+    const void *p[QBATCH];
+    for (uint64_t i = 0; i < g_qn;) {
+        uint32_t n = batch ? (g_qn - i < QBATCH ? (uint32_t)(g_qn - i) : QBATCH) : 1;
+        for (uint32_t k = 0; k < n; k++) {
+            h[k] = (gb_msg_header){.target = i + k, .payload_len = 8};
+            v[k] = i + k;
+            p[k] = &v[k];
+        }
+        for (uint32_t done = 0, k; done < n; done += k) {
+            k = 0;
+            if (!batch)
+                k = gbi_mpsc_try_enqueue(q, h, v) == GB_OK;
+            else if (gbi_mpsc_try_enqueue_batch(q, h + done, p + done, n - done, &k) != GB_OK)
+                k = 0;
+        }
+        i += n;
+    }
+}
+
+/* Messages/s through our queue, one at a time or in batches. */
+static double ours_queue(int batch)
+{
+    size_t bytes = gbi_mpsc_bytes(QCAP, 64);
+    void *buf = NULL;
+    gb_mpsc_queue *q;
+    if (posix_memalign(&buf, 128, bytes) != 0 || gbi_mpsc_init(buf, bytes, QCAP, 64, &q) != GB_OK) {
+        free(buf);
+        return -1;
+    }
+    ours_arg a = {.q = q, .batch = batch};
+    pthread_t t;
+    int64_t t0 = gb_time_monotonic_ns();
+    pthread_create(&t, NULL, ours_consumer, &a);
+    ours_produce(q, batch);
+    pthread_join(t, NULL);
+    double r = g_qn / ((gb_time_monotonic_ns() - t0) / 1e9);
+    free(buf);
+    return a.sum == g_qn * (g_qn - 1) / 2 ? r : -1;
+}
+
+#if HAVE_CK
+struct qslot {
+    unsigned char b[64]; /* a whole slot: header and payload */
+};
+CK_RING_PROTOTYPE(qslot, qslot)
+static ck_ring_t g_qck;
+static struct qslot g_qck_buf[QCAP];
+
+typedef struct ck_q_arg {
+    int mpsc;
+    uint64_t sum;
+} ck_q_arg;
+
+static void *ck_q_consumer(void *p)
+{
+    ck_q_arg *a = p;
+    int mpsc = a->mpsc;
+    uint64_t sum = 0;
+    for (uint64_t got = 0; got < g_qn;) {
+        struct qslot m;
+        bool ok = mpsc ? CK_RING_DEQUEUE_MPSC(qslot, &g_qck, g_qck_buf, &m)
+                       : CK_RING_DEQUEUE_SPSC(qslot, &g_qck, g_qck_buf, &m);
+        if (!ok)
+            continue;
+        uint64_t v;
+        memcpy(&v, m.b + sizeof(gb_msg_header), sizeof v);
+        sum += v;
+        got++;
+    }
+    a->sum = sum;
+    return NULL;
+}
+
+/* Messages/s through ck_ring with 64-byte entries, SPSC or MPSC. */
+static double ck_queue(int mpsc)
+{
+    ck_ring_init(&g_qck, QCAP);
+    ck_q_arg a = {.mpsc = mpsc};
+    pthread_t t;
+    int64_t t0 = gb_time_monotonic_ns();
+    pthread_create(&t, NULL, ck_q_consumer, &a);
+    for (uint64_t i = 0; i < g_qn; i++) {
+        struct qslot m;
+        gb_msg_header h = {.target = i, .payload_len = 8};
+        memcpy(m.b, &h, sizeof h);
+        memcpy(m.b + sizeof h, &i, sizeof i);
+        while (!(mpsc ? CK_RING_ENQUEUE_MPSC(qslot, &g_qck, g_qck_buf, &m)
+                      : CK_RING_ENQUEUE_SPSC(qslot, &g_qck, g_qck_buf, &m)))
+            ;
+    }
+    pthread_join(t, NULL);
+    double r = g_qn / ((gb_time_monotonic_ns() - t0) / 1e9);
+    return a.sum == g_qn * (g_qn - 1) / 2 ? r : -1;
+}
+#endif
+
+#define QREPS 5
+
+/* Median of QREPS runs of each queue, the runs interleaved so that a busy
+ * spell of the machine hits every queue alike. */
+static void queue_table(void)
+{
+    double v[4][QREPS];
+    for (int r = 0; r < QREPS; r++) {
+        v[0][r] = ours_queue(0);
+        v[1][r] = ours_queue(1);
+        v[2][r] = v[3][r] = -1;
+#if HAVE_CK
+        v[2][r] = ck_queue(0);
+        v[3][r] = ck_queue(1);
+#endif
+    }
+    for (int i = 0; i < 4; i++)
+        qsort(v[i], QREPS, sizeof v[i][0], cmp_double);
+    double ours1 = v[0][QREPS / 2], oursb = v[1][QREPS / 2], ck_sp = v[2][QREPS / 2], ck_mp = v[3][QREPS / 2];
+    printf("\nqueue 1 producer -> 1 consumer, %d slots of 64 bytes, %llu msgs, median of %d\n", QCAP,
+           (unsigned long long)g_qn, QREPS);
+    printf("%-40s %14s %12s %12s\n", "queue", "msgs/s", "ck spsc/this", "ck mpsc/this");
+    struct {
+        const char *name;
+        double v;
+    } q[4] = {{"gb_mpsc (ours), one at a time", ours1},
+              {"gb_mpsc (ours), batches of 64", oursb},
+              {"baseline: ck_ring spsc, 64-byte entries", ck_sp},
+              {"baseline: ck_ring mpsc, 64-byte entries", ck_mp}};
+    for (int i = 0; i < 4; i++) {
+        if (q[i].v <= 0) {
+            printf("%-40s %14s\n", q[i].name, "unavailable");
+            continue;
+        }
+        printf("%-40s %14.0f %11.2fx %11.2fx\n", q[i].name, q[i].v, ck_sp > 0 ? ck_sp / q[i].v : 0,
+               ck_mp > 0 ? ck_mp / q[i].v : 0);
+    }
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 typedef struct row {
@@ -277,8 +496,21 @@ typedef struct row {
     lat rtt;
     double tput;   /* per lane, batch 64 */
     double tput1;  /* per lane, batch 1 */
+    double tputb;  /* per lane, batch 64, gb_ring_send_batch of 64 */
     int ok;
 } row;
+
+/* Median of three one-way runs, each on a fresh ring. */
+static double ring_tput3(const char *backend, gb_ring_mode mode, uint32_t batch, int send_batch)
+{
+    double v[3];
+    for (int i = 0; i < 3; i++) {
+        gb_ring *r = make_ring(backend, mode, 1, batch);
+        v[i] = !r ? -1 : send_batch ? ring_throughput_batch(r, 1) : ring_throughput(r, 1);
+        gb_ring_destroy(r);
+    }
+    return median3(v[0], v[1], v[2]);
+}
 
 static row run_ring(const char *name, const char *backend, gb_ring_mode mode)
 {
@@ -288,23 +520,42 @@ static row run_ring(const char *name, const char *backend, gb_ring_mode mode)
         return w;
     w.ok = ring_rtt(r, &w.rtt) == 0;
     gb_ring_destroy(r);
-    r = make_ring(backend, mode, 1, 64);
-    if (r)
-        w.tput = ring_throughput(r, 1);
-    gb_ring_destroy(r);
-    r = make_ring(backend, mode, 1, 1);
-    if (r)
-        w.tput1 = ring_throughput(r, 1);
-    gb_ring_destroy(r);
+    w.tput = ring_tput3(backend, mode, 64, 0);
+    w.tput1 = ring_tput3(backend, mode, 1, 0);
+    w.tputb = ring_tput3(backend, mode, 64, 1);
     return w;
+}
+
+static void print_rows(const row *rows, int n, const row *mqr, const row *ckr)
+{
+    printf("%-34s %9s %9s %12s %12s %12s %8s %8s %9s\n", "system", "median us", "p99 us", "msgs/s b64",
+           "msgs/s b1", "send_batch", "rtt/ck", "rtt/mtx", "tput/mtx");
+    for (int i = 0; i < n; i++) {
+        if (!rows[i].ok) {
+            printf("%-34s %9s\n", rows[i].name, "unavailable");
+            continue;
+        }
+        char b1[32] = "-", bb[32] = "-", rc[32] = "-";
+        if (rows[i].tput1 > 0)
+            snprintf(b1, sizeof b1, "%.0f", rows[i].tput1);
+        if (rows[i].tputb > 0)
+            snprintf(bb, sizeof bb, "%.0f", rows[i].tputb);
+        if (ckr->ok)
+            snprintf(rc, sizeof rc, "%.2fx", rows[i].rtt.median_us / ckr->rtt.median_us);
+        printf("%-34s %9.2f %9.2f %12.0f %12s %12s %8s %7.2fx %8.2fx\n", rows[i].name, rows[i].rtt.median_us,
+               rows[i].rtt.p99_us, rows[i].tput, b1, bb, rc, rows[i].rtt.median_us / mqr->rtt.median_us,
+               rows[i].tput / mqr->tput);
+    }
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--quick") == 0) {
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (quick) {
         g_rtt = 300;
         g_msgs = 20000;
     }
+    g_qn = quick ? 200000 : 1000000;
     row rows[6];
     int n = 0;
     rows[n++] = run_ring("cpu ring, persistent", "cpu", GB_RING_PERSISTENT);
@@ -322,22 +573,10 @@ int main(int argc, char **argv)
 #endif
     rows[n++] = mqr;
     rows[n++] = ckr;
-    printf("ring round trip host->actor->host (%d samples) and one-way throughput (%d msgs), 1 lane\n", g_rtt,
-           g_msgs);
-    printf("%-36s %10s %10s %14s %14s %10s %11s\n", "system", "median us", "p99 us", "msgs/s batch64",
-           "msgs/s batch1", "rtt/mutex", "tput/mutex");
-    for (int i = 0; i < n; i++) {
-        if (!rows[i].ok) {
-            printf("%-36s %10s\n", rows[i].name, "unavailable");
-            continue;
-        }
-        char b1[32] = "-";
-        if (rows[i].tput1 > 0)
-            snprintf(b1, sizeof b1, "%.0f", rows[i].tput1);
-        printf("%-36s %10.2f %10.2f %14.0f %14s %9.2fx %10.2fx\n", rows[i].name, rows[i].rtt.median_us,
-               rows[i].rtt.p99_us, rows[i].tput, b1, rows[i].rtt.median_us / mqr.rtt.median_us,
-               rows[i].tput / mqr.tput);
-    }
-    printf("command: %s%s\n", argv[0], argc > 1 ? " --quick" : "");
+    printf("ring round trip host->actor->host (%d samples) and one-way throughput (%d msgs, median of 3), 1 lane\n",
+           g_rtt, g_msgs);
+    print_rows(rows, n, &mqr, &ckr);
+    queue_table();
+    printf("command: %s%s\n", argv[0], quick ? " --quick" : "");
     return 0;
 }

@@ -148,6 +148,39 @@ gb_status gb_ring_send(gb_ring *ring, uint32_t type, const gb_msg_header *hdr, c
  * Thread-safe (receivers are serialised). */
 gb_status gb_ring_recv(gb_ring *ring, gb_msg_header *hdr, void *payload, size_t cap, int64_t timeout_ns);
 
+/* Send n messages in order, as n gb_ring_send calls would, with fewer
+ * atomic operations: consecutive messages for the same lane go in with one
+ * reservation of consecutive slots, and the in-flight count and the
+ * consumer's wakeup are paid once per batch or lane run, not per message.
+ * Message i is hdrs[i] with hdrs[i].payload_len bytes from payloads[i]
+ * (payloads may be NULL when every length is 0), to actor hdrs[i].target of
+ * actor type `type`; `reserved` is replaced by the type as in gb_ring_send.
+ * The policy applies to each message that meets a full lane. *sent (may be
+ * NULL) gets how many were accepted: always a prefix of the batch, all n
+ * on GB_OK; per-actor order is kept as for single sends.
+ * Errors, with nothing accepted: GB_EINVAL (NULL ring or hdrs with n > 0,
+ * bad type or policy, a payload NULL with a length), GB_EMSGSIZE (a
+ * payload larger than slot_size - 48), GB_ECLOSED (ring stopping or
+ * stopped). Errors after *sent messages were accepted: GB_EAGAIN (full
+ * lane under GB_SEND_FAIL), GB_ENOMEM (GB_SEND_SPILL could not allocate),
+ * GB_ECLOSED (the ring stopped while GB_SEND_BLOCK waited).
+ * Thread-safe, lock-free on the fast path. */
+gb_status gb_ring_send_batch(gb_ring *ring, uint32_t type, const gb_msg_header *hdrs, const void *const *payloads,
+                             uint32_t n, gb_send_policy policy, uint32_t *sent);
+
+/* Take up to max outbound messages in order: header i into hdrs[i], its
+ * payload into payloads + i * stride (at most stride bytes each; payloads
+ * may be NULL when stride is 0). Waits up to timeout_ns (0: poll once) for
+ * the first message, then takes what is there without waiting for more;
+ * the slots are freed with one store. *got gets how many (>= 1 on GB_OK).
+ * It stops before a message whose payload is larger than stride.
+ * Errors: GB_EINVAL (NULL ring, hdrs or got, max 0, payloads NULL with a
+ * stride), GB_EAGAIN (nothing within the timeout), GB_EMSGSIZE (the first
+ * message's payload is larger than stride: it stays queued).
+ * Thread-safe (receivers are serialised, with gb_ring_recv too). */
+gb_status gb_ring_recv_batch(gb_ring *ring, gb_msg_header *hdrs, void *payloads, size_t stride, uint32_t max,
+                             uint32_t *got, int64_t timeout_ns);
+
 /* Live counters (a snapshot; each field is read atomically).
  * Errors: GB_EINVAL. Thread-safe. */
 gb_status gb_ring_get_counters(gb_ring *ring, gb_ring_counters *out);

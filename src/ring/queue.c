@@ -106,6 +106,63 @@ gb_status gbi_mpsc_try_dequeue(gb_mpsc_queue *q, gb_msg_header *hdr, void *paylo
     return GB_OK;
 }
 
+/* How many of hdrs[0..n) fit a slot of q, from the first on. */
+static uint32_t fitting_prefix(const gb_mpsc_queue *q, const gb_msg_header *hdrs, uint32_t n)
+{
+    uint32_t m = 0;
+    while (m < n && hdrs[m].payload_len <= q->slot_size - GB_MSG_HEADER_SIZE)
+        m++;
+    return m;
+}
+
+gb_status gbi_mpsc_try_enqueue_batch(gb_mpsc_queue *q, const gb_msg_header *hdrs, const void *const *payloads,
+                                     uint32_t n, uint32_t *done)
+{
+    *done = 0;
+    if (n == 0)
+        return GB_OK;
+    uint32_t m = fitting_prefix(q, hdrs, n);
+    if (m == 0)
+        return gbi_error(GB_EMSGSIZE, "mpsc_enqueue", "payload of %u bytes exceeds the %u-byte slot",
+                         hdrs[0].payload_len, q->slot_size);
+    uint64_t pos;
+    uint32_t k = gb_mpsc_reserve_n(q, m, &pos);
+    if (k == 0)
+        return GB_EAGAIN;
+    for (uint32_t i = 0; i < k; i++) {
+        gb_msg_header *slot = gb_mpsc_slot(q, pos + i);
+        memcpy(slot, &hdrs[i], sizeof *slot);
+        if (hdrs[i].payload_len)
+            memcpy(gb_msg_payload(slot), payloads[i], hdrs[i].payload_len);
+        gb_mpsc_publish(q, pos + i);
+    }
+    *done = k;
+    return GB_OK;
+}
+
+gb_status gbi_mpsc_try_dequeue_batch(gb_mpsc_queue *q, gb_msg_header *hdrs, void *payloads, size_t stride,
+                                     uint32_t max, uint32_t *got)
+{
+    uint32_t i = 0;
+    *got = 0;
+    for (gb_msg_header *m; i < max && (m = gb_mpsc_peek_at(q, i)) != NULL; i++) {
+        if (m->payload_len > stride) {
+            if (i > 0)
+                break; /* handed out next time, or refused then */
+            return gbi_error(GB_EMSGSIZE, "mpsc_dequeue", "payload of %u bytes, room for %zu", m->payload_len,
+                             stride);
+        }
+        memcpy(&hdrs[i], m, sizeof *m);
+        if (m->payload_len)
+            memcpy((char *)payloads + (size_t)i * stride, gb_msg_payload(m), m->payload_len);
+    }
+    if (i == 0)
+        return GB_EAGAIN;
+    gb_mpsc_pop_n(q, i);
+    *got = i;
+    return GB_OK;
+}
+
 void gbi_mpsc_counters(gb_mpsc_queue *q, gbi_queue_counters *out)
 {
     out->dequeued = atomic_load_explicit(&q->head, memory_order_acquire);
@@ -252,6 +309,31 @@ gb_status gbi_sender_send(gbi_lane_sender *s, const gb_msg_header *hdr, const vo
             return gbi_error(GB_ECLOSED, "ring_send", "the ring stopped while the sender waited for room");
         gbi_wait_step(&w, 1);
     }
+}
+
+gb_status gbi_sender_send_batch(gbi_lane_sender *s, const gb_msg_header *hdrs, const void *const *payloads,
+                                uint32_t n, gb_send_policy policy, const _Atomic int *stop, uint32_t *sent)
+{
+    *sent = 0;
+    while (*sent < n) {
+        uint32_t i = *sent, done = 0;
+        /* fast path while the overflow list is empty (seq_cst: as in send_once) */
+        if (atomic_load_explicit(&s->spilled, memory_order_seq_cst) == 0) {
+            gb_status st = gbi_mpsc_try_enqueue_batch(s->q, hdrs + i, payloads ? payloads + i : NULL, n - i,
+                                                      &done);
+            *sent += done;
+            if (st == GB_OK)
+                continue;
+            if (st != GB_EAGAIN)
+                return st;
+        }
+        /* full (or spilling): one message under the policy, then try again */
+        gb_status st = gbi_sender_send(s, &hdrs[i], payloads ? payloads[i] : NULL, policy, stop);
+        if (st != GB_OK)
+            return st;
+        (*sent)++;
+    }
+    return GB_OK;
 }
 
 uint32_t gbi_sender_pump(gbi_lane_sender *s)

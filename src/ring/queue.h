@@ -38,6 +38,24 @@ gb_status gbi_mpsc_try_enqueue(gb_mpsc_queue *q, const gb_msg_header *hdr, const
  * (payload larger than cap; the message stays). Single consumer only. */
 gb_status gbi_mpsc_try_dequeue(gb_mpsc_queue *q, gb_msg_header *hdr, void *payload, size_t cap);
 
+/* Copy hdrs[0..n) (payload i from payloads[i], hdrs[i].payload_len bytes;
+ * payloads may be NULL when every length is 0) into consecutive slots with
+ * one reservation. *done gets how many went in: a prefix, fewer than n when
+ * the queue had less room or hdrs[*done] does not fit a slot.
+ * Errors: GB_EAGAIN (full: none went in), GB_EMSGSIZE (hdrs[0] too big
+ * for a slot). Lock-free, any number of producers. */
+gb_status gbi_mpsc_try_enqueue_batch(gb_mpsc_queue *q, const gb_msg_header *hdrs, const void *const *payloads,
+                                     uint32_t n, uint32_t *done);
+
+/* Copy up to max head messages out (header i into hdrs[i], payload i to
+ * payloads + i * stride, at most stride bytes) and free their slots with
+ * one head store. *got gets how many; it stops before a message whose
+ * payload is larger than stride (that one stays queued).
+ * Errors: GB_EAGAIN (empty), GB_EMSGSIZE (the head message is larger than
+ * stride: nothing taken). Single consumer only. */
+gb_status gbi_mpsc_try_dequeue_batch(gb_mpsc_queue *q, gb_msg_header *hdrs, void *payloads, size_t stride,
+                                     uint32_t max, uint32_t *got);
+
 typedef struct gbi_queue_counters {
     uint64_t enqueued;   /* positions reserved so far (tail) */
     uint64_t dequeued;   /* positions consumed so far (head) */
@@ -72,6 +90,14 @@ uint64_t gbi_sender_destroy(gbi_lane_sender *s);
  * blocked). Thread-safe. */
 gb_status gbi_sender_send(gbi_lane_sender *s, const gb_msg_header *hdr, const void *payload,
                           gb_send_policy policy, const _Atomic int *stop);
+
+/* gbi_sender_send for hdrs[0..n) in order (payloads as in
+ * gbi_mpsc_try_enqueue_batch): whole runs go in with one reservation while
+ * the overflow list is empty; when the queue is full the policy applies to
+ * the next message. *sent gets how many were accepted (queued or spilled),
+ * a prefix. Errors: gbi_sender_send's, for message *sent. Thread-safe. */
+gb_status gbi_sender_send_batch(gbi_lane_sender *s, const gb_msg_header *hdrs, const void *const *payloads,
+                                uint32_t n, gb_send_policy policy, const _Atomic int *stop, uint32_t *sent);
 
 /* Move overflow messages into the queue while it has room; returns how
  * many moved. Thread-safe (any thread, usually the consumer or a service). */
