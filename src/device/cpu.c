@@ -3,15 +3,20 @@
  * are consumed by POSIX threads running the dispatch loop compiled natively
  * (src/ring/ring_host.c). Thread t serves lanes t, t + T, ... .
  *
- * Idle strategy per mode: GB_RING_PERSISTENT polls: it spins for
- * GBI_CPU_SPIN_NS (50 us) after its last message, then yields the core
- * until GBI_CPU_YIELD_NS (500 us) have passed, then sleeps at most 200 us
- * at a time. A sleep and wake-up costs tens of microseconds, more than a
- * busy pipeline's gap between batches; a yield costs a system call when
- * the core is free and hands it over when the producer shares it (longer
- * spins win when two cores are free and lose badly when the consumer and
- * its producer share one). GB_RING_EVENT_DRIVEN parks on a condition
- * variable and is woken by senders (kick). Wake protocol: a parking thread
+ * Idle strategy per mode: a GB_RING_PERSISTENT consumer, after its last
+ * message, spins GBI_CPU_SPIN_NS (2 us), then polls between sched_yield
+ * calls until GBI_CPU_YIELD_NS (200 us), then parks on the condition
+ * variable like an event-driven one (gbi_wait, src/ring/queue.h: phases by
+ * elapsed time, not by round counts, so they do not depend on what a cpu
+ * relax or a system call costs here). A message within the spin window is
+ * picked up within one relax, so a host that answers at once (a round
+ * trip) never meets a sleeping consumer; an idle ring costs nothing after
+ * 200 us. The spin is short on purpose: on a machine with few cores the
+ * consumer and the host thread waiting for its answer may share one core,
+ * and then every spin of either is added to the round trip (a 50 us spin
+ * made a shared-core round trip 57 us; now it is about 10 us, and on two
+ * free cores about 0.3 us). GB_RING_EVENT_DRIVEN parks as soon as it is
+ * idle. Both are woken by senders (kick). Wake protocol: a parking thread
  * increments `sleepers` and re-checks its lanes under the lock; a sender
  * publishes its message, issues a seq_cst fence and reads `sleepers`; with
  * seq_cst on both sides one of them sees the other, so no wakeup is lost.
@@ -39,9 +44,8 @@ typedef struct cpu_exec {
 
 /* How long an idle persistent consumer spins, then polls between yields,
  * before it parks (see the top of the file). */
-#ifndef GBI_CPU_SPIN_NS
 #define GBI_CPU_SPIN_NS 2000
-#endif
+#define GBI_CPU_SPIN_MIN_NS 1000 /* the budget adapts between these (gbi_wait_adapt) */
 #define GBI_CPU_YIELD_NS 200000
 
 typedef struct cpu_thread_arg {
@@ -165,6 +169,8 @@ static void *cpu_consumer(void *p)
     gb_ring_ctx ctx;
     gbi_ring_host_ctx(r, &ctx, cpu_kick, a.x);
     int persistent = r->opts.mode == GB_RING_PERSISTENT;
+    _Atomic int64_t spin; /* this thread's adaptive spin budget */
+    atomic_init(&spin, GBI_CPU_SPIN_NS);
     gbi_wait idle;
     gbi_wait_init(&idle, GBI_CPU_SPIN_NS, GBI_CPU_YIELD_NS);
     for (;;) {
@@ -173,11 +179,13 @@ static void *cpu_consumer(void *p)
         if (ctl == GB_RING_CTL_ABORT || (n == 0 && ctl != GB_RING_CTL_RUN))
             break;
         if (n) {
-            if (idle.steps)
-                gbi_wait_init(&idle, GBI_CPU_SPIN_NS, GBI_CPU_YIELD_NS);
+            if (idle.steps) {
+                gbi_wait_adapt(&idle, &spin, GBI_CPU_SPIN_MIN_NS, GBI_CPU_SPIN_NS);
+                gbi_wait_init(&idle, atomic_load_explicit(&spin, memory_order_relaxed), GBI_CPU_YIELD_NS);
+            }
         } else if (!persistent || gbi_wait_step(&idle, 0) == GBI_WAIT_SLEEP) {
             cpu_park(a.x, a.tid);
-            gbi_wait_init(&idle, GBI_CPU_SPIN_NS, GBI_CPU_YIELD_NS);
+            gbi_wait_init(&idle, atomic_load_explicit(&spin, memory_order_relaxed), GBI_CPU_YIELD_NS);
         }
     }
     return NULL;

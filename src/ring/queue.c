@@ -228,6 +228,17 @@ int gbi_wait_step(gbi_wait *w, int may_sleep)
     return w->phase;
 }
 
+void gbi_wait_adapt(const gbi_wait *w, _Atomic int64_t *spin_ns, int64_t min_ns, int64_t max_ns)
+{
+    if (w->steps == 0 || w->phase == GBI_WAIT_SLEEP)
+        return;
+    int64_t cur = atomic_load_explicit(spin_ns, memory_order_relaxed);
+    int64_t next = w->phase == GBI_WAIT_SPIN ? cur * 2 : cur / 2;
+    next = next < min_ns ? min_ns : next > max_ns ? max_ns : next;
+    if (next != cur)
+        atomic_store_explicit(spin_ns, next, memory_order_relaxed);
+}
+
 gb_status gbi_sender_init(gbi_lane_sender *s, gb_mpsc_queue *q)
 {
     memset(s, 0, sizeof *s);

@@ -128,8 +128,10 @@ typedef struct gbi_wait {
 
 enum { GBI_WAIT_SPIN = 0, GBI_WAIT_YIELD = 1, GBI_WAIT_SLEEP = 2 };
 
-/* Host receivers and blocked senders: spin 5 us, yield until 200 us. */
+/* Host receivers and blocked senders: spin 5 us (adaptive down to 1 us),
+ * yield until 200 us. */
 #define GBI_WAIT_HOST_SPIN_NS 5000
+#define GBI_WAIT_HOST_SPIN_MIN_NS 1000
 #define GBI_WAIT_HOST_YIELD_NS 200000
 
 /* Start a wait (or restart it after progress). */
@@ -138,5 +140,13 @@ void gbi_wait_init(gbi_wait *w, int64_t spin_ns, int64_t yield_ns);
 /* One idle step; returns its phase. With may_sleep 0 the sleep phase only
  * returns GBI_WAIT_SLEEP, and the caller parks its own way. */
 int gbi_wait_step(gbi_wait *w, int may_sleep);
+
+/* Adapt a party's spin budget (*spin_ns, the spin_ns of its next wait) to
+ * how wait w ended, with progress: still spinning: double it, up to
+ * max_ns; in the yield phase: halve it, down to min_ns (the answer came
+ * only after this thread offered its core, which is what happens when the
+ * peer shares that core: then spinning only delays the peer); later, or
+ * without waiting: leave it. Thread-safe (relaxed: a hint). */
+void gbi_wait_adapt(const gbi_wait *w, _Atomic int64_t *spin_ns, int64_t min_ns, int64_t max_ns);
 
 #endif

@@ -188,6 +188,7 @@ gb_status gbi_ring_build(gb_ring **out, const gb_ring_opts *n, const gbi_ring_ex
     atomic_init(&r->stop_waiters, 0);
     atomic_init(&r->discarded, 0);
     pthread_mutex_init(&r->recv_lock, NULL);
+    atomic_init(&r->recv_spin_ns, GBI_WAIT_HOST_SPIN_NS);
     gb_status st = copy_types(r, n);
     if (st == GB_OK)
         st = alloc_shared(r, n);
@@ -336,11 +337,13 @@ gb_status gb_ring_recv(gb_ring *r, gb_msg_header *hdr, void *payload, size_t cap
         return gbi_error(GB_EINVAL, "ring_recv", "NULL ring, header or payload buffer");
     int64_t deadline = timeout_ns > 0 ? gb_time_monotonic_ns() + timeout_ns : 0;
     gbi_wait w; /* spin through a round trip, then yield, then sleep */
-    gbi_wait_init(&w, GBI_WAIT_HOST_SPIN_NS, GBI_WAIT_HOST_YIELD_NS);
+    gbi_wait_init(&w, atomic_load_explicit(&r->recv_spin_ns, memory_order_relaxed), GBI_WAIT_HOST_YIELD_NS);
     for (;;) {
         pthread_mutex_lock(&r->recv_lock);
         gb_status st = gbi_mpsc_try_dequeue(gb_ring_out_queue(r->shm), hdr, payload, cap);
         pthread_mutex_unlock(&r->recv_lock);
+        if (st == GB_OK)
+            gbi_wait_adapt(&w, &r->recv_spin_ns, GBI_WAIT_HOST_SPIN_MIN_NS, GBI_WAIT_HOST_SPIN_NS);
         if (st != GB_EAGAIN)
             return st;
         if (timeout_ns <= 0 || gb_time_monotonic_ns() >= deadline)

@@ -45,6 +45,7 @@ struct gb_ring {
     _Atomic int stop_waiters; /* blocked senders give up when set */
     int state;                /* GBI_RING_*, start/stop thread only */
     pthread_mutex_t recv_lock;
+    _Atomic int64_t recv_spin_ns; /* receivers' adaptive spin budget (gbi_wait_adapt) */
     _Atomic uint64_t discarded;
 };
 
