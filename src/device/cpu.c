@@ -4,7 +4,8 @@
  * (src/ring/ring_host.c). Thread t serves lanes t, t + T, ... .
  *
  * Idle strategy per mode: a GB_RING_PERSISTENT consumer, after its last
- * message, spins GBI_CPU_SPIN_NS (2 us), then polls between sched_yield
+ * message, spins up to GBI_CPU_SPIN_NS (2 us; adaptive down to 1 us,
+ * gbi_wait_adapt), then polls between sched_yield
  * calls until GBI_CPU_YIELD_NS (200 us), then parks on the condition
  * variable like an event-driven one (gbi_wait, src/ring/queue.h: phases by
  * elapsed time, not by round counts, so they do not depend on what a cpu
@@ -14,7 +15,7 @@
  * 200 us. The spin is short on purpose: on a machine with few cores the
  * consumer and the host thread waiting for its answer may share one core,
  * and then every spin of either is added to the round trip (a 50 us spin
- * made a shared-core round trip 57 us; now it is about 10 us, and on two
+ * made a shared-core round trip 57 us; now it is about 6 us, and on two
  * free cores about 0.3 us). GB_RING_EVENT_DRIVEN parks as soon as it is
  * idle. Both are woken by senders (kick). Wake protocol: a parking thread
  * increments `sleepers` and re-checks its lanes under the lock; a sender
