@@ -157,7 +157,9 @@ gb_status gb_ring_recv(gb_ring *ring, gb_msg_header *hdr, void *payload, size_t 
  * actor type `type`; `reserved` is replaced by the type as in gb_ring_send.
  * The policy applies to each message that meets a full lane. *sent (may be
  * NULL) gets how many were accepted: always a prefix of the batch, all n
- * on GB_OK; per-actor order is kept as for single sends.
+ * on GB_OK; per-actor order is kept as for single sends. Runs of
+ * consecutive messages to one lane share a reservation, so a caller that
+ * groups its batch by gb_ring_lane() gets the most out of it.
  * Errors, with nothing accepted: GB_EINVAL (NULL ring or hdrs with n > 0,
  * bad type or policy, a payload NULL with a length), GB_EMSGSIZE (a
  * payload larger than slot_size - 48), GB_ECLOSED (ring stopping or
