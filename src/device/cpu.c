@@ -5,9 +5,9 @@
  *
  * Idle strategy per mode: a GB_RING_PERSISTENT consumer, after its last
  * message, spins up to GBI_CPU_SPIN_NS (2 us; adaptive down to 1 us,
- * gbi_wait_adapt), then polls between sched_yield
- * calls until GBI_CPU_YIELD_NS (200 us), then parks on the condition
- * variable like an event-driven one (gbi_wait, src/ring/queue.h: phases by
+ * gbi_wait_adapt), then polls between sched_yield calls until
+ * GBI_CPU_YIELD_NS (200 us), then parks on the condition variable like an
+ * event-driven one (gbi_wait, src/ring/queue.h: phases by
  * elapsed time, not by round counts, so they do not depend on what a cpu
  * relax or a system call costs here). A message within the spin window is
  * picked up within one relax, so a host that answers at once (a round
@@ -23,7 +23,6 @@
  * seq_cst on both sides one of them sees the other, so no wakeup is lost.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
