@@ -555,7 +555,7 @@ int main(int argc, char **argv)
         g_rtt = 300;
         g_msgs = 20000;
     }
-    g_qn = quick ? 200000 : 1000000;
+    g_qn = quick ? 200000 : 500000;
     row rows[6];
     int n = 0;
     rows[n++] = run_ring("cpu ring, persistent", "cpu", GB_RING_PERSISTENT);
