@@ -195,13 +195,15 @@ void gbi_wait_init(gbi_wait *w, int64_t spin_ns, int64_t yield_ns)
     *w = (gbi_wait){.spin_ns = spin_ns, .yield_ns = yield_ns, .phase = GBI_WAIT_SPIN};
 }
 
-/* Move to the next phase when its time is up (the clock is read every 16
- * spins and at every yield: a clock read costs as much as a few relaxes). */
+/* Read the clock (every 16 spins, and at every later step: a clock read
+ * costs as much as a few relaxes) and move to the next phase when its time
+ * is up. */
 static void wait_advance(gbi_wait *w)
 {
     if (w->phase == GBI_WAIT_SPIN && (w->steps & 15) != 0)
         return;
-    int64_t spent = gb_time_monotonic_ns() - w->since;
+    w->now = gb_time_monotonic_ns();
+    int64_t spent = w->now - w->since;
     if (w->phase == GBI_WAIT_SPIN && spent >= w->spin_ns)
         w->phase = GBI_WAIT_YIELD;
     if (w->phase == GBI_WAIT_YIELD && spent >= w->yield_ns)
@@ -211,8 +213,8 @@ static void wait_advance(gbi_wait *w)
 int gbi_wait_step(gbi_wait *w, int may_sleep)
 {
     if (w->steps++ == 0)
-        w->since = gb_time_monotonic_ns();
-    else if (w->phase != GBI_WAIT_SLEEP)
+        w->since = w->now = gb_time_monotonic_ns();
+    else
         wait_advance(w);
     if (w->phase == GBI_WAIT_SPIN) {
         gb_cpu_relax();

@@ -121,6 +121,10 @@ void gbi_backoff(uint32_t *round);
 typedef struct gbi_wait {
     int64_t spin_ns, yield_ns; /* phase ends, from the first step */
     int64_t since;             /* clock at the first step */
+    int64_t now;               /* clock at the last step that read it (0
+                                * before the first): at most 16 spins old,
+                                * so callers check deadlines against it
+                                * instead of reading the clock per poll */
     uint32_t steps;            /* steps taken */
     uint32_t sleeps;           /* sleeps taken */
     int phase;                 /* GBI_WAIT_* of the last step */
