@@ -110,7 +110,8 @@ void gbi_backoff(uint32_t *round);
 
 /* A bounded idle wait measured in time since its first step, so it behaves
  * the same whatever a cpu relax or a system call costs on this machine:
- *   spin   until spin_ns:  cpu relax, the clock read every 16 steps;
+ *   spin   until spin_ns:  cpu relax, the clock read at the first step
+ *          and every 16th;
  *   yield  until yield_ns: sched_yield, which hands the core over when
  *          another thread (the peer, on a shared core) wants it and
  *          returns at once otherwise;
