@@ -360,6 +360,8 @@ static gb_status route_send(gb_silo *s, gbi_devtype *dt, const gb_msg_header *h,
             st = gbi_error(dt->start_err, "device actor", "%s", dt->start_msg);
         else if (cur == r)
             st = gbi_error(GB_ECLOSED, "device actor", "the ring of type '%s' is stopped", dt->type->name);
+        else
+            st = GB_OK; /* replaced: try the new ring */
         pthread_mutex_unlock(&dt->lock);
         r = cur;
     }
