@@ -104,9 +104,7 @@ GB_TEST(device_idle, idle_device_actor_is_deactivated_and_a_message_reactivates_
 {
     gb_silo *s = idle_silo(5000000); /* 5 ms */
     gb_actor_id a = ref(s, "idl", 1);
-    for (int i = 0; i < 3; i++)
-        GB_CHECK(gb_send(s, a, I_ADD, &(uint64_t){0}, 8) == GB_OK, "%s", gb_last_error());
-    GB_CHECK(call_u64(s, a, I_GET, 0) == 3, "three messages counted");
+    GB_CHECK(call_u64(s, a, I_ADD, 0) == 1, "first message counted");
     GB_CHECK(wait_deactivations(s, 1) >= 1, "never deactivated");
     GB_CHECK(call_u64(s, a, I_ADD, 0) == 1, "reactivated with a zeroed state, the message counted");
     gb_silo_destroy(s);
