@@ -458,8 +458,8 @@ gb_status gb_actor_type_broker(gb_silo *s, const char *type, gb_broker **out)
     *out = dt->broker;
     pthread_mutex_unlock(&dt->lock);
     return *out ? GB_OK
-                : gbi_error(GB_ENOTSUP, "gb_actor_type_broker", "type '%s' has no device broker (see the log)",
-                            type);
+                : gbi_error(GB_ENOTSUP, "gb_actor_type_broker",
+                            "type '%s' has no device broker (see the log)", type);
 }
 
 /* ---- shutdown ---------------------------------------------------------------------- */

@@ -88,8 +88,8 @@ static gb_status next_ring(gbi_devtype *dt, const char *failed, int with_open, g
             at = n;
         names[n++] = b;
     }
-    gb_status st = gbi_error(GB_ENOTSUP, "device failover", "no backend of the chain of type '%s' starts a ring",
-                             dt->type->name);
+    gb_status st = gbi_error(GB_ENOTSUP, "device failover",
+                             "no backend of the chain of type '%s' starts a ring", dt->type->name);
     for (uint32_t k = 1; k <= n; k++) {
         const char *b = names[(at + k) % n];
         if (!with_open && breaker_open(dt, b))
@@ -128,8 +128,9 @@ static gb_ring *replace(gbi_devtype *dt, gb_ring *old, const char *failed)
     atomic_fetch_add_explicit(&dt->migrated_messages, mc.moved, memory_order_relaxed);
     atomic_fetch_add_explicit(&dt->migrated_actors, mc.actors, memory_order_relaxed);
     atomic_fetch_add_explicit(&dt->lost_messages, mc.lost, memory_order_relaxed);
-    gb_log(GB_LOG_WARN, "actor", "device type '%s': ring on %s failed; %llu messages and %llu actors moved to %s",
-           dt->type->name, failed, (unsigned long long)mc.moved, (unsigned long long)mc.actors,
+    gb_log(GB_LOG_WARN, "actor",
+           "device type '%s': ring on %s failed; %llu messages and %llu actors moved to %s", dt->type->name,
+           failed, (unsigned long long)mc.moved, (unsigned long long)mc.actors,
            nr ? gb_ring_backend(nr) : "nothing (no backend left)");
     return nr;
 }
@@ -181,8 +182,10 @@ static gb_ring *failover(gbi_devtype *dt, gb_ring *old, const char *why, int *to
     gb_ring *nr = replace(dt, old, failed);
     if (!nr) {
         dt->start_err = GB_EDEVICE;
-        snprintf(dt->start_msg, sizeof dt->start_msg, "type '%.60s': its ring on %s failed (%.120s) and no "
-                 "backend took over", dt->type->name, failed, why);
+        snprintf(dt->start_msg, sizeof dt->start_msg,
+                 "type '%.60s': its ring on %s failed (%.120s) and no "
+                 "backend took over",
+                 dt->type->name, failed, why);
         pthread_mutex_unlock(&dt->lock);
         return old; /* stopped: sends get start_err; its output is still delivered */
     }

@@ -50,8 +50,8 @@ void gbi_devtype_collect(gb_silo *s, gbi_actor *a, int64_t now_ns)
             atomic_store_explicit(&a->is_active, 0, memory_order_relaxed);
             atomic_fetch_add_explicit(&dt->deactivations, 1, memory_order_relaxed);
         } else if (st != GB_ECLOSED) { /* closed: a failover or shutdown; the next scan retries */
-            gb_log(GB_LOG_WARN, "actor", "device actor %016llx not deactivated: %s", (unsigned long long)a->id,
-                   gb_last_error());
+            gb_log(GB_LOG_WARN, "actor", "device actor %016llx not deactivated: %s",
+                   (unsigned long long)a->id, gb_last_error());
         }
     }
     pthread_rwlock_unlock(&dt->idle_lock);

@@ -113,8 +113,8 @@ static gb_status parse_op(const char *s, gb_device_op *op)
             *op = (gb_device_op)i;
             return GB_OK;
         }
-    return gbi_error(GB_EINVAL, "broker_create", "GB_FAULT: unknown operation '%s' (open, compile, launch, alloc, ring)",
-                     s);
+    return gbi_error(GB_EINVAL, "broker_create",
+                     "GB_FAULT: unknown operation '%s' (open, compile, launch, alloc, ring)", s);
 }
 
 /* GB_FAULT="backend:op[:count],...": arm the faults it names. */

@@ -112,8 +112,9 @@ gb_status gb_ring_import_actor(gb_ring *r, uint32_t type, uint64_t id, const voi
         return gbi_error(GB_EBUSY, "ring_import_actor", "the ring was started; import before gb_ring_start");
     gb_ring_shm *h = r->shm;
     if (type >= h->ntypes || len > h->state_size)
-        return gbi_error(GB_EINVAL, "ring_import_actor", "type %u (of %u) or state of %zu bytes (slot %u) invalid",
-                         type, h->ntypes, len, h->state_size);
+        return gbi_error(GB_EINVAL, "ring_import_actor",
+                         "type %u (of %u) or state of %zu bytes (slot %u) invalid", type, h->ntypes, len,
+                         h->state_size);
     gb_ring_lane_info *ln = gb_ring_lane_at(h, gb_ring_lane(r, id));
     gb_ring_entry *tab = lane_table(h, ln);
     uint32_t mask = h->table_size - 1, i = (uint32_t)(gb_mix64(id) >> 32) & mask;
@@ -131,7 +132,8 @@ gb_status gb_ring_import_actor(gb_ring *r, uint32_t type, uint64_t id, const voi
         gb_atomic_fetch_add_relaxed(&ln->actors, (uint64_t)1);
         return GB_OK;
     }
-    return gbi_error(GB_ENOMEM, "ring_import_actor", "the actor table of lane %u is full", gb_ring_lane(r, id));
+    return gbi_error(GB_ENOMEM, "ring_import_actor", "the actor table of lane %u is full",
+                     gb_ring_lane(r, id));
 }
 
 gb_status gb_ring_deactivate(gb_ring *r, uint32_t type, uint64_t id)
