@@ -14,9 +14,10 @@
  * One drain thread per ring owns the ring's outbound queue: responses
  * complete the calls they answer (gbi_call_complete, which also advances
  * the silo HLC past the device's stamp), one-way messages go to their
- * targets' mailboxes (or rings). gb_ring_recv spins, yields, then sleeps
- * in short steps, so an idle drain thread costs little and a busy one
- * answers within a few microseconds. The same thread calibrates the
+ * targets' mailboxes (or rings), and requests that handlers made with
+ * gb_ring_begin_call become calls of the silo (device_call.c).
+ * gb_ring_recv spins, yields, then sleeps in short steps, so an idle drain
+ * thread costs little and a busy one answers within a few microseconds. The same thread calibrates the
  * device clock (a burst of ring clock pings at start and every second) and
  * publishes the fit to the ring, whose HLC then carries physical time.
  * Every millisecond it also asks whether the ring failed (the executor's
@@ -27,9 +28,11 @@
  * the failed device is marked unhealthy there, and its breaker steers
  * later failovers away from a device that keeps failing.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "actor/device_actor.h"
 #include "base/error.h"
@@ -133,8 +136,28 @@ void gbi_devtype_deliver(gbi_devtype *dt, const gb_msg_header *h, const void *pa
         ; /* a late clock reply */
     else if (h->flags & GB_MSG_RESPONSE)
         deliver_response(dt->silo, h, payload);
+    else if (h->correlation && !(h->flags & (GB_MSG_ONEWAY | GB_MSG_SYSTEM)))
+        gbi_devtype_call(dt, h, payload); /* gb_ring_begin_call */
     else
         deliver_oneway(dt->silo, h, payload);
+}
+
+int gbi_devtype_lock(gbi_devtype *dt)
+{
+    for (uint32_t round = 0; pthread_mutex_trylock(&dt->lock) != 0; round++) {
+        if (atomic_load_explicit(&dt->stop, memory_order_acquire))
+            return 0;
+        if (round < 64) {
+            sched_yield();
+        } else { /* shutdown's drain or a failover may hold the lock a while */
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (!atomic_load_explicit(&dt->stop, memory_order_acquire))
+        return 1;
+    pthread_mutex_unlock(&dt->lock);
+    return 0;
 }
 
 void gbi_devtype_fail_msg(gbi_devtype *dt, const gb_msg_header *h, gb_status status, const char *why)
@@ -354,7 +377,8 @@ static gb_status route_send(gb_silo *s, gbi_devtype *dt, const gb_msg_header *h,
         st = gb_ring_send(r, 0, h, payload, GB_SEND_SPILL);
         if (st != GB_ECLOSED)
             return st;
-        pthread_mutex_lock(&dt->lock);
+        if (!gbi_devtype_lock(dt)) /* shutdown stopped the ring for good */
+            return gbi_error(GB_ECLOSED, "device actor", "the ring of type '%s' is stopped", dt->type->name);
         gb_ring *cur = atomic_load_explicit(&dt->ring, memory_order_acquire);
         if (cur == r && dt->start_err != GB_OK)
             st = gbi_error(dt->start_err, "device actor", "%s", dt->start_msg);

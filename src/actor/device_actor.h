@@ -80,6 +80,16 @@ gb_ring *gbi_devtype_check(gbi_devtype *dt, gb_ring *r);
  * its enqueue. */
 void gbi_devtype_touch(gbi_devtype *dt, gbi_actor *a);
 
+/* A request a device handler made (gb_ring_begin_call): call its target,
+ * route the reply back to the device actor later (device_call.c). */
+void gbi_devtype_call(gbi_devtype *dt, const gb_msg_header *h, const void *payload);
+
+/* Take dt->lock, unless shutdown holds it to stop the ring (dt->stop set):
+ * then return 0 without it. Spins, yields, then sleeps in short steps.
+ * Threads that shutdown may wait for (drain threads, workers) take the
+ * lock only through this. */
+int gbi_devtype_lock(gbi_devtype *dt);
+
 /* The type's ring, started on first use (device_actor.c). */
 gb_status gbi_devtype_ring(gb_silo *s, gbi_devtype *dt, gb_ring **out);
 

@@ -22,9 +22,10 @@
  * old ring's outbound queue is delivered to the end: responses to the
  * messages it handled complete their calls. Senders refused by the old
  * ring retry on the new one, behind the moved messages, so per-sender
- * order holds. If no backend can take over, every moved request is
- * answered GB_EDEVICE, one-way messages are logged as lost (counted), and
- * later sends get GB_EDEVICE.
+ * order holds. If no backend can take over, later sends get GB_EDEVICE
+ * and, once the lock is released (failing a call may route a reply into
+ * this very type), every request left in the old ring is answered
+ * GB_EDEVICE and one-way messages are logged as lost (counted).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +34,6 @@
 #include "actor/device_actor.h"
 #include "base/error.h"
 #include "gpubridge/log.h"
-#include <sched.h>
-#include <time.h>
 
 typedef struct move_ctx {
     gbi_devtype *dt;
@@ -116,13 +115,14 @@ static gb_ring *replace(gbi_devtype *dt, gb_ring *old, const char *failed)
                gb_last_error());
     if (next_ring(dt, failed, 0, &nr) != GB_OK && next_ring(dt, failed, 1, &nr) != GB_OK)
         nr = NULL;
+    if (!nr)
+        return NULL; /* the caller fails the messages once the lock is released */
     move_ctx mc = {.dt = dt, .to = nr};
-    if (nr)
-        gb_ring_export_actors(old, move_actor, &mc, NULL);
+    gb_ring_export_actors(old, move_actor, &mc, NULL);
     if (gb_ring_take_pending(old, move_msg, &mc, NULL) != GB_OK)
         gb_log(GB_LOG_ERROR, "actor", "device type '%s': messages of the failed ring not taken: %s",
                dt->type->name, gb_last_error());
-    if (nr && (st = gb_ring_start(nr)) != GB_OK) /* its lanes keep the messages; they are not lost yet */
+    if ((st = gb_ring_start(nr)) != GB_OK) /* its lanes keep the messages; they are not lost yet */
         gb_log(GB_LOG_ERROR, "actor", "device type '%s': replacement ring did not start: %s", dt->type->name,
                gb_last_error());
     atomic_fetch_add_explicit(&dt->migrated_messages, mc.moved, memory_order_relaxed);
@@ -130,29 +130,22 @@ static gb_ring *replace(gbi_devtype *dt, gb_ring *old, const char *failed)
     atomic_fetch_add_explicit(&dt->lost_messages, mc.lost, memory_order_relaxed);
     gb_log(GB_LOG_WARN, "actor",
            "device type '%s': ring on %s failed; %llu messages and %llu actors moved to %s", dt->type->name,
-           failed, (unsigned long long)mc.moved, (unsigned long long)mc.actors,
-           nr ? gb_ring_backend(nr) : "nothing (no backend left)");
+           failed, (unsigned long long)mc.moved, (unsigned long long)mc.actors, gb_ring_backend(nr));
     return nr;
 }
 
-/* Take dt->lock unless shutdown holds it to stop the ring (then the ring is
- * shutdown's: no failover). Returns 1 with the lock held. */
-static int lock_unless_stopping(gbi_devtype *dt)
+/* No backend took over: requests are answered GB_EDEVICE, the rest is
+ * logged and counted as lost. */
+static void fail_pending(gbi_devtype *dt, gb_ring *old)
 {
-    for (uint32_t round = 0; pthread_mutex_trylock(&dt->lock) != 0; round++) {
-        if (atomic_load_explicit(&dt->stop, memory_order_acquire))
-            return 0;
-        if (round < 64) {
-            sched_yield();
-        } else { /* shutdown's drain may hold the lock a while */
-            struct timespec ts = {0, 100000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (!atomic_load_explicit(&dt->stop, memory_order_acquire))
-        return 1;
-    pthread_mutex_unlock(&dt->lock);
-    return 0;
+    move_ctx mc = {.dt = dt, .to = NULL};
+    if (gb_ring_take_pending(old, move_msg, &mc, NULL) != GB_OK)
+        gb_log(GB_LOG_ERROR, "actor", "device type '%s': messages of the failed ring not taken: %s",
+               dt->type->name, gb_last_error());
+    atomic_fetch_add_explicit(&dt->lost_messages, mc.lost, memory_order_relaxed);
+    gb_log(GB_LOG_ERROR, "actor",
+           "device type '%s': ring on %s failed and no backend took over; %llu messages lost", dt->type->name,
+           gb_ring_backend(old), (unsigned long long)mc.lost);
 }
 
 static void retire(gbi_devtype *dt, gb_ring *old)
@@ -164,7 +157,7 @@ static void retire(gbi_devtype *dt, gb_ring *old)
         dt->retired = x;
         return;
     }
-    /* keep it published as the type's ring rather than free memory others may read */
+    /* leaked rather than freed while other threads may still read it */
     gb_log(GB_LOG_ERROR, "actor", "device type '%s': no memory to retire a ring; it leaks", dt->type->name);
 }
 
@@ -173,7 +166,7 @@ static void retire(gbi_devtype *dt, gb_ring *old)
 static gb_ring *failover(gbi_devtype *dt, gb_ring *old, const char *why, int *took)
 {
     const char *failed = gb_ring_backend(old);
-    *took = lock_unless_stopping(dt);
+    *took = gbi_devtype_lock(dt);
     if (!*took)
         return old;
     atomic_store_explicit(&dt->failing, 1, memory_order_seq_cst);
@@ -187,7 +180,8 @@ static gb_ring *failover(gbi_devtype *dt, gb_ring *old, const char *why, int *to
                  "backend took over",
                  dt->type->name, failed, why);
         pthread_mutex_unlock(&dt->lock);
-        return old; /* stopped: sends get start_err; its output is still delivered */
+        fail_pending(dt, old); /* unlocked: failing a call may route a reply into this type */
+        return old;            /* stopped: sends get start_err; its output is still delivered */
     }
     atomic_store_explicit(&dt->taken, 0, memory_order_seq_cst); /* counts the new ring's output */
     atomic_store_explicit(&dt->ring, nr, memory_order_seq_cst);
