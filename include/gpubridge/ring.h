@@ -185,9 +185,9 @@ size_t gb_ring_memory_bytes(const gb_ring *ring);
 
 /* ---- failover and deactivation (docs/rings.md "Failover") ----------------- */
 
-/* GB_OK while the ring's consumers can make progress (always before start
- * and after stop), else the executor's failure (GB_EDEVICE: a kernel that
- * failed, a lost device). Errors: GB_EINVAL (NULL). Thread-safe. */
+/* GB_OK while the ring's consumers can make progress (always once
+ * gb_ring_stop began), else the executor's failure (GB_EDEVICE: a kernel
+ * that failed, a lost device). Errors: GB_EINVAL (NULL). Thread-safe. */
 gb_status gb_ring_health(gb_ring *ring);
 
 /* A message taken out of a stopped ring: its actor type, its header

@@ -24,7 +24,9 @@ gb_status gb_ring_health(gb_ring *r)
 {
     if (!r)
         return gbi_error(GB_EINVAL, "ring_health", "ring is NULL");
-    if (r->state != GBI_RING_RUNNING || !r->ops->health)
+    /* `closed`, not `state` (the stopping thread's plain field): a ring
+     * that is stopping or stopped is not asked */
+    if (atomic_load_explicit(&r->closed, memory_order_acquire) || !r->ops->health)
         return GB_OK;
     return r->ops->health(r->exec);
 }
