@@ -219,7 +219,8 @@ typedef struct gb_actor_device_stats {
     uint64_t migrated_messages; /* accepted, unhandled messages moved to a replacement ring */
     uint64_t migrated_actors;   /* actor states moved to a replacement ring */
     uint64_t lost_messages;     /* accepted messages no ring could take (requests answered GB_EDEVICE) */
-    uint64_t deactivations;     /* idle actors deactivated (state slot freed on the device) */
+    uint64_t deactivations;     /* deactivations queued for idle actors (the device frees the state
+                                 * slot, unless the actor has calls out) */
 } gb_actor_device_stats;
 
 /* A snapshot of device type `type`'s stats (all 0 before its ring starts).

@@ -229,7 +229,8 @@ gb_status gb_ring_import_actor(gb_ring *ring, uint32_t type, uint64_t id, const 
 /* Queue a deactivation of actor id (of `type`) behind the messages already
  * accepted for it: when its lane reaches it, the actor's table entry and
  * state are freed (counted in deactivated); a later message activates it
- * again with a zeroed state. An actor that is not active is left alone.
+ * again with a zeroed state. An actor that is not active, or that has
+ * calls out (gb_ring_begin_call not yet answered), is left alone.
  * Never refused by a full lane (spills). Errors: those of gb_ring_send
  * (GB_EINVAL, GB_ECLOSED, GB_ENOMEM). Thread-safe. */
 gb_status gb_ring_deactivate(gb_ring *ring, uint32_t type, uint64_t id);
