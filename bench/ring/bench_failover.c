@@ -22,14 +22,15 @@
 #include "gpubridge/time.h"
 #include "ring/kernels.h"
 
-GB_DUAL_SOURCE(bf_src, GB_DEVICE_FN gb_i32 bf_count(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_msg_header *msg,
-                                                    gb_u64 hlc, gb_ring_ctx *ctx) {
-    GB_GLOBAL gb_u64 *n = (GB_GLOBAL gb_u64 *)state;
-    n[0]++;
-    for (gb_u32 i = 0; i < 2000u; i++) /* about a microsecond of work: a backlog builds up */
-        n[1] = n[1] * 6364136223846793005ull + 1442695040888963407ull;
-    return 0;
-})
+GB_DUAL_SOURCE(
+    bf_src, GB_DEVICE_FN gb_i32 bf_count(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_msg_header *msg,
+                                         gb_u64 hlc, gb_ring_ctx *ctx) {
+        GB_GLOBAL gb_u64 *n = (GB_GLOBAL gb_u64 *)state;
+        n[0]++;
+        for (gb_u32 i = 0; i < 2000u; i++) /* about a microsecond of work: a backlog builds up */
+            n[1] = n[1] * 6364136223846793005ull + 1442695040888963407ull;
+        return 0;
+    })
 
 #define ACTORS 256u
 
@@ -43,8 +44,8 @@ static gb_silo *make_silo(const char *devices)
 {
     gb_silo_opts so = {.workers = 2};
     gb_silo *s = NULL;
-    gb_actor_device d = {.source = bf_src, .fn = "bf_count", .host_fn = bf_count, .state_size = 16,
-                         .devices = devices};
+    gb_actor_device d = {
+        .source = bf_src, .fn = "bf_count", .host_fn = bf_count, .state_size = 16, .devices = devices};
     gb_actor_type t = {.name = "bf", .device = &d};
     if (gb_silo_create(&s, &so) != GB_OK)
         return NULL;
@@ -111,7 +112,8 @@ done:
     return res;
 }
 
-static void row(const char *name, const char *devices, const char *failing, const char *after, uint32_t backlog)
+static void row(const char *name, const char *devices, const char *failing, const char *after,
+                uint32_t backlog)
 {
     result r = run(devices, failing, after, backlog);
     if (!r.ok) {

@@ -19,61 +19,63 @@
 #define K_ECHO 7u /* (the device callee) reply [value * 3] */
 #define H_TWICE 7u
 
-GB_DUAL_SOURCE(cl_src, typedef struct cl_state {
-    gb_u64 replies;
-    gb_u64 sum;
-    gb_u64 errors;
-    gb_u64 last_status;
-    gb_u64 last_token;
-    gb_u64 calls;
-} cl_state;
+GB_DUAL_SOURCE(
+    cl_src,
+    typedef struct cl_state {
+        gb_u64 replies;
+        gb_u64 sum;
+        gb_u64 errors;
+        gb_u64 last_status;
+        gb_u64 last_token;
+        gb_u64 calls;
+    } cl_state;
 
-GB_DEVICE_FN gb_i32 cl_on_message(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_msg_header *msg, gb_u64 hlc,
-                                  gb_ring_ctx *ctx) {
-    GB_GLOBAL cl_state *s = (GB_GLOBAL cl_state *)state;
-    GB_GLOBAL gb_u8 *out;
-    if (msg->flags & GB_MSG_RESPONSE) { /* the continuation: a reply to one of our calls */
-        s->last_token = msg->correlation;
-        if (msg->flags & GB_MSG_ERROR) {
-            s->errors++;
-            s->last_status = (gb_u64)(gb_i64)(*(GB_GLOBAL const gb_i32 *)gb_msg_payload(msg));
+    GB_DEVICE_FN gb_i32 cl_on_message(GB_GLOBAL gb_u8 * state, GB_GLOBAL const gb_msg_header *msg, gb_u64 hlc,
+                                      gb_ring_ctx *ctx) {
+        GB_GLOBAL cl_state *s = (GB_GLOBAL cl_state *)state;
+        GB_GLOBAL gb_u8 *out;
+        if (msg->flags & GB_MSG_RESPONSE) { /* the continuation: a reply to one of our calls */
+            s->last_token = msg->correlation;
+            if (msg->flags & GB_MSG_ERROR) {
+                s->errors++;
+                s->last_status = (gb_u64)(gb_i64)(*(GB_GLOBAL const gb_i32 *)gb_msg_payload(msg));
+                return 0;
+            }
+            s->replies++;
+            s->sum += gb_payload_get_u64(msg, 0);
             return 0;
         }
-        s->replies++;
-        s->sum += gb_payload_get_u64(msg, 0);
-        return 0;
-    }
-    if (msg->method == 1u) {
-        out = gb_ring_begin_call(ctx, gb_payload_get_u64(msg, 0), 7u, gb_payload_get_u64(msg, 2), 8);
+        if (msg->method == 1u) {
+            out = gb_ring_begin_call(ctx, gb_payload_get_u64(msg, 0), 7u, gb_payload_get_u64(msg, 2), 8);
+            if (!out)
+                return -4;
+            s->calls++;
+            gb_payload_put_u64(out, 0, gb_payload_get_u64(msg, 1));
+            gb_ring_end(ctx);
+            return 0;
+        }
+        if (msg->method == 7u) { /* as a callee: triple the value */
+            out = gb_ring_begin_reply(ctx, msg, 8);
+            if (!out)
+                return -4;
+            gb_payload_put_u64(out, 0, gb_payload_get_u64(msg, 0) * 3);
+            gb_ring_end(ctx);
+            return 0;
+        }
+        if (msg->method != 2u)
+            return -1;
+        out = gb_ring_begin_reply(ctx, msg, 48);
         if (!out)
             return -4;
-        s->calls++;
-        gb_payload_put_u64(out, 0, gb_payload_get_u64(msg, 1));
+        gb_payload_put_u64(out, 0, s->replies);
+        gb_payload_put_u64(out, 1, s->sum);
+        gb_payload_put_u64(out, 2, s->errors);
+        gb_payload_put_u64(out, 3, s->last_status);
+        gb_payload_put_u64(out, 4, s->last_token);
+        gb_payload_put_u64(out, 5, s->calls);
         gb_ring_end(ctx);
         return 0;
-    }
-    if (msg->method == 7u) { /* as a callee: triple the value */
-        out = gb_ring_begin_reply(ctx, msg, 8);
-        if (!out)
-            return -4;
-        gb_payload_put_u64(out, 0, gb_payload_get_u64(msg, 0) * 3);
-        gb_ring_end(ctx);
-        return 0;
-    }
-    if (msg->method != 2u)
-        return -1;
-    out = gb_ring_begin_reply(ctx, msg, 48);
-    if (!out)
-        return -4;
-    gb_payload_put_u64(out, 0, s->replies);
-    gb_payload_put_u64(out, 1, s->sum);
-    gb_payload_put_u64(out, 2, s->errors);
-    gb_payload_put_u64(out, 3, s->last_status);
-    gb_payload_put_u64(out, 4, s->last_token);
-    gb_payload_put_u64(out, 5, s->calls);
-    gb_ring_end(ctx);
-    return 0;
-})
+    })
 
 static gb_status twice(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
@@ -89,8 +91,11 @@ static gb_status twice(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, c
 static gb_silo *call_silo_on(const char *devices)
 {
     gb_silo *s = test_silo(NULL);
-    gb_actor_device d = {.source = cl_src, .fn = "cl_on_message", .host_fn = cl_on_message,
-                         .state_size = sizeof(cl_state), .devices = devices};
+    gb_actor_device d = {.source = cl_src,
+                         .fn = "cl_on_message",
+                         .host_fn = cl_on_message,
+                         .state_size = sizeof(cl_state),
+                         .devices = devices};
     gb_actor_type t = {.name = "caller", .device = &d};
     gb_actor_type t2 = {.name = "callee", .device = &d};
     gb_actor_type h = {.name = "twice", .handler = twice};
@@ -125,7 +130,8 @@ static void wait_answers(gb_silo *s, gb_actor_id dev, uint64_t n, uint64_t g[6])
     int64_t until = gb_time_monotonic_ns() + 10000000000LL;
     do {
         uint32_t len = 0;
-        GB_CHECK(gb_call(s, dev, K_GET, NULL, 0, 0, g, 48, &len) == GB_OK && len == 48, "%s", gb_last_error());
+        GB_CHECK(gb_call(s, dev, K_GET, NULL, 0, 0, g, 48, &len) == GB_OK && len == 48, "%s",
+                 gb_last_error());
         if (g[0] + g[2] >= n)
             return;
         sched_yield();
@@ -139,9 +145,9 @@ GB_TEST(device_calls, device_handler_calls_a_cpu_actor_and_gets_the_reply)
     start_call(s, dev, ref(s, "twice", 1), 21, 99);
     uint64_t g[6];
     wait_answers(s, dev, 1, g);
-    GB_CHECK(g[0] == 1 && g[1] == 42 && g[2] == 0 && g[4] == 99, "replies %llu sum %llu errors %llu token %llu",
-             (unsigned long long)g[0], (unsigned long long)g[1], (unsigned long long)g[2],
-             (unsigned long long)g[4]);
+    GB_CHECK(g[0] == 1 && g[1] == 42 && g[2] == 0 && g[4] == 99,
+             "replies %llu sum %llu errors %llu token %llu", (unsigned long long)g[0],
+             (unsigned long long)g[1], (unsigned long long)g[2], (unsigned long long)g[4]);
     gb_silo_destroy(s);
 }
 
@@ -161,8 +167,8 @@ GB_TEST(device_calls, pocl_handler_calls_a_cpu_actor_and_gets_the_reply)
     start_call(s, dev, ref(s, "callee", 1), 2, 100); /* PoCL -> PoCL (another ring) */
     uint64_t g[6];
     wait_answers(s, dev, 2, g);
-    GB_CHECK(g[0] == 2 && g[1] == 48 && g[2] == 0, "replies %llu sum %llu errors %llu", (unsigned long long)g[0],
-             (unsigned long long)g[1], (unsigned long long)g[2]);
+    GB_CHECK(g[0] == 2 && g[1] == 48 && g[2] == 0, "replies %llu sum %llu errors %llu",
+             (unsigned long long)g[0], (unsigned long long)g[1], (unsigned long long)g[2]);
     gb_silo_destroy(s);
 #endif
 }
@@ -208,8 +214,8 @@ GB_TEST(device_calls, device_actor_calls_a_device_actor_of_another_type)
     start_call(s, dev, ref(s, "callee", 2), 5, 77);
     uint64_t g[6];
     wait_answers(s, dev, 1, g);
-    GB_CHECK(g[0] == 1 && g[1] == 15 && g[4] == 77, "replies %llu sum %llu token %llu", (unsigned long long)g[0],
-             (unsigned long long)g[1], (unsigned long long)g[4]);
+    GB_CHECK(g[0] == 1 && g[1] == 15 && g[4] == 77, "replies %llu sum %llu token %llu",
+             (unsigned long long)g[0], (unsigned long long)g[1], (unsigned long long)g[4]);
     gb_silo_destroy(s);
 }
 
@@ -245,8 +251,11 @@ GB_TEST(device_calls, device_actor_with_a_call_out_keeps_its_state_past_its_idle
 {
     gb_silo_opts so = {.collect_period_ns = 1000000};
     gb_silo *s = test_silo(&so);
-    gb_actor_device d = {.source = cl_src, .fn = "cl_on_message", .host_fn = cl_on_message,
-                         .state_size = sizeof(cl_state), .devices = "cpu"};
+    gb_actor_device d = {.source = cl_src,
+                         .fn = "cl_on_message",
+                         .host_fn = cl_on_message,
+                         .state_size = sizeof(cl_state),
+                         .devices = "cpu"};
     gb_actor_type t = {.name = "caller", .device = &d, .idle_timeout_ns = 1000000};
     gb_actor_type h = {.name = "holder", .state_size = sizeof(holder), .handler = hold};
     GB_CHECK(gb_actor_type_register(s, &t) == GB_OK && gb_actor_type_register(s, &h) == GB_OK, "%s",

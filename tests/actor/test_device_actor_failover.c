@@ -33,48 +33,53 @@
 #define ACTORS 8u
 #define PER_PRODUCER 4000u /* messages per producer, spread over the actors */
 
-GB_DUAL_SOURCE(ctr_src, typedef struct ctr {
-    gb_u64 count;
-    gb_u64 violations;
-    gb_u64 next_seq[4];
-} ctr;
+GB_DUAL_SOURCE(
+    ctr_src,
+    typedef struct ctr {
+        gb_u64 count;
+        gb_u64 violations;
+        gb_u64 next_seq[4];
+    } ctr;
 
-GB_DEVICE_FN gb_i32 ctr_on_message(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_msg_header *msg, gb_u64 hlc,
-                                   gb_ring_ctx *ctx) {
-    GB_GLOBAL ctr *s = (GB_GLOBAL ctr *)state;
-    GB_GLOBAL gb_u8 *out;
-    if (msg->method == 1u) {
-        gb_u64 p = gb_payload_get_u64(msg, 0) & 3u;
-        if (gb_payload_get_u64(msg, 1) != s->next_seq[p])
-            s->violations++;
-        s->next_seq[p] = gb_payload_get_u64(msg, 1) + 1;
-        s->count++;
-        if (!msg->correlation)
+    GB_DEVICE_FN gb_i32 ctr_on_message(GB_GLOBAL gb_u8 * state, GB_GLOBAL const gb_msg_header *msg,
+                                       gb_u64 hlc, gb_ring_ctx *ctx) {
+        GB_GLOBAL ctr *s = (GB_GLOBAL ctr *)state;
+        GB_GLOBAL gb_u8 *out;
+        if (msg->method == 1u) {
+            gb_u64 p = gb_payload_get_u64(msg, 0) & 3u;
+            if (gb_payload_get_u64(msg, 1) != s->next_seq[p])
+                s->violations++;
+            s->next_seq[p] = gb_payload_get_u64(msg, 1) + 1;
+            s->count++;
+            if (!msg->correlation)
+                return 0;
+            out = gb_ring_begin_reply(ctx, msg, 8);
+            if (!out)
+                return -4;
+            gb_payload_put_u64(out, 0, s->count);
+            gb_ring_end(ctx);
             return 0;
-        out = gb_ring_begin_reply(ctx, msg, 8);
-        if (!out)
-            return -4;
-        gb_payload_put_u64(out, 0, s->count);
-        gb_ring_end(ctx);
-        return 0;
-    }
-    if (msg->method == 2u) {
-        out = gb_ring_begin_reply(ctx, msg, 16);
-        if (!out)
-            return -4;
-        gb_payload_put_u64(out, 0, s->count);
-        gb_payload_put_u64(out, 1, s->violations);
-        gb_ring_end(ctx);
-        return 0;
-    }
-    return -1;
-})
+        }
+        if (msg->method == 2u) {
+            out = gb_ring_begin_reply(ctx, msg, 16);
+            if (!out)
+                return -4;
+            gb_payload_put_u64(out, 0, s->count);
+            gb_payload_put_u64(out, 1, s->violations);
+            gb_ring_end(ctx);
+            return 0;
+        }
+        return -1;
+    })
 
 static gb_silo *ctr_silo(const char *devices)
 {
     gb_silo *s = test_silo(NULL);
-    gb_actor_device d = {.source = ctr_src, .fn = "ctr_on_message", .host_fn = ctr_on_message,
-                         .state_size = sizeof(ctr), .devices = devices};
+    gb_actor_device d = {.source = ctr_src,
+                         .fn = "ctr_on_message",
+                         .host_fn = ctr_on_message,
+                         .state_size = sizeof(ctr),
+                         .devices = devices};
     gb_actor_type t = {.name = "ctr", .device = &d};
     GB_CHECK(gb_actor_type_register(s, &t) == GB_OK, "%s", gb_last_error());
     return s;
@@ -182,7 +187,8 @@ static void fail_while_sending(const char *devices, const char *failing, const c
     }
     uint32_t i;
     gb_broker_device d;
-    GB_CHECK(gb_broker_find(b, failing, &i) == GB_OK && gb_broker_get(b, i, &d) == GB_OK, "%s", gb_last_error());
+    GB_CHECK(gb_broker_find(b, failing, &i) == GB_OK && gb_broker_get(b, i, &d) == GB_OK, "%s",
+             gb_last_error());
     GB_CHECK(!d.healthy && strstr(d.unhealthy_reason, "injected"), "device %s healthy %d (%s)", failing,
              d.healthy, d.unhealthy_reason);
     gb_silo_destroy(s);

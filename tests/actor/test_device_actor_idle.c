@@ -19,32 +19,32 @@
 #define I_GET 2u /* reply [count] */
 #define S_GET 1u /* the sink's total; method 2 (from the device) adds */
 
-GB_DUAL_SOURCE(idl_src, GB_DEVICE_FN gb_i32 idl_on_message(GB_GLOBAL gb_u8 *state,
-                                                           GB_GLOBAL const gb_msg_header *msg, gb_u64 hlc,
-                                                           gb_ring_ctx *ctx) {
-    GB_GLOBAL gb_u64 *count = (GB_GLOBAL gb_u64 *)state;
-    GB_GLOBAL gb_u8 *out;
-    if (msg->method == 1u) {
-        count[0]++;
-        if (gb_payload_get_u64(msg, 0)) {
-            out = gb_ring_begin_emit(ctx, gb_payload_get_u64(msg, 0), 2u, 0, 8);
-            if (!out)
-                return -4;
-            gb_payload_put_u64(out, 0, 1);
-            gb_ring_end(ctx);
+GB_DUAL_SOURCE(
+    idl_src, GB_DEVICE_FN gb_i32 idl_on_message(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_msg_header *msg,
+                                                gb_u64 hlc, gb_ring_ctx *ctx) {
+        GB_GLOBAL gb_u64 *count = (GB_GLOBAL gb_u64 *)state;
+        GB_GLOBAL gb_u8 *out;
+        if (msg->method == 1u) {
+            count[0]++;
+            if (gb_payload_get_u64(msg, 0)) {
+                out = gb_ring_begin_emit(ctx, gb_payload_get_u64(msg, 0), 2u, 0, 8);
+                if (!out)
+                    return -4;
+                gb_payload_put_u64(out, 0, 1);
+                gb_ring_end(ctx);
+            }
         }
-    }
-    if (msg->method > 2u)
-        return -1;
-    if (!msg->correlation)
+        if (msg->method > 2u)
+            return -1;
+        if (!msg->correlation)
+            return 0;
+        out = gb_ring_begin_reply(ctx, msg, 8);
+        if (!out)
+            return -4;
+        gb_payload_put_u64(out, 0, count[0]);
+        gb_ring_end(ctx);
         return 0;
-    out = gb_ring_begin_reply(ctx, msg, 8);
-    if (!out)
-        return -4;
-    gb_payload_put_u64(out, 0, count[0]);
-    gb_ring_end(ctx);
-    return 0;
-})
+    })
 
 static gb_status sink_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
 {
@@ -61,8 +61,11 @@ static gb_silo *idle_silo(int64_t idle_ns)
 {
     gb_silo_opts o = {.collect_period_ns = 1000000};
     gb_silo *s = test_silo(&o);
-    gb_actor_device d = {.source = idl_src, .fn = "idl_on_message", .host_fn = idl_on_message,
-                         .state_size = 16, .devices = "cpu"};
+    gb_actor_device d = {.source = idl_src,
+                         .fn = "idl_on_message",
+                         .host_fn = idl_on_message,
+                         .state_size = 16,
+                         .devices = "cpu"};
     gb_actor_type t = {.name = "idl", .device = &d, .idle_timeout_ns = idle_ns};
     gb_actor_type sink = {.name = "sink", .state_size = 8, .handler = sink_handler};
     GB_CHECK(gb_actor_type_register(s, &t) == GB_OK, "%s", gb_last_error());

@@ -20,7 +20,10 @@
 
 static gb_ring *make_ring(uint32_t lanes, uint32_t lane_capacity, uint32_t actors_per_lane)
 {
-    gb_ring_opts o = {.types = k_types, .ntypes = 2, .lanes = lanes, .lane_capacity = lane_capacity,
+    gb_ring_opts o = {.types = k_types,
+                      .ntypes = 2,
+                      .lanes = lanes,
+                      .lane_capacity = lane_capacity,
                       .actors_per_lane = actors_per_lane};
     gb_ring *r = NULL;
     GB_CHECK(gb_ring_create(&r, &o) == GB_OK, "create: %s", gb_last_error());
@@ -49,7 +52,7 @@ typedef struct taken {
     uint64_t n;
     uint64_t last_seq[16]; /* per actor */
     uint64_t disorder;
-    gb_ring *to;          /* resend here, when set */
+    gb_ring *to; /* resend here, when set */
 } taken;
 
 static void take_one(void *arg, uint32_t type, const gb_msg_header *h, const void *payload)
@@ -83,7 +86,8 @@ GB_TEST(ring_failover, take_pending_gives_every_message_in_order_overflow_includ
              (unsigned long long)t.disorder);
     gb_ring_get_counters(r, &c);
     GB_CHECK(c.inflight == 0 && c.discarded == 0 && c.overflow_depth == 0 && c.depth == 0,
-             "left: inflight %llu discarded %llu", (unsigned long long)c.inflight, (unsigned long long)c.discarded);
+             "left: inflight %llu discarded %llu", (unsigned long long)c.inflight,
+             (unsigned long long)c.discarded);
     gb_ring_destroy(r);
 }
 
@@ -179,8 +183,8 @@ GB_TEST(ring_failover, abort_and_move_under_senders_handles_each_accepted_messag
     for (int i = 0; i < SENDERS; i++) {
         uint64_t g[4];
         get(b, (uint64_t)i, g);
-        GB_CHECK(g[0] == s[i].accepted && g[2] == 0, "actor %d: count %llu of %llu accepted, violations %llu", i,
-                 (unsigned long long)g[0], (unsigned long long)s[i].accepted, (unsigned long long)g[2]);
+        GB_CHECK(g[0] == s[i].accepted && g[2] == 0, "actor %d: count %llu of %llu accepted, violations %llu",
+                 i, (unsigned long long)g[0], (unsigned long long)s[i].accepted, (unsigned long long)g[2]);
     }
     gb_ring_destroy(a);
     gb_ring_destroy(b);
@@ -203,7 +207,8 @@ GB_TEST(ring_failover, deactivation_frees_entries_and_keeps_the_others_reachable
     }
     for (uint64_t k = 8; k < 10; k++) /* freed entries take new actors: no table_full */
         add(r, k, 0, 1);
-    for (uint64_t k = 0; k < 4; k += 2) { /* deactivated: back with a zeroed state (the table is full again) */
+    for (uint64_t k = 0; k < 4;
+         k += 2) { /* deactivated: back with a zeroed state (the table is full again) */
         uint64_t g[4];
         add(r, k, 0, 1);
         get(r, k, g);
