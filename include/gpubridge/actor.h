@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpubridge/broker.h"
 #include "gpubridge/causal.h"
 #include "gpubridge/clock.h"
 #include "gpubridge/message.h"
@@ -211,6 +212,32 @@ gb_status gb_actor_type_backend(gb_silo *silo, const char *type, const char **ba
  * bound). Errors: GB_EINVAL, GB_ENOENT, GB_ENOTSUP (not a device type),
  * GB_EAGAIN (ring not started or not calibrated yet). Thread-safe. */
 gb_status gb_actor_type_clock(gb_silo *silo, const char *type, gb_clock_fit *out);
+
+/* What happened to a device type's rings and actors (docs/device_actors.md). */
+typedef struct gb_actor_device_stats {
+    uint64_t failovers;         /* rings replaced after their device failed */
+    uint64_t migrated_messages; /* accepted, unhandled messages moved to a replacement ring */
+    uint64_t migrated_actors;   /* actor states moved to a replacement ring */
+    uint64_t lost_messages;     /* accepted messages no ring could take (requests answered GB_EDEVICE) */
+    uint64_t deactivations;     /* deactivations queued for idle actors (the device frees the state
+                                 * slot, unless the actor has calls out) */
+} gb_actor_device_stats;
+
+/* A snapshot of device type `type`'s stats (all 0 before its ring starts).
+ * Errors: GB_EINVAL (NULL), GB_ENOENT (no such type), GB_ENOTSUP (not a
+ * device type). Thread-safe. */
+gb_status gb_actor_type_device_stats(gb_silo *silo, const char *type, gb_actor_device_stats *out);
+
+/* The device broker of device type `type` (starting its ring): one entry
+ * per known backend of its chain, the health of each (a device whose ring
+ * failed is unhealthy there, with the reason) and the fault switches
+ * (gb_broker_inject_fault(b, backend, GB_OP_RING, n) makes the running
+ * ring on that backend fail, which the type answers with a failover).
+ * Owned by the silo, valid until gb_silo_destroy.
+ * Errors: GB_EINVAL, GB_ENOENT, GB_ENOTSUP (not a device type, or it has no
+ * broker: a malformed GB_FAULT, logged), and gb_actor_type_backend's.
+ * Thread-safe. */
+gb_status gb_actor_type_broker(gb_silo *silo, const char *type, gb_broker **out);
 
 /* ---- Identity ------------------------------------------------------------ */
 

@@ -18,9 +18,11 @@
  *
  * Fault injection (off by default): gb_broker_inject_fault, or the
  * environment variable GB_FAULT="backend:op[:count],..." read at creation
- * (op: open, compile, launch, alloc; count -1 or absent: every time), makes
- * the named operation of that backend fail with GB_EDEVICE, as a driver
- * failure would. Used by tests to prove fallback loses no work.
+ * (op: open, compile, launch, alloc, ring; count -1 or absent: every time),
+ * makes the named operation of that backend fail with GB_EDEVICE, as a
+ * driver failure would. `ring` is a running ring failing: device actor
+ * types check it while their ring runs and fail over to the next backend
+ * (docs/device_actors.md). Used by tests to prove fallback loses no work.
  *
  * Every function is thread-safe (one mutex per broker).
  */
@@ -43,6 +45,7 @@ typedef enum gb_device_op {
     GB_OP_COMPILE,    /* build a program */
     GB_OP_LAUNCH,     /* run a kernel */
     GB_OP_ALLOC,      /* allocate device memory */
+    GB_OP_RING,       /* a running ring on the device (checked by its owner while it runs) */
     GB_OP_COUNT
 } gb_device_op;
 
@@ -123,7 +126,7 @@ gb_status gb_broker_inject_fault(gb_broker *b, const char *backend, gb_device_op
  * before each operation. */
 gb_status gb_broker_fault_check(gb_broker *b, uint32_t i, gb_device_op op);
 
-/* "open", "compile", "launch", "alloc"; "?" otherwise. */
+/* "open", "compile", "launch", "alloc", "ring"; "?" otherwise. */
 const char *gb_device_op_name(gb_device_op op);
 const char *gb_breaker_state_name(gb_breaker_state s);
 

@@ -99,7 +99,8 @@ typedef struct gb_ring_counters {
     uint64_t unknown_type;   /* messages for an unknown or mismatched actor type */
     uint64_t table_full;     /* messages refused: the lane's actor table is full */
     uint64_t actors;         /* actors activated */
-    uint64_t discarded;      /* accepted messages dropped by GB_RING_ABORT */
+    uint64_t discarded;      /* accepted messages dropped by GB_RING_ABORT (and not taken out) */
+    uint64_t deactivated;    /* actors whose table entry was freed (gb_ring_deactivate) */
 } gb_ring_counters;
 
 /* Create a ring (not yet consuming: gb_ring_start). Copies opts; the
@@ -216,6 +217,58 @@ uint32_t gb_ring_lane(const gb_ring *ring, uint64_t id);
  * Thread-safe. */
 const char *gb_ring_backend(const gb_ring *ring);
 size_t gb_ring_memory_bytes(const gb_ring *ring);
+
+/* ---- failover and deactivation (docs/rings.md "Failover") ----------------- */
+
+/* GB_OK while the ring's consumers can make progress (always once
+ * gb_ring_stop began), else the executor's failure (GB_EDEVICE: a kernel
+ * that failed, a lost device). Errors: GB_EINVAL (NULL). Thread-safe. */
+gb_status gb_ring_health(gb_ring *ring);
+
+/* A message taken out of a stopped ring: its actor type, its header
+ * (reserved = 0) and payload (hdr->payload_len bytes, valid during the call). */
+typedef void (*gb_ring_msg_fn)(void *arg, uint32_t type, const gb_msg_header *hdr, const void *payload);
+
+/* Take every accepted but unhandled message out of a stopped ring (stopped
+ * with GB_RING_ABORT, or a drain that failed), lane by lane, each lane in
+ * queue order and then its host overflow list in order, so each actor's
+ * messages (and each sender's, per actor) come out in the order they were
+ * accepted. First waits for host senders still inside gb_ring_send (they
+ * finish or are refused at once: the ring is closed). The messages leave
+ * the ring: inflight and discarded go down by their number, *taken (may be
+ * NULL) gets it. A message a consumer was handling when it died (a device
+ * failure, not an abort) was not popped and is taken too (at-least-once).
+ * Errors: GB_EINVAL (NULL), GB_EBUSY (not stopped), GB_ENOMEM.
+ * Not thread-safe with other calls that change this ring (start, stop). */
+gb_status gb_ring_take_pending(gb_ring *ring, gb_ring_msg_fn fn, void *arg, uint64_t *taken);
+
+/* An actor of a ring: type, id and its state (state_size bytes: the
+ * ring's state stride, valid during the call). */
+typedef void (*gb_ring_actor_fn)(void *arg, uint32_t type, uint64_t id, const void *state, uint32_t state_size);
+
+/* Call fn for every active actor of a ring that is not running (before
+ * start or after stop); *count (may be NULL) gets how many.
+ * Errors: GB_EINVAL (NULL), GB_EBUSY (running). Not thread-safe with
+ * start/stop. */
+gb_status gb_ring_export_actors(gb_ring *ring, gb_ring_actor_fn fn, void *arg, uint64_t *count);
+
+/* Activate actor id of `type` on a ring that has not started, with its
+ * state set to the len bytes at state (the rest zero): the first message
+ * to it then finds that state instead of a zeroed one.
+ * Errors: GB_EINVAL (NULL, type out of range, len above the ring's state
+ * stride), GB_EBUSY (the ring was started), GB_EEXIST (id already active),
+ * GB_ENOMEM (its lane's actor table is full). Not thread-safe with
+ * start or other imports. */
+gb_status gb_ring_import_actor(gb_ring *ring, uint32_t type, uint64_t id, const void *state, size_t len);
+
+/* Queue a deactivation of actor id (of `type`) behind the messages already
+ * accepted for it: when its lane reaches it, the actor's table entry and
+ * state are freed (counted in deactivated); a later message activates it
+ * again with a zeroed state. An actor that is not active, or that has
+ * calls out (gb_ring_begin_call not yet answered), is left alone.
+ * Never refused by a full lane (spills). Errors: those of gb_ring_send
+ * (GB_EINVAL, GB_ECLOSED, GB_ENOMEM). Thread-safe. */
+gb_status gb_ring_deactivate(gb_ring *ring, uint32_t type, uint64_t id);
 
 /* ---- device time (docs/device_time.md) ----------------------------------- */
 

@@ -75,6 +75,10 @@ typedef struct collect_arg {
 static void probe(gbi_actor *a, void *arg)
 {
     collect_arg *ca = arg;
+    if (a->location == GBI_LOC_RING) { /* its activation lives on a ring */
+        gbi_devtype_collect(ca->s, a, ca->now);
+        return;
+    }
     int64_t timeout = a->type->desc.idle_timeout_ns;
     if (timeout <= 0 || !atomic_load_explicit(&a->is_active, memory_order_relaxed))
         return;

@@ -14,45 +14,35 @@
  * One drain thread per ring owns the ring's outbound queue: responses
  * complete the calls they answer (gbi_call_complete, which also advances
  * the silo HLC past the device's stamp), one-way messages go to their
- * targets' mailboxes (or rings). gb_ring_recv spins, yields, then sleeps
- * in short steps, so an idle drain thread costs little and a busy one
- * answers within a few microseconds. The same thread calibrates the
+ * targets' mailboxes (or rings), and requests that handlers made with
+ * gb_ring_begin_call become calls of the silo (device_call.c).
+ * gb_ring_recv spins, yields, then sleeps in short steps, so an idle drain
+ * thread costs little and a busy one answers within a few microseconds. The same thread calibrates the
  * device clock (a burst of ring clock pings at start and every second) and
  * publishes the fit to the ring, whose HLC then carries physical time.
+ * Every millisecond it also asks whether the ring failed (the executor's
+ * health, the broker's GB_OP_RING fault point); a failed ring is replaced
+ * on the next backend of the chain by device_failover.c.
+ *
+ * Each type has a broker over its chain (created with its first ring):
+ * the failed device is marked unhealthy there, and its breaker steers
+ * later failovers away from a device that keeps failing.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "actor/runtime.h"
+#include "actor/device_actor.h"
 #include "base/error.h"
 #include "gpubridge/log.h"
 #include "gpubridge/time.h"
 
 #define CALIB_SAMPLES 64
-#define CALIB_HISTORY 256
 #define CALIB_PERIOD_NS 1000000000LL
 #define RECV_WAIT_NS 2000000LL
-
-typedef struct gbi_devtype {
-    gb_silo *silo;
-    const gbi_type *type;
-    gb_actor_device d;       /* strings owned */
-    pthread_mutex_t lock;    /* ring start and stop */
-    _Atomic(gb_ring *) ring; /* published once started */
-    gb_status start_err;     /* sticky failure (under lock) */
-    char start_msg[256];     /* its gb_last_error() (under lock) */
-    _Atomic uint64_t taken;  /* outbound messages the drain thread has fully handled */
-    pthread_t drain;
-    _Atomic int stop; /* drain thread: exit once the outbound queue is empty */
-    pthread_mutex_t fit_lock;
-    gb_clock_fit fit;
-    int have_fit;
-    /* drain thread only: the last CALIB_HISTORY clock samples, so that the
-     * fit's drift is measured over several bursts (seconds), not one */
-    gb_clock_sample hist[CALIB_HISTORY];
-    uint32_t hist_n, hist_pos;
-} gbi_devtype;
+#define CHECK_PERIOD_NS 1000000LL
 
 static char *dup_or_null(const char *s, int *bad)
 {
@@ -82,8 +72,10 @@ gb_status gbi_devtype_create(gb_silo *s, gbi_type *t, const gb_actor_device *d)
     dt->d.source = dup_or_null(d->source, &bad);
     dt->d.fn = dup_or_null(d->fn, &bad);
     dt->d.devices = dup_or_null(d->devices ? d->devices : "cuda,opencl,cpu", &bad);
+    dt->entry = GBI_NO_ENTRY;
     pthread_mutex_init(&dt->lock, NULL);
     pthread_mutex_init(&dt->fit_lock, NULL);
+    pthread_rwlock_init(&dt->idle_lock, NULL);
     t->dev = dt;
     return bad ? gbi_error(GB_ENOMEM, w, "out of memory") : GB_OK;
 }
@@ -138,17 +130,53 @@ static void deliver_oneway(gb_silo *s, const gb_msg_header *h, const void *paylo
            a ? "target refused it" : "unknown target");
 }
 
-/* Every outbound message ends here (a late clock reply is just counted);
- * `taken` moves after the delivery, which gbi_devtypes_quiet relies on. */
+void gbi_devtype_deliver(gbi_devtype *dt, const gb_msg_header *h, const void *payload)
+{
+    if (gb_ring_clock_is_reply(h))
+        ; /* a late clock reply */
+    else if (h->flags & GB_MSG_RESPONSE)
+        deliver_response(dt->silo, h, payload);
+    else if (h->correlation && !(h->flags & (GB_MSG_ONEWAY | GB_MSG_SYSTEM)))
+        gbi_devtype_call(dt, h, payload); /* gb_ring_begin_call */
+    else
+        deliver_oneway(dt->silo, h, payload);
+}
+
+int gbi_devtype_lock(gbi_devtype *dt)
+{
+    for (uint32_t round = 0; pthread_mutex_trylock(&dt->lock) != 0; round++) {
+        if (atomic_load_explicit(&dt->stop, memory_order_acquire))
+            return 0;
+        if (round < 64) {
+            sched_yield();
+        } else { /* shutdown's drain or a failover may hold the lock a while */
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (!atomic_load_explicit(&dt->stop, memory_order_acquire))
+        return 1;
+    pthread_mutex_unlock(&dt->lock);
+    return 0;
+}
+
+void gbi_devtype_fail_msg(gbi_devtype *dt, const gb_msg_header *h, gb_status status, const char *why)
+{
+    if (h->correlation && !(h->flags & (GB_MSG_ONEWAY | GB_MSG_RESPONSE | GB_MSG_SYSTEM))) {
+        (void)gbi_call_complete(dt->silo, h->correlation, status, NULL);
+        return;
+    }
+    if (!(h->flags & GB_MSG_SYSTEM))
+        gb_log(GB_LOG_ERROR, "actor", "device type '%s': message to %016llx dropped: %s", dt->type->name,
+               (unsigned long long)h->target, why);
+}
+
+/* Every outbound message of the current ring ends here; `taken` moves
+ * after the delivery, which gbi_devtypes_quiet relies on. */
 static void on_outbound(void *arg, const gb_msg_header *h, const void *payload)
 {
     gbi_devtype *dt = arg;
-    if (gb_ring_clock_is_reply(h))
-        ;
-    else if (h->flags & GB_MSG_RESPONSE)
-        deliver_response(dt->silo, h, payload);
-    else
-        deliver_oneway(dt->silo, h, payload);
+    gbi_devtype_deliver(dt, h, payload);
     atomic_fetch_add_explicit(&dt->taken, 1, memory_order_seq_cst);
 }
 
@@ -166,8 +194,8 @@ static void calibrate(gbi_devtype *dt, gb_ring *r)
         return; /* no timer, or the ring is closing: the clock stays as it was */
     for (uint32_t i = 0; i < CALIB_SAMPLES; i++) {
         dt->hist[dt->hist_pos] = smp[i];
-        dt->hist_pos = (dt->hist_pos + 1) % CALIB_HISTORY;
-        dt->hist_n += dt->hist_n < CALIB_HISTORY;
+        dt->hist_pos = (dt->hist_pos + 1) % GBI_CALIB_HISTORY;
+        dt->hist_n += dt->hist_n < GBI_CALIB_HISTORY;
     }
     if (gb_clock_fit_samples(dt->hist, dt->hist_n, &fo, &fit) != GB_OK)
         return;
@@ -183,10 +211,20 @@ static void *drain_main(void *arg)
     gbi_devtype *dt = arg;
     gb_ring *r = atomic_load_explicit(&dt->ring, memory_order_acquire);
     _Alignas(16) uint8_t buf[GB_MSG_SLOT_MAX];
-    int64_t next_calib = 0;
+    int64_t next_calib = 0, next_check = 0;
     for (;;) {
         int stopping = atomic_load_explicit(&dt->stop, memory_order_acquire);
-        if (!stopping && gb_time_monotonic_ns() >= next_calib) {
+        int64_t now = gb_time_monotonic_ns();
+        if (!stopping && now >= next_check) {
+            gb_ring *nr = gbi_devtype_check(dt, r);
+            next_check = gb_time_monotonic_ns() + CHECK_PERIOD_NS;
+            if (nr != r) { /* another device: calibrate its clock afresh */
+                r = nr;
+                next_calib = 0;
+                dt->hist_n = dt->hist_pos = 0;
+            }
+        }
+        if (!stopping && now >= next_calib) {
             calibrate(dt, r);
             next_calib = gb_time_monotonic_ns() + CALIB_PERIOD_NS;
         }
@@ -201,7 +239,7 @@ static void *drain_main(void *arg)
 
 /* ---- starting a ring ----------------------------------------------------------- */
 
-static gb_status create_on(gbi_devtype *dt, const char *backend, gb_ring **out)
+gb_status gbi_devtype_ring_create(gbi_devtype *dt, const char *backend, gb_ring **out)
 {
     gb_ring_actor_type rt = {.name = dt->type->name,
                              .state_size = dt->d.state_size,
@@ -219,20 +257,61 @@ static gb_status create_on(gbi_devtype *dt, const char *backend, gb_ring **out)
     if (strcmp(backend, "cpu") != 0 && !dt->d.source)
         return gbi_error(GB_ENOTSUP, "device actor", "type '%s' has no source for %s", dt->type->name,
                          backend);
-    gb_status st = gb_ring_create(out, &o);
+    return gb_ring_create(out, &o);
+}
+
+void gbi_devtype_chain(const gbi_devtype *dt, char *buf, size_t len)
+{
+    const char *env = getenv("GB_DEVICES");
+    snprintf(buf, len, "%s", env && *env ? env : dt->d.devices);
+}
+
+/* The type's broker over the backends of its chain that exist (each once):
+ * health and the GB_OP_RING fault point. Without one (a malformed GB_FAULT)
+ * the type runs unwatched, which is logged. dt->lock held. */
+static void make_broker(gbi_devtype *dt)
+{
+    char chain[256], known[256] = "", *save = NULL;
+    gbi_devtype_chain(dt, chain, sizeof chain);
+    size_t used = 0;
+    for (char *b = strtok_r(chain, ", ", &save); b; b = strtok_r(NULL, ", ", &save)) {
+        char probe[20];
+        snprintf(probe, sizeof probe, ",%s,", b);
+        char have[260];
+        snprintf(have, sizeof have, ",%s,", known);
+        if (!strstr(",cuda,opencl,cpu,", probe) || strstr(have, probe)) /* the broker's backends, once */
+            continue;
+        int n = snprintf(known + used, sizeof known - used, "%s%s", used ? "," : "", b);
+        used = n > 0 && used + (size_t)n < sizeof known ? used + (size_t)n : used;
+    }
+    gb_broker_opts bo = {.chain = known};
+    if (!used || gb_broker_create(&dt->broker, &bo) != GB_OK) {
+        dt->broker = NULL;
+        gb_log(GB_LOG_WARN, "actor", "device type '%s' runs without a device broker (no failover checks): %s",
+               dt->type->name, used ? gb_last_error() : "no known backend in its chain");
+    }
+}
+
+/* Create and start a ring on backend; its broker entry is remembered. */
+static gb_status create_on(gbi_devtype *dt, const char *backend, gb_ring **out)
+{
+    gb_status st = gbi_devtype_ring_create(dt, backend, out);
     if (st == GB_OK && (st = gb_ring_start(*out)) != GB_OK) {
         gb_ring_destroy(*out);
         *out = NULL;
     }
+    if (st == GB_OK && (!dt->broker || gb_broker_find(dt->broker, backend, &dt->entry) != GB_OK))
+        dt->entry = GBI_NO_ENTRY;
     return st;
 }
 
 /* The first backend of the chain whose ring starts; GB_ENOTSUP skips on. */
 static gb_status create_chain(gbi_devtype *dt, gb_ring **out)
 {
-    const char *env = getenv("GB_DEVICES");
     char chain[256];
-    snprintf(chain, sizeof chain, "%s", env && *env ? env : dt->d.devices);
+    gbi_devtype_chain(dt, chain, sizeof chain);
+    if (!dt->broker)
+        make_broker(dt);
     gb_status st = gbi_error(GB_ENOTSUP, "device actor", "empty device chain for type '%s'", dt->type->name);
     char *save = NULL;
     for (char *b = strtok_r(chain, ", ", &save); b; b = strtok_r(NULL, ", ", &save)) {
@@ -264,7 +343,7 @@ static gb_status start_ring(gbi_devtype *dt, gb_ring **out)
 /* The type's ring, started on first use. A failed start is remembered (with
  * its reason) and reported to every later sender. No ring starts once the
  * silo is shutting down (its rings are being drained). */
-static gb_status ring_of(gb_silo *s, gbi_devtype *dt, gb_ring **out)
+gb_status gbi_devtype_ring(gb_silo *s, gbi_devtype *dt, gb_ring **out)
 {
     *out = atomic_load_explicit(&dt->ring, memory_order_acquire);
     if (*out)
@@ -287,15 +366,47 @@ static gb_status ring_of(gb_silo *s, gbi_devtype *dt, gb_ring **out)
     return st;
 }
 
-gb_status gbi_ring_route_put(gb_silo *s, gbi_actor *a, gbi_msg *m)
+/* Send to the type's current ring. A ring replaced by a failover answers
+ * GB_ECLOSED: the replacement is published under dt->lock after the old
+ * ring's messages were moved into it, so the retry goes behind them. */
+static gb_status route_send(gb_silo *s, gbi_devtype *dt, const gb_msg_header *h, const void *payload)
 {
     gb_ring *r;
-    gb_status st = ring_of(s, a->type->dev, &r);
-    if (st != GB_OK)
-        return st;
+    gb_status st = gbi_devtype_ring(s, dt, &r);
+    while (st == GB_OK) {
+        st = gb_ring_send(r, 0, h, payload, GB_SEND_SPILL);
+        if (st != GB_ECLOSED)
+            return st;
+        if (!gbi_devtype_lock(dt)) /* shutdown stopped the ring for good */
+            return gbi_error(GB_ECLOSED, "device actor", "the ring of type '%s' is stopped", dt->type->name);
+        gb_ring *cur = atomic_load_explicit(&dt->ring, memory_order_acquire);
+        if (cur == r && dt->start_err != GB_OK)
+            st = gbi_error(dt->start_err, "device actor", "%s", dt->start_msg);
+        else if (cur == r)
+            st = gbi_error(GB_ECLOSED, "device actor", "the ring of type '%s' is stopped", dt->type->name);
+        else
+            st = GB_OK; /* replaced: try the new ring */
+        pthread_mutex_unlock(&dt->lock);
+        r = cur;
+    }
+    return st;
+}
+
+gb_status gbi_ring_route_put(gb_silo *s, gbi_actor *a, gbi_msg *m)
+{
+    gbi_devtype *dt = a->type->dev;
     gb_msg_header h = m->hdr;
     h.reserved = 0;
-    st = gb_ring_send(r, 0, &h, h.payload_len ? gbi_msg_payload(m) : NULL, GB_SEND_SPILL);
+    const void *payload = h.payload_len ? gbi_msg_payload(m) : NULL;
+    gb_status st;
+    if (a->type->desc.idle_timeout_ns > 0) {
+        pthread_rwlock_rdlock(&dt->idle_lock);
+        gbi_devtype_touch(dt, a);
+        st = route_send(s, dt, &h, payload);
+        pthread_rwlock_unlock(&dt->idle_lock);
+    } else {
+        st = route_send(s, dt, &h, payload);
+    }
     if (st == GB_OK)
         gbi_msg_free(s, m);
     return st;
@@ -322,7 +433,7 @@ gb_status gb_actor_type_backend(gb_silo *s, const char *type, const char **backe
     gb_status st = backend ? find_dev(s, type, &dt, "gb_actor_type_backend")
                            : gbi_error(GB_EINVAL, "gb_actor_type_backend", "backend is NULL");
     gb_ring *r;
-    if (st == GB_OK && (st = ring_of(s, dt, &r)) == GB_OK)
+    if (st == GB_OK && (st = gbi_devtype_ring(s, dt, &r)) == GB_OK)
         *backend = gb_ring_backend(r);
     return st;
 }
@@ -342,6 +453,39 @@ gb_status gb_actor_type_clock(gb_silo *s, const char *type, gb_clock_fit *out)
     return have ? GB_OK : gbi_error(GB_EAGAIN, "gb_actor_type_clock", "type '%s' not calibrated yet", type);
 }
 
+gb_status gb_actor_type_device_stats(gb_silo *s, const char *type, gb_actor_device_stats *out)
+{
+    gbi_devtype *dt;
+    gb_status st = out ? find_dev(s, type, &dt, "gb_actor_type_device_stats")
+                       : gbi_error(GB_EINVAL, "gb_actor_type_device_stats", "out is NULL");
+    if (st != GB_OK)
+        return st;
+    *out = (gb_actor_device_stats){
+        .failovers = atomic_load_explicit(&dt->failovers, memory_order_acquire),
+        .migrated_messages = atomic_load_explicit(&dt->migrated_messages, memory_order_relaxed),
+        .migrated_actors = atomic_load_explicit(&dt->migrated_actors, memory_order_relaxed),
+        .lost_messages = atomic_load_explicit(&dt->lost_messages, memory_order_relaxed),
+        .deactivations = atomic_load_explicit(&dt->deactivations, memory_order_relaxed),
+    };
+    return GB_OK;
+}
+
+gb_status gb_actor_type_broker(gb_silo *s, const char *type, gb_broker **out)
+{
+    gbi_devtype *dt;
+    gb_status st = out ? find_dev(s, type, &dt, "gb_actor_type_broker")
+                       : gbi_error(GB_EINVAL, "gb_actor_type_broker", "out is NULL");
+    gb_ring *r;
+    if (st != GB_OK || (st = gbi_devtype_ring(s, dt, &r)) != GB_OK)
+        return st;
+    pthread_mutex_lock(&dt->lock);
+    *out = dt->broker;
+    pthread_mutex_unlock(&dt->lock);
+    return *out ? GB_OK
+                : gbi_error(GB_ENOTSUP, "gb_actor_type_broker",
+                            "type '%s' has no device broker (see the log)", type);
+}
+
 /* ---- shutdown ---------------------------------------------------------------------- */
 
 int gbi_devtypes_quiet(gb_silo *s)
@@ -358,6 +502,10 @@ int gbi_devtypes_quiet(gb_silo *s)
          * emitted bump, made before its batch was uncounted, is visible now */
         gb_ring_get_counters(r, &c);
         if (c.inflight || atomic_load_explicit(&dt->taken, memory_order_seq_cst) != c.emitted)
+            return 0;
+        /* last: a failover that began before the reads above is seen here */
+        if (atomic_load_explicit(&dt->failing, memory_order_seq_cst) ||
+            atomic_load_explicit(&dt->ring, memory_order_seq_cst) != r)
             return 0;
     }
     return 1;
@@ -389,6 +537,14 @@ void gbi_devtype_free_one(gbi_type *t)
     if (!dt)
         return;
     gb_ring_destroy(atomic_load_explicit(&dt->ring, memory_order_relaxed));
+    while (dt->retired) {
+        gbi_retired *x = dt->retired;
+        dt->retired = x->next;
+        gb_ring_destroy(x->ring);
+        free(x);
+    }
+    gb_broker_destroy(dt->broker);
+    pthread_rwlock_destroy(&dt->idle_lock);
     free((char *)dt->d.source);
     free((char *)dt->d.fn);
     free((char *)dt->d.devices);

@@ -362,6 +362,10 @@ gb_status gbi_devtype_create(gb_silo *s, gbi_type *t, const gb_actor_device *d);
 /* Accept m for an actor that lives on a ring (starting the ring on first
  * use); on success m is consumed, on error it is still the caller's. */
 gb_status gbi_ring_route_put(gb_silo *s, gbi_actor *a, gbi_msg *m);
+/* Idle collection of one device actor (device_idle.c): queue its
+ * deactivation on the ring once its type's idle timeout passed since the
+ * last message sent to it. Service thread. */
+void gbi_devtype_collect(gb_silo *s, gbi_actor *a, int64_t now_ns);
 /* Whether every started ring has nothing in flight and its drain thread
  * has delivered everything its handlers put out. */
 int gbi_devtypes_quiet(gb_silo *s);

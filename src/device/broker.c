@@ -34,7 +34,7 @@ struct gb_broker {
     broker_entry e[BROKER_MAX];
 };
 
-static const char *const op_names[GB_OP_COUNT] = {"open", "compile", "launch", "alloc"};
+static const char *const op_names[GB_OP_COUNT] = {"open", "compile", "launch", "alloc", "ring"};
 
 const char *gb_device_op_name(gb_device_op op)
 {
@@ -113,8 +113,8 @@ static gb_status parse_op(const char *s, gb_device_op *op)
             *op = (gb_device_op)i;
             return GB_OK;
         }
-    return gbi_error(GB_EINVAL, "broker_create", "GB_FAULT: unknown operation '%s' (open, compile, launch, alloc)",
-                     s);
+    return gbi_error(GB_EINVAL, "broker_create",
+                     "GB_FAULT: unknown operation '%s' (open, compile, launch, alloc, ring)", s);
 }
 
 /* GB_FAULT="backend:op[:count],...": arm the faults it names. */

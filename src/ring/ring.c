@@ -185,6 +185,7 @@ gb_status gbi_ring_build(gb_ring **out, const gb_ring_opts *n, const gbi_ring_ex
     r->exec = exec;
     r->opts = *n;
     atomic_init(&r->closed, 0);
+    atomic_init(&r->in_send, 0);
     atomic_init(&r->stop_waiters, 0);
     atomic_init(&r->discarded, 0);
     pthread_mutex_init(&r->recv_lock, NULL);
@@ -303,16 +304,11 @@ gb_status gb_ring_stop(gb_ring *r, gb_ring_stop_mode mode)
     return st;
 }
 
-gb_status gb_ring_send(gb_ring *r, uint32_t type, const gb_msg_header *hdr, const void *payload,
-                       gb_send_policy policy)
+/* The send itself, counted in inflight before `closed` is read again
+ * (the drain invariant); the caller is counted in r->in_send. */
+static gb_status send_counted(gb_ring *r, uint32_t type, const gb_msg_header *hdr, const void *payload,
+                              gb_send_policy policy)
 {
-    if (!r || !hdr || (!payload && hdr->payload_len))
-        return gbi_error(GB_EINVAL, "ring_send", "NULL ring, header or payload");
-    if (type >= r->opts.ntypes || (unsigned)policy > GB_SEND_SPILL)
-        return gbi_error(GB_EINVAL, "ring_send", "type %u (of %u) or policy %d invalid", type, r->opts.ntypes,
-                         (int)policy);
-    if (atomic_load_explicit(&r->closed, memory_order_acquire))
-        return gbi_error(GB_ECLOSED, "ring_send", "the ring is stopping or stopped");
     gb_atomic_fetch_add_seq_cst(&r->shm->inflight, (uint64_t)1);
     if (atomic_load_explicit(&r->closed, memory_order_seq_cst)) {
         gb_atomic_fetch_add_seq_cst(&r->shm->inflight, (uint64_t)0 - 1);
@@ -329,6 +325,22 @@ gb_status gb_ring_send(gb_ring *r, uint32_t type, const gb_msg_header *hdr, cons
     if (r->ops->kick)
         r->ops->kick(r->exec, lane);
     return GB_OK;
+}
+
+gb_status gb_ring_send(gb_ring *r, uint32_t type, const gb_msg_header *hdr, const void *payload,
+                       gb_send_policy policy)
+{
+    if (!r || !hdr || (!payload && hdr->payload_len))
+        return gbi_error(GB_EINVAL, "ring_send", "NULL ring, header or payload");
+    if (type >= r->opts.ntypes || (unsigned)policy > GB_SEND_SPILL)
+        return gbi_error(GB_EINVAL, "ring_send", "type %u (of %u) or policy %d invalid", type, r->opts.ntypes,
+                         (int)policy);
+    if (atomic_load_explicit(&r->closed, memory_order_acquire))
+        return gbi_error(GB_ECLOSED, "ring_send", "the ring is stopping or stopped");
+    atomic_fetch_add_explicit(&r->in_send, 1, memory_order_seq_cst);
+    gb_status st = send_counted(r, type, hdr, payload, policy);
+    atomic_fetch_sub_explicit(&r->in_send, 1, memory_order_release); /* its enqueue happened before */
+    return st;
 }
 
 gb_status gb_ring_recv(gb_ring *r, gb_msg_header *hdr, void *payload, size_t cap, int64_t timeout_ns)
@@ -375,6 +387,7 @@ static void add_lane_counters(gb_ring *r, uint32_t l, gb_ring_counters *c)
     c->unknown_type += gb_atomic_load_relaxed(&ln->unknown_type);
     c->table_full += gb_atomic_load_relaxed(&ln->table_full);
     c->actors += gb_atomic_load_relaxed(&ln->actors);
+    c->deactivated += gb_atomic_load_relaxed(&ln->deactivated);
 }
 
 gb_status gb_ring_get_counters(gb_ring *r, gb_ring_counters *c)

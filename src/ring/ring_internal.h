@@ -42,6 +42,10 @@ struct gb_ring {
     gb_ring_actor_type *types;
     gb_ring_handler_fn *handlers; /* cpu: per type */
     _Atomic int closed;       /* sends refused */
+    /* host senders inside gb_ring_send (past their first look at `closed`):
+     * once `closed` is set and this reads 0, no host send can still put a
+     * message into a lane (gb_ring_take_pending waits for that) */
+    _Alignas(64) _Atomic uint32_t in_send;
     _Atomic int stop_waiters; /* blocked senders give up when set */
     int state;                /* GBI_RING_*, start/stop thread only */
     pthread_mutex_t recv_lock;
