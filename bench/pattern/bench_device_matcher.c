@@ -83,6 +83,8 @@ static double device_matcher(const gb_pattern_set *set, const char *chain, const
     if (st == GB_OK)
         st = gb_device_matcher_flush(dm);
     int64_t t1 = gb_time_monotonic_ns();
+    if (st != GB_OK)
+        fprintf(stderr, "device matcher on %s: %s\n", chain, gb_last_error());
     gb_device_matcher_stats s;
     gb_device_matcher_stats_get(dm, UINT32_MAX, &s);
     *ovf = s.overflows;

@@ -48,6 +48,7 @@ typedef struct gb_device_matcher_opts {
     uint32_t id_capacity;    /* bound ids per run (0: 32) */
     uint32_t match_capacity; /* words of match records per work-item and batch (0: 4096) */
     uint32_t key_shards;     /* work-items per pattern that can be sharded by key (0: 8; 1: none; at most 256) */
+    uint32_t checkpoint_events; /* events between host copies of the device-resident state (0: 65536) */
 } gb_device_matcher_opts;
 
 typedef struct gb_device_matcher_stats {
