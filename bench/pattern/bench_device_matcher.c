@@ -11,10 +11,12 @@
  * Rows: the four spec examples one at a time and a 50-pattern set (the
  * library patterns/fraud.gbp plus 41 variants, as in bench_pattern_pattern).
  * ev/s counts events pushed per second of wall time, flush included; the
- * device columns include building the launch buffers, copying the open-run
- * state in and out of the device on every batch, and any host reruns after
- * a capacity overflow (counted in the "ovf" column). PoCL runs on the same
- * cores as the host; its compile is done before timing.
+ * device columns include writing each batch's events to the device-resident
+ * buffers, reading back the summaries and matches, and any host reruns
+ * after a capacity overflow (counted in the "ovf" column; each moves the
+ * state through the host). PoCL runs on the same cores as the host; its
+ * compile is done before timing. Compare with the commit before the
+ * resident buffers by building this file there.
  */
 #include <inttypes.h>
 #include <stdio.h>
