@@ -100,6 +100,8 @@ static gbi_msg *copy_in(gb_silo *s, const gb_msg_header *h, const void *payload)
     m->local_stamp = 0; /* a device stamp: the receiver runs gb_hlc_update */
     if (h->payload_len)
         memcpy(gbi_msg_payload(m), payload, h->payload_len);
+    if (GBI_FEED_ON(s))
+        gbi_feed_send(s, m); /* causal: it leaves the device actor here */
     return m;
 }
 
@@ -131,6 +133,8 @@ static void deliver_oneway(gb_silo *s, const gb_msg_header *h, const void *paylo
             gbi_count(&gbi_counters_here(s)->sent, 1);
             return;
         }
+        if (GBI_FEED_ON(s))
+            gbi_feed_unsend(s, m);
         gbi_msg_free(s, m);
     }
     gb_log(GB_LOG_WARN, "actor", "device message from %016llx to %016llx dropped: %s",
@@ -295,6 +299,8 @@ gb_status gbi_ring_route_put(gb_silo *s, gbi_actor *a, gbi_msg *m)
         return st;
     gb_msg_header h = m->hdr;
     h.reserved = 0;
+    if (GBI_FEED_ON(s))
+        gbi_feed_recv(s, m, a->id); /* causal: received as it enters the ring */
     st = gb_ring_send(r, 0, &h, h.payload_len ? gbi_msg_payload(m) : NULL, GB_SEND_SPILL);
     if (st == GB_OK)
         gbi_msg_free(s, m);
