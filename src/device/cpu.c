@@ -310,8 +310,8 @@ static gb_status cpu_buf_read(void *self, gbi_buf *b, const gbi_buf_range *r, ui
     return cpu_buf_copy(b, r, n, 0, "cpu_buf_read");
 }
 
-static gb_status cpu_buf_launch(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in, gbi_buf *out,
-                                uint32_t count)
+static gb_status cpu_buf_launch(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in,
+                                gbi_buf *out, uint32_t count)
 {
     if (!in || !out)
         return gbi_error(GB_EINVAL, "cpu_buf_launch", "NULL buffer");

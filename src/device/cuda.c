@@ -578,7 +578,8 @@ static gb_status cu_buf_copy(cu_dev *d, gbi_buf *b, const gbi_buf_range *r, uint
     }
     gbcu_result fin = g_cu.StreamSynchronize(d->work);
     res = res != GBCU_SUCCESS ? res : fin;
-    return res == GBCU_SUCCESS ? GB_OK : cu_fail(where, write ? "cuMemcpyHtoDAsync" : "cuMemcpyDtoHAsync", res);
+    return res == GBCU_SUCCESS ? GB_OK
+                               : cu_fail(where, write ? "cuMemcpyHtoDAsync" : "cuMemcpyDtoHAsync", res);
 }
 
 static gb_status cu_buf_write(void *self, gbi_buf *b, const gbi_buf_range *r, uint32_t n)
@@ -591,8 +592,8 @@ static gb_status cu_buf_read(void *self, gbi_buf *b, const gbi_buf_range *r, uin
     return cu_buf_copy(self, b, r, n, 0, "cuda_buf_read");
 }
 
-static gb_status cu_buf_launch(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in, gbi_buf *out,
-                               uint32_t count)
+static gb_status cu_buf_launch(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in,
+                               gbi_buf *out, uint32_t count)
 {
     cu_dev *d = self;
     gbcu_function f;

@@ -407,8 +407,11 @@ static gb_status ocl_buf_alloc(void *self, size_t bytes, gbi_buf **out)
     if (!b->mem) {
         free(b);
         return gbi_error(err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY ||
-                                 err == CL_INVALID_BUFFER_SIZE ? GB_ENOMEM : GB_EDEVICE,
-                         "opencl_buf_alloc", "clCreateBuffer of %zu bytes failed (OpenCL error %d)", bytes, (int)err);
+                                 err == CL_INVALID_BUFFER_SIZE
+                             ? GB_ENOMEM
+                             : GB_EDEVICE,
+                         "opencl_buf_alloc", "clCreateBuffer of %zu bytes failed (OpenCL error %d)", bytes,
+                         (int)err);
     }
     b->bytes = bytes;
     *out = b;
@@ -433,9 +436,11 @@ static gb_status ocl_buf_copy(ocl_dev *d, gbi_buf *b, const gbi_buf_range *r, ui
         if (!r[i].bytes)
             continue;
         if (write)
-            err = g_cl.EnqueueWriteBuffer(d->q, b->mem, CL_FALSE, r[i].off, r[i].bytes, r[i].host, 0, NULL, NULL);
+            err = g_cl.EnqueueWriteBuffer(d->q, b->mem, CL_FALSE, r[i].off, r[i].bytes, r[i].host, 0, NULL,
+                                          NULL);
         else
-            err = g_cl.EnqueueReadBuffer(d->q, b->mem, CL_FALSE, r[i].off, r[i].bytes, r[i].host, 0, NULL, NULL);
+            err = g_cl.EnqueueReadBuffer(d->q, b->mem, CL_FALSE, r[i].off, r[i].bytes, r[i].host, 0, NULL,
+                                         NULL);
     }
     cl_int fin = g_cl.Finish(d->q); /* also when an enqueue failed: the earlier ones use r's memory */
     err = err != CL_SUCCESS ? err : fin;
@@ -454,8 +459,8 @@ static gb_status ocl_buf_read(void *self, gbi_buf *b, const gbi_buf_range *r, ui
     return ocl_buf_copy(self, b, r, n, 0, "opencl_buf_read");
 }
 
-static gb_status ocl_buf_launch(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in, gbi_buf *out,
-                                uint32_t count)
+static gb_status ocl_buf_launch(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in,
+                                gbi_buf *out, uint32_t count)
 {
     ocl_dev *d = self;
     cl_kernel k = NULL;

@@ -3,10 +3,12 @@
  * It owns the flattened pattern set (bytecode, constants, per-pattern step
  * tables), each pattern's open-run state between batches (in the kernel's
  * word layout, kernels/pattern_layout.gbk), the capacities, and the walk
- * along the broker's chain: for a launch it takes the best device, runs the
- * kernel there (cpu: the native build; opencl/cuda: compiled once per
- * device from the embedded source, then io_launch), and on a device failure
- * gives the same input to the next entry.
+ * along the broker's chain: for a launch it takes the best device and runs
+ * the kernel there (cpu: the native build; opencl/cuda: compiled once per
+ * device from the embedded source) on two resident buffers that keep the
+ * open runs on the device between batches (see "device-resident state");
+ * on a device failure the same batch goes to the next entry, the state
+ * with it (read back, or rebuilt from a checkpoint and a log).
  *
  * A batch commits only when every pattern's output is whole: a pattern
  * whose capacity overflowed is rerun on the host with more room (nothing is
@@ -799,7 +801,8 @@ static gb_status read_states(gb_device_matcher *dm)
         const gbp_pattern *p = &dm->set->patterns[dm->ru[j].pat];
         const dpat *d = &dm->pats[dm->ru[j].pat];
         uint64_t nruns = dm->sum[(size_t)j * GBPD_SUM_WORDS + GBPD_SUM_ST + GBPD_ST_NRUNS];
-        uint64_t words = GBPD_ST_WORDS + nruns * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + d->cap_ids);
+        uint64_t words =
+            GBPD_ST_WORDS + nruns * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + d->cap_ids);
         if (!(fresh[j] = malloc(words * sizeof **fresh)))
             st = GB_ENOMEM;
         else
@@ -926,7 +929,8 @@ static gb_status instance(gb_device_matcher *dm, uint32_t i, const gbi_backend_o
 
 /* Write the header and the batch's events into the buffer holding the
  * state (more room for events: the state moves through the host). */
-static gb_status put_events(gb_device_matcher *dm, uint32_t i, const gb_event *ev, size_t n, int op, int64_t ts)
+static gb_status put_events(gb_device_matcher *dm, uint32_t i, const gb_event *ev, size_t n, int op,
+                            int64_t ts)
 {
     gb_status st = GB_OK;
     if (n > dm->ev_cap) {

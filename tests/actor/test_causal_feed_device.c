@@ -19,26 +19,26 @@
 #define H_CALLDEV 1u
 #define H_FROMDEV 2u
 
-GB_DUAL_SOURCE(cdev_src, GB_DEVICE_FN gb_i32 cdev_on_message(GB_GLOBAL gb_u8 *state,
-                                                             GB_GLOBAL const gb_msg_header *msg, gb_u64 hlc,
-                                                             gb_ring_ctx *ctx) {
-    GB_GLOBAL gb_u64 *count = (GB_GLOBAL gb_u64 *)state;
-    GB_GLOBAL gb_u8 *out;
-    (void)hlc;
-    *count = *count + 1u;
-    if (msg->method == 1u && msg->correlation) {
-        out = gb_ring_begin_reply(ctx, msg, 8);
-    } else if (msg->method == 3u) {
-        out = gb_ring_begin_emit(ctx, gb_payload_get_u64(msg, 0), 2u, 0, 8);
-    } else {
+GB_DUAL_SOURCE(
+    cdev_src, GB_DEVICE_FN gb_i32 cdev_on_message(GB_GLOBAL gb_u8 *state, GB_GLOBAL const gb_msg_header *msg,
+                                                  gb_u64 hlc, gb_ring_ctx *ctx) {
+        GB_GLOBAL gb_u64 *count = (GB_GLOBAL gb_u64 *)state;
+        GB_GLOBAL gb_u8 *out;
+        (void)hlc;
+        *count = *count + 1u;
+        if (msg->method == 1u && msg->correlation) {
+            out = gb_ring_begin_reply(ctx, msg, 8);
+        } else if (msg->method == 3u) {
+            out = gb_ring_begin_emit(ctx, gb_payload_get_u64(msg, 0), 2u, 0, 8);
+        } else {
+            return 0;
+        }
+        if (!out)
+            return -4;
+        gb_payload_put_u64(out, 0, *count);
+        gb_ring_end(ctx);
         return 0;
-    }
-    if (!out)
-        return -4;
-    gb_payload_put_u64(out, 0, *count);
-    gb_ring_end(ctx);
-    return 0;
-})
+    })
 
 static _Atomic int g_replies, g_from_dev;
 
@@ -94,8 +94,12 @@ GB_TEST(causal_feed_device, device_actor_messages_are_recorded_at_the_host_bound
     GB_CHECK(gb_causal_create(&g) == GB_OK, "create");
     gb_silo_opts o = {.causal = g, .drain_timeout_ns = 100000000};
     gb_silo *s = test_silo(&o);
-    gb_actor_device d = {.source = cdev_src, .fn = "cdev_on_message", .host_fn = cdev_on_message,
-                         .state_size = 8, .devices = "cpu", .mode = GB_RING_PERSISTENT};
+    gb_actor_device d = {.source = cdev_src,
+                         .fn = "cdev_on_message",
+                         .host_fn = cdev_on_message,
+                         .state_size = 8,
+                         .devices = "cpu",
+                         .mode = GB_RING_PERSISTENT};
     gb_actor_type dt = {.name = "cdev", .device = &d};
     gb_actor_type ht = {.name = "host", .handler = host_handler};
     GB_CHECK(gb_actor_type_register(s, &dt) == GB_OK, "%s", gb_last_error());
@@ -123,14 +127,19 @@ GB_TEST(causal_feed_device, device_actor_messages_are_recorded_at_the_host_bound
         reply_in = e.kind == GB_CAUSAL_RECV && e.actor == host ? id : 0;
     }
     uint64_t dev_emit = event_of(g, GB_CAUSAL_SEND, dev, 0);
-    GB_CHECK(call && dev_in && dev_reply && reply_in && dev_emit && emit_in, "every event recorded: %llu %llu %llu %llu %llu %llu of %zu", (unsigned long long)call, (unsigned long long)dev_in, (unsigned long long)dev_reply, (unsigned long long)reply_in, (unsigned long long)dev_emit, (unsigned long long)emit_in, gb_causal_count(g));
+    GB_CHECK(call && dev_in && dev_reply && reply_in && dev_emit && emit_in,
+             "every event recorded: %llu %llu %llu %llu %llu %llu of %zu", (unsigned long long)call,
+             (unsigned long long)dev_in, (unsigned long long)dev_reply, (unsigned long long)reply_in,
+             (unsigned long long)dev_emit, (unsigned long long)emit_in, gb_causal_count(g));
     GB_CHECK(dev_emit != dev_reply && emit_in != reply_in, "two messages from the device");
     bool hb = false;
     GB_CHECK(gb_causal_happened_before(g, call, dev_in, &hb) == GB_OK && hb, "call before the ring has it");
     GB_CHECK(gb_causal_happened_before(g, dev_in, dev_reply, &hb) == GB_OK && hb, "received before replying");
-    GB_CHECK(gb_causal_happened_before(g, dev_reply, reply_in, &hb) == GB_OK && hb, "reply before its receive");
+    GB_CHECK(gb_causal_happened_before(g, dev_reply, reply_in, &hb) == GB_OK && hb,
+             "reply before its receive");
     GB_CHECK(gb_causal_happened_before(g, dev_reply, dev_emit, &hb) == GB_OK && hb, "the device's own order");
-    GB_CHECK(gb_causal_happened_before(g, dev_emit, emit_in, &hb) == GB_OK && hb, "one-way before its receive");
+    GB_CHECK(gb_causal_happened_before(g, dev_emit, emit_in, &hb) == GB_OK && hb,
+             "one-way before its receive");
     gb_causal_violation v;
     GB_CHECK(gb_causal_verify(g, NULL, &v) == GB_OK, "%s: %s", gb_causal_violation_name(v.kind), v.what);
     gb_causal_destroy(g);

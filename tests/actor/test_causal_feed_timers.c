@@ -12,7 +12,16 @@
 #include "actor/actor_test.h"
 #include "gpubridge/causal.h"
 
-enum { M_ARM = 1, M_TICK = 2, M_NOTE = 3, M_SHORT = 4, M_HOLD = 5, M_CALL_TICK = 6, M_HOLD_ARM = 7, M_KICK = 8 };
+enum {
+    M_ARM = 1,
+    M_TICK = 2,
+    M_NOTE = 3,
+    M_SHORT = 4,
+    M_HOLD = 5,
+    M_CALL_TICK = 6,
+    M_HOLD_ARM = 7,
+    M_KICK = 8
+};
 #define TICKS 3
 
 static gb_actor_id g_a, g_b;
@@ -76,7 +85,8 @@ static gb_status handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m,
     }
     case M_CALL_TICK: {
         gb_actor_id me = gb_ctx_self(ctx), peer = me == g_a ? g_b : g_a;
-        return gb_ctx_call(ctx, peer, me == g_a ? M_HOLD_ARM : M_HOLD, NULL, 0, 60000000000LL, cb_ignore, NULL);
+        return gb_ctx_call(ctx, peer, me == g_a ? M_HOLD_ARM : M_HOLD, NULL, 0, 60000000000LL, cb_ignore,
+                           NULL);
     }
     default:
         return GB_OK;

@@ -17,12 +17,13 @@ static void plus_one(const uint8_t *in, uint8_t *out, uint32_t count)
         b[i] = a[i] + 1;
 }
 
-static const char plus_one_cl[] = "__kernel void plus_one(__global const uchar *in, __global uchar *out, uint n)\n"
-                                  "{\n"
-                                  "    size_t i = get_global_id(0);\n"
-                                  "    if (i < n)\n"
-                                  "        ((__global ulong *)out)[i] = ((__global const ulong *)in)[i] + 1;\n"
-                                  "}\n";
+static const char plus_one_cl[] =
+    "__kernel void plus_one(__global const uchar *in, __global uchar *out, uint n)\n"
+    "{\n"
+    "    size_t i = get_global_id(0);\n"
+    "    if (i < n)\n"
+    "        ((__global ulong *)out)[i] = ((__global const ulong *)in)[i] + 1;\n"
+    "}\n";
 
 /* An opened instance of backend with the test kernel; skips without it. */
 static void *open_backend(const char *backend, const gbi_backend_ops **be)
@@ -114,11 +115,26 @@ static void launches_ping_pong_between_resident_buffers(const char *backend)
     be->ring->destroy(self);
 }
 
-Test(buffers, cpu_contents_survive_between_calls) { contents_survive_between_calls("cpu"); }
-Test(buffers, pocl_contents_survive_between_calls) { contents_survive_between_calls("opencl"); }
-Test(buffers, cpu_a_range_outside_is_refused_before_copying) { a_range_outside_is_refused_before_copying("cpu"); }
-Test(buffers, pocl_a_range_outside_is_refused_before_copying) { a_range_outside_is_refused_before_copying("opencl"); }
-Test(buffers, cpu_launches_ping_pong_between_resident_buffers) { launches_ping_pong_between_resident_buffers("cpu"); }
+Test(buffers, cpu_contents_survive_between_calls)
+{
+    contents_survive_between_calls("cpu");
+}
+Test(buffers, pocl_contents_survive_between_calls)
+{
+    contents_survive_between_calls("opencl");
+}
+Test(buffers, cpu_a_range_outside_is_refused_before_copying)
+{
+    a_range_outside_is_refused_before_copying("cpu");
+}
+Test(buffers, pocl_a_range_outside_is_refused_before_copying)
+{
+    a_range_outside_is_refused_before_copying("opencl");
+}
+Test(buffers, cpu_launches_ping_pong_between_resident_buffers)
+{
+    launches_ping_pong_between_resident_buffers("cpu");
+}
 Test(buffers, pocl_launches_ping_pong_between_resident_buffers)
 {
     launches_ping_pong_between_resident_buffers("opencl");

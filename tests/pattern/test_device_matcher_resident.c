@@ -34,9 +34,15 @@ static gb_event *transfers(gb_pattern_set *set, size_t n, uint64_t seed)
     for (size_t i = 0; i < n; i++) {
         ts += (int64_t)(1 + gbt_rnd(&r, 30)) * (S / 10);
         uint32_t k = gbt_rnd(&r, 10);
-        double v = k == 0 ? 10000.0 + gbt_rnd(&r, 5000) : k == 1 ? 9000.0 + gbt_rnd(&r, 999) : 1.0 + gbt_rnd(&r, 3000);
-        ev[i] = (gb_event){.id = i + 1, .type = tr, .ts_ns = ts, .source = gbt_rnd(&r, 12),
-                           .target = gbt_rnd(&r, 12), .value = v};
+        double v = k == 0   ? 10000.0 + gbt_rnd(&r, 5000)
+                   : k == 1 ? 9000.0 + gbt_rnd(&r, 999)
+                            : 1.0 + gbt_rnd(&r, 3000);
+        ev[i] = (gb_event){.id = i + 1,
+                           .type = tr,
+                           .ts_ns = ts,
+                           .source = gbt_rnd(&r, 12),
+                           .target = gbt_rnd(&r, 12),
+                           .value = v};
     }
     return ev;
 }
@@ -70,7 +76,8 @@ static char *device_output(gb_pattern_set *set, const gb_event *ev, size_t n, gb
             cr_assert_eq(gb_broker_inject_fault(o.broker, lose, GB_OP_LAUNCH, 1), GB_OK);
             cr_assert_eq(gb_broker_inject_fault(o.broker, lose, GB_OP_ALLOC, 1), GB_OK);
         }
-        cr_assert_eq(gb_device_matcher_push(dm, ev + i, n - i < 100 ? n - i : 100), GB_OK, "%s", gb_last_error());
+        cr_assert_eq(gb_device_matcher_push(dm, ev + i, n - i < 100 ? n - i : 100), GB_OK, "%s",
+                     gb_last_error());
     }
     cr_assert_eq(gb_device_matcher_flush(dm), GB_OK, "%s", gb_last_error());
     cr_assert_eq(gb_device_matcher_stats_get(dm, UINT32_MAX, st), GB_OK);
@@ -81,14 +88,15 @@ static char *device_output(gb_pattern_set *set, const gb_event *ev, size_t n, gb
 Test(device_matcher_resident, frequent_checkpoints_keep_the_cpu_matchers_output)
 {
     uint64_t seed = gbt_seed();
-    printf("device_matcher_resident checkpoints seed %llu (GB_TEST_SEED to replay)\n", (unsigned long long)seed);
+    printf("device_matcher_resident checkpoints seed %llu (GB_TEST_SEED to replay)\n",
+           (unsigned long long)seed);
     gb_pattern_set *set = library();
     size_t n = 3000;
     gb_event *ev = transfers(set, n, seed);
     char *want = cpu_output(set, ev, n);
     gb_device_matcher_stats ds;
-    char *got = device_output(set, ev, n, (gb_device_matcher_opts){.chain = "cpu", .checkpoint_events = 150}, NULL,
-                              0, &ds);
+    char *got = device_output(set, ev, n, (gb_device_matcher_opts){.chain = "cpu", .checkpoint_events = 150},
+                              NULL, 0, &ds);
     cr_assert_str_eq(got, want, "seed %llu", (unsigned long long)seed);
     free(want), free(got), free(ev);
     gb_pattern_set_destroy(set);
@@ -103,7 +111,8 @@ Test(device_matcher_resident, a_lost_device_is_rebuilt_from_the_checkpoint_and_t
     if (!d.available)
         cr_skip_test("no OpenCL: %s", d.why_unavailable);
     uint64_t seed = gbt_seed();
-    printf("device_matcher_resident lost device seed %llu (GB_TEST_SEED to replay)\n", (unsigned long long)seed);
+    printf("device_matcher_resident lost device seed %llu (GB_TEST_SEED to replay)\n",
+           (unsigned long long)seed);
     gb_pattern_set *set = library();
     size_t n = 3000;
     gb_event *ev = transfers(set, n, seed);
