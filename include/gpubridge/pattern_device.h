@@ -20,6 +20,16 @@
  * rerun on the host (the native build of the same kernel) with the
  * capacity doubled, the larger capacity is kept for later batches, and the
  * event is counted in gb_device_matcher_stats.overflows.
+ *
+ * The open runs stay on the device between batches (resident buffers): a
+ * batch writes only its events and reads back only per-work-item counters
+ * and the matches. The state moves through the host when the batch goes
+ * to another device of the chain, after an overflow, and when key shards
+ * are merged or split. While it is on a device the host keeps a checkpoint
+ * (refreshed every checkpoint_events events) and a log of the batches
+ * since, so a device that fails and cannot give the state back loses
+ * nothing: the state is rebuilt on the host by replaying the log (without
+ * delivering again) and the batch runs on the next device.
  */
 #ifndef GPUBRIDGE_PATTERN_DEVICE_H
 #define GPUBRIDGE_PATTERN_DEVICE_H
