@@ -11,10 +11,12 @@
  * Rows: the four spec examples one at a time and a 50-pattern set (the
  * library patterns/fraud.gbp plus 41 variants, as in bench_pattern_pattern).
  * ev/s counts events pushed per second of wall time, flush included; the
- * device columns include building the launch buffers, copying the open-run
- * state in and out of the device on every batch, and any host reruns after
- * a capacity overflow (counted in the "ovf" column). PoCL runs on the same
- * cores as the host; its compile is done before timing.
+ * device columns include writing each batch's events to the device-resident
+ * buffers, reading back the summaries and matches, and any host reruns
+ * after a capacity overflow (counted in the "ovf" column; each moves the
+ * state through the host). PoCL runs on the same cores as the host; its
+ * compile is done before timing. Compare with the commit before the
+ * resident buffers by building this file there.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -83,6 +85,8 @@ static double device_matcher(const gb_pattern_set *set, const char *chain, const
     if (st == GB_OK)
         st = gb_device_matcher_flush(dm);
     int64_t t1 = gb_time_monotonic_ns();
+    if (st != GB_OK)
+        fprintf(stderr, "device matcher on %s: %s\n", chain, gb_last_error());
     gb_device_matcher_stats s;
     gb_device_matcher_stats_get(dm, UINT32_MAX, &s);
     *ovf = s.overflows;

@@ -20,6 +20,16 @@
  * rerun on the host (the native build of the same kernel) with the
  * capacity doubled, the larger capacity is kept for later batches, and the
  * event is counted in gb_device_matcher_stats.overflows.
+ *
+ * The open runs stay on the device between batches (resident buffers): a
+ * batch writes only its events and reads back only per-work-item counters
+ * and the matches. The state moves through the host when the batch goes
+ * to another device of the chain, after an overflow, and when key shards
+ * are merged or split. While it is on a device the host keeps a checkpoint
+ * (refreshed every checkpoint_events events) and a log of the batches
+ * since, so a device that fails and cannot give the state back loses
+ * nothing: the state is rebuilt on the host by replaying the log (without
+ * delivering again) and the batch runs on the next device.
  */
 #ifndef GPUBRIDGE_PATTERN_DEVICE_H
 #define GPUBRIDGE_PATTERN_DEVICE_H
@@ -48,6 +58,7 @@ typedef struct gb_device_matcher_opts {
     uint32_t id_capacity;    /* bound ids per run (0: 32) */
     uint32_t match_capacity; /* words of match records per work-item and batch (0: 4096) */
     uint32_t key_shards;     /* work-items per pattern that can be sharded by key (0: 8; 1: none; at most 256) */
+    uint32_t checkpoint_events; /* events between host copies of the device-resident state (0: 65536) */
 } gb_device_matcher_opts;
 
 typedef struct gb_device_matcher_stats {

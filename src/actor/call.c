@@ -210,6 +210,8 @@ gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, 
             gbi_feed_call_done(s, correlation);
         else if (resp)
             gbi_feed_recv(s, resp, 0);
+        else
+            gbi_feed_local(s, 0); /* the external continuation, without a reply */
     }
     switch (r->kind) {
     case GBI_CALL_BLOCK:
@@ -248,6 +250,8 @@ void gbi_call_deliver(gb_actor_ctx *ctx, gbi_msg *m)
         gbi_hlc_receive(ctx->silo, r->resp);
     if (GBI_FEED_ON(ctx->silo) && r->resp)
         gbi_feed_recv(ctx->silo, r->resp, a->id);
+    else if (GBI_FEED_ON(ctx->silo))
+        gbi_feed_local(ctx->silo, a->id); /* the callback runs without a reply */
     a->outstanding--;
     const void *p;
     uint32_t len;
@@ -293,7 +297,7 @@ static gbi_msg *make_request(gb_silo *s, gbi_actor *target, uint32_t method, con
         memcpy(gbi_msg_chain(m), chain, chain_len * sizeof *chain);
     m->hdr.hlc = gb_hlc_now(s->hlc);
     m->local_stamp = 1;
-    if (GBI_FEED_ON(s) && target->location == GBI_LOC_CPU)
+    if (GBI_FEED_ON(s)) /* a ring target records its receive as it enters the ring */
         gbi_feed_send(s, m);
     return m;
 }

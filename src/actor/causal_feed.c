@@ -1,6 +1,10 @@
 /*
- * Causal recording of a silo's CPU-actor messages (docs/causal.md, "Feeding
- * it from a silo"): owns the per-process vector clocks and the vector clock
+ * Causal recording of a silo's actor messages (docs/causal.md, "Feeding
+ * it from a silo"): CPU actors' messages, timer ticks (sent by the timer's
+ * actor when queued, received when delivered), completions without a reply
+ * message (a local event where their continuation runs), and device
+ * actors' messages at the host boundary (received when they enter the
+ * ring, sent when they leave its outbound queue); owns the per-process vector clocks and the vector clock
  * each recorded message carries from its send to its delivery, and feeds the
  * caller-owned gb_causal_graph (gb_silo_opts.causal) and gb_waitfor
  * (gb_silo_opts.waitfor).
@@ -173,18 +177,43 @@ static gb_status send_locked(gb_silo *s, gbi_msg *m, uint32_t node, uint64_t act
     return st;
 }
 
-void gbi_feed_send(gb_silo *s, gbi_msg *m)
+/* Record m's send by actor's process (0: the external one). */
+static void send_as(gb_silo *s, gbi_msg *m, uint64_t actor)
 {
     struct gbi_feed *f = s->feed;
     if (!f->g)
         return;
-    uint64_t actor = m->hdr.sender;
     uint32_t node = actor ? gbi_causal_node(actor) : GB_SILO_EXTERNAL_NODE;
     pthread_mutex_lock(&f->lock);
     if (send_locked(s, m, node, actor) == GB_OK)
         m->causal = 1;
     else
         f->lost++;
+    pthread_mutex_unlock(&f->lock);
+}
+
+void gbi_feed_send(gb_silo *s, gbi_msg *m)
+{
+    send_as(s, m, m->hdr.sender);
+}
+
+void gbi_feed_timer_send(gb_silo *s, gbi_msg *m, uint64_t actor)
+{
+    send_as(s, m, actor);
+}
+
+void gbi_feed_local(gb_silo *s, uint64_t actor)
+{
+    struct gbi_feed *f = s->feed;
+    if (!f->g)
+        return;
+    uint32_t node = actor ? gbi_causal_node(actor) : GB_SILO_EXTERNAL_NODE;
+    pthread_mutex_lock(&f->lock);
+    gb_vclock *vc = proc_vc(f, node);
+    gb_status st = vc ? gb_vclock_increment(vc, node) : GB_ENOMEM;
+    if (st == GB_OK)
+        st = record(s, GB_CAUSAL_LOCAL, node, actor, 0, vc);
+    f->lost += st != GB_OK;
     pthread_mutex_unlock(&f->lock);
 }
 

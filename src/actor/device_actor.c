@@ -92,6 +92,8 @@ static gbi_msg *copy_in(gb_silo *s, const gb_msg_header *h, const void *payload)
     m->local_stamp = 0; /* a device stamp: the receiver runs gb_hlc_update */
     if (h->payload_len)
         memcpy(gbi_msg_payload(m), payload, h->payload_len);
+    if (GBI_FEED_ON(s))
+        gbi_feed_send(s, m); /* causal: it leaves the device actor here */
     return m;
 }
 
@@ -123,6 +125,8 @@ static void deliver_oneway(gb_silo *s, const gb_msg_header *h, const void *paylo
             gbi_count(&gbi_counters_here(s)->sent, 1);
             return;
         }
+        if (GBI_FEED_ON(s))
+            gbi_feed_unsend(s, m);
         gbi_msg_free(s, m);
     }
     gb_log(GB_LOG_WARN, "actor", "device message from %016llx to %016llx dropped: %s",
@@ -399,6 +403,8 @@ gb_status gbi_ring_route_put(gb_silo *s, gbi_actor *a, gbi_msg *m)
     h.reserved = 0;
     const void *payload = h.payload_len ? gbi_msg_payload(m) : NULL;
     gb_status st;
+    if (GBI_FEED_ON(s))
+        gbi_feed_recv(s, m, a->id); /* causal: received as it enters the ring */
     if (a->type->desc.idle_timeout_ns > 0) {
         pthread_rwlock_rdlock(&dt->idle_lock);
         gbi_devtype_touch(dt, a);

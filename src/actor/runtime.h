@@ -388,6 +388,11 @@ void gbi_feed_destroy(gb_silo *s);
 uint32_t gbi_causal_node(uint64_t actor);
 /* Record m's send by m->hdr.sender (0 = external) before m is published. */
 GBI_COLD void gbi_feed_send(gb_silo *s, gbi_msg *m);
+/* Record the send of timer tick m by actor, the timer's owner. */
+GBI_COLD void gbi_feed_timer_send(gb_silo *s, gbi_msg *m, uint64_t actor);
+/* A call completed without a reply message (timeout, GB_ECLOSED): its
+ * continuation runs at actor (0 = external) as a local event. */
+GBI_COLD void gbi_feed_local(gb_silo *s, uint64_t actor);
 /* m was recorded as sent but never accepted: forget its clock. */
 GBI_COLD void gbi_feed_unsend(gb_silo *s, gbi_msg *m);
 /* m (recorded or not) is delivered to actor (0 = external). */

@@ -12,6 +12,8 @@
  * frees it. A tick is sent only if the previous one was delivered
  * (`inflight`), so a busy actor is not flooded; ticks stop once the actor
  * cancels the timer or deactivates, and while the silo shuts down.
+ * With causal recording on, a tick is a message from the timer's actor to
+ * itself: sent when queued, received when delivered (causal_feed.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -137,6 +139,8 @@ static int fire_timer(gb_silo *s, gbi_timer *t, int64_t now)
             m->hdr.hlc = gb_hlc_now(s->hlc);
             m->local_stamp = 1;
             memcpy(gbi_msg_payload(m), &t->id, sizeof t->id);
+            if (GBI_FEED_ON(s))
+                gbi_feed_timer_send(s, m, t->actor->id);
             gbi_mailbox_put(s, t->actor, m, 1);
         } else {
             atomic_store_explicit(&t->inflight, 0, memory_order_relaxed);
@@ -333,8 +337,13 @@ void gbi_timer_deliver(gb_actor_ctx *ctx, gbi_msg *m)
     gbi_timer *t = a->timers;
     while (t && t->id != id)
         t = t->next_in_actor;
-    if (!t || !a->active)
+    if (!t || !a->active) {
+        if (GBI_FEED_ON(ctx->silo))
+            gbi_feed_unsend(ctx->silo, m);
         return; /* cancelled since: the tick is dropped */
+    }
+    if (GBI_FEED_ON(ctx->silo))
+        gbi_feed_recv(ctx->silo, m, a->id);
     atomic_store_explicit(&t->inflight, 0, memory_order_release);
     if (t->period_ns <= 0) {
         unlink_timer(a, id);

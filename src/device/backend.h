@@ -25,6 +25,28 @@ typedef struct gbi_device_info {
     int64_t timer_resolution_ns; /* resolution of timer_ns */
 } gbi_device_info;
 
+/* A resident device buffer (backend-defined). */
+typedef struct gbi_buf gbi_buf;
+
+/* One range of a resident buffer copy: bytes at byte offset off of the
+ * buffer, from or to host. */
+typedef struct gbi_buf_range {
+    size_t off, bytes;
+    void *host; /* read: destination; write: source (not written) */
+} gbi_buf_range;
+
+/* The native build of a kernel of the shape kernel(in, out, count). */
+typedef void (*gbi_native_kernel)(const uint8_t *in, uint8_t *out, uint32_t count);
+
+/* Whether ranges r[0..n) all lie inside a buffer of size bytes. */
+static inline int gbi_buf_ranges_ok(const gbi_buf_range *r, uint32_t n, size_t size)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if ((r[i].bytes && !r[i].host) || r[i].off > size || r[i].bytes > size - r[i].off)
+            return 0;
+    return 1;
+}
+
 typedef struct gbi_backend_ops {
     const char *name;
     /* up to cap devices into out, the total into *count.
@@ -46,6 +68,31 @@ typedef struct gbi_backend_ops {
      * Errors: GB_ENOENT (no such kernel), GB_ENOMEM, GB_EDEVICE. */
     gb_status (*io_launch)(void *self, const char *kernel, const void *in, size_t in_bytes, void *out,
                            size_t out_bytes, uint32_t count);
+    /* Resident buffers: device memory that stays allocated and keeps its
+     * contents across launches, so a caller copies in only what changed
+     * and reads back only what it needs. A buffer belongs to the instance
+     * that allocated it and is freed before it. The five functions are
+     * present on every backend (cpu: host memory, the kernel's native
+     * build; opencl: clCreateBuffer; cuda: cuMemAlloc) and, like the rest
+     * of an instance, used by one thread at a time. */
+    /* a buffer of bytes (> 0), contents undefined.
+     * Errors: GB_EINVAL (bytes 0, out NULL), GB_ENOMEM, GB_EDEVICE. */
+    gb_status (*buf_alloc)(void *self, size_t bytes, gbi_buf **out);
+    /* free b (NULL is ignored) */
+    void (*buf_free)(void *self, gbi_buf *b);
+    /* copy n ranges host -> b (write) or b -> host (read), in order, and
+     * wait until all are done. A range outside b refuses the whole call
+     * before anything is copied. Errors: GB_EINVAL (a range outside b,
+     * NULL), GB_EDEVICE (the driver failed: b's contents are undefined). */
+    gb_status (*buf_write)(void *self, gbi_buf *b, const gbi_buf_range *r, uint32_t n);
+    gb_status (*buf_read)(void *self, gbi_buf *b, const gbi_buf_range *r, uint32_t n);
+    /* run kernel(in, out, count) over count work-items on two resident
+     * buffers (in and out may be the same buffer) and wait; cpu calls
+     * native instead (the kernel's native build; NULL there: GB_ENOTSUP).
+     * Errors: GB_EINVAL (NULL buffer), GB_ENOENT (no such kernel),
+     * GB_ENOTSUP, GB_EDEVICE. */
+    gb_status (*buf_launch)(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in, gbi_buf *out,
+                            uint32_t count);
     /* the opened device's description (for cache keys); may be NULL */
     void (*describe)(void *self, gbi_device_info *out);
     /* running rings: shared memory, start/stop, kick, destroy */

@@ -21,6 +21,9 @@
  * increments `sleepers` and re-checks its lanes under the lock; a sender
  * publishes its message, issues a seq_cst fence and reads `sleepers`; with
  * seq_cst on both sides one of them sees the other, so no wakeup is lost.
+ *
+ * Resident buffers (backend.h buf_*) are host memory; a launch on them
+ * calls the kernel's native build.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -238,6 +241,70 @@ static void cpu_destroy(void *self)
     free(x);
 }
 
+/* ---- resident buffers: host memory (the cpu "device" is the host) ---- */
+
+struct gbi_buf {
+    size_t bytes;
+    uint8_t *p;
+};
+
+static gb_status cpu_buf_alloc(void *self, size_t bytes, gbi_buf **out)
+{
+    if (!out || bytes == 0)
+        return gbi_error(GB_EINVAL, "cpu_buf_alloc", "NULL out or zero bytes");
+    gbi_buf *b = malloc(sizeof *b);
+    void *p = NULL;
+    if (!b || posix_memalign(&p, 128, bytes) != 0) {
+        free(b);
+        return gbi_error(GB_ENOMEM, "cpu_buf_alloc", "no memory for a buffer of %zu bytes", bytes);
+    }
+    b->bytes = bytes;
+    b->p = p;
+    *out = b;
+    return GB_OK;
+}
+
+static void cpu_buf_free(void *self, gbi_buf *b)
+{
+    if (b)
+        free(b->p);
+    free(b);
+}
+
+static gb_status cpu_buf_copy(gbi_buf *b, const gbi_buf_range *r, uint32_t n, int write, const char *where)
+{
+    if (!b || (n && !r) || !gbi_buf_ranges_ok(r, n, b->bytes))
+        return gbi_error(GB_EINVAL, where, "NULL buffer or a range outside its %zu bytes", b ? b->bytes : 0);
+    for (uint32_t i = 0; i < n; i++)
+        if (r[i].bytes && write)
+            memcpy(b->p + r[i].off, r[i].host, r[i].bytes);
+        else if (r[i].bytes)
+            memcpy(r[i].host, b->p + r[i].off, r[i].bytes);
+    return GB_OK;
+}
+
+static gb_status cpu_buf_write(void *self, gbi_buf *b, const gbi_buf_range *r, uint32_t n)
+{
+    return cpu_buf_copy(b, r, n, 1, "cpu_buf_write");
+}
+
+static gb_status cpu_buf_read(void *self, gbi_buf *b, const gbi_buf_range *r, uint32_t n)
+{
+    return cpu_buf_copy(b, r, n, 0, "cpu_buf_read");
+}
+
+static gb_status cpu_buf_launch(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in,
+                                gbi_buf *out, uint32_t count)
+{
+    if (!in || !out)
+        return gbi_error(GB_EINVAL, "cpu_buf_launch", "NULL buffer");
+    if (!native)
+        return gbi_error(GB_ENOTSUP, "cpu_buf_launch", "kernel '%s' has no native build for the cpu backend",
+                         kernel ? kernel : "?");
+    native(in->p, out->p, count);
+    return GB_OK;
+}
+
 static const gbi_ring_exec_ops cpu_ring_ops = {
     .name = "cpu",
     .shm_alloc = cpu_shm_alloc,
@@ -255,5 +322,10 @@ const gbi_backend_ops gbi_backend_cpu = {
     .compile = cpu_compile,
     .launch = cpu_launch,
     .timer_ns = cpu_timer,
+    .buf_alloc = cpu_buf_alloc,
+    .buf_free = cpu_buf_free,
+    .buf_write = cpu_buf_write,
+    .buf_read = cpu_buf_read,
+    .buf_launch = cpu_buf_launch,
     .ring = &cpu_ring_ops,
 };

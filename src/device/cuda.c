@@ -10,6 +10,10 @@
  *   compile    NVRTC -> PTX (cached on disk by jit_cache.c) -> cuModuleLoadData
  *   launch     cuLaunchKernel(threads blocks of one thread), synchronise
  *   io_launch  cuMemAlloc + copies, blocks of 256 threads, synchronise
+ *   buf_*      resident buffers: cuMemAlloc once, then cuMemcpy{HtoD,DtoH}Async
+ *              on the work stream (so they are ordered with its kernels,
+ *              unlike the NULL stream's copies) and one cuStreamSynchronize
+ *              per call; launches as io_launch
  *   timer_ns   %globaltimer read by a one-thread kernel into mapped memory
  *   rings      memory: cuMemHostAlloc(PORTABLE | DEVICEMAP) (mapped pinned
  *              host memory; its device address must equal the host address,
@@ -90,6 +94,8 @@ typedef struct cu_api {
     gbcu_mem_free_fn MemFree;
     gbcu_htod_fn MemcpyHtoD;
     gbcu_dtoh_fn MemcpyDtoH;
+    gbcu_htod_async_fn MemcpyHtoDAsync;
+    gbcu_dtoh_async_fn MemcpyDtoHAsync;
     gbcu_module_load_fn ModuleLoadData;
     gbcu_module_unload_fn ModuleUnload;
     gbcu_module_fn_fn ModuleGetFunction;
@@ -139,7 +145,8 @@ static void cu_load(void)
         SYM(g_cu, MemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2"),
         SYM(g_cu, MemFreeHost, "cuMemFreeHost"), SYM(g_cu, MemAlloc, "cuMemAlloc_v2"),
         SYM(g_cu, MemFree, "cuMemFree_v2"), SYM(g_cu, MemcpyHtoD, "cuMemcpyHtoD_v2"),
-        SYM(g_cu, MemcpyDtoH, "cuMemcpyDtoH_v2"), SYM(g_cu, ModuleLoadData, "cuModuleLoadData"),
+        SYM(g_cu, MemcpyDtoH, "cuMemcpyDtoH_v2"), SYM(g_cu, MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"),
+        SYM(g_cu, MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"), SYM(g_cu, ModuleLoadData, "cuModuleLoadData"),
         SYM(g_cu, ModuleUnload, "cuModuleUnload"), SYM(g_cu, ModuleGetFunction, "cuModuleGetFunction"),
         SYM(g_cu, LaunchKernel, "cuLaunchKernel"), SYM(g_cu, GetErrorString, "cuGetErrorString"),
     };
@@ -512,6 +519,93 @@ static gb_status cu_io_launch(void *self, const char *kernel, const void *in, si
     return st;
 }
 
+/* ---- resident buffers ---------------------------------------------------- */
+
+struct gbi_buf {
+    gbcu_dptr ptr;
+    size_t bytes;
+};
+
+static gb_status cu_buf_alloc(void *self, size_t bytes, gbi_buf **out)
+{
+    cu_dev *d = self;
+    if (!out || bytes == 0)
+        return gbi_error(GB_EINVAL, "cuda_buf_alloc", "NULL out or zero bytes");
+    gb_status st = cu_current(d, "cuda_buf_alloc");
+    if (st != GB_OK)
+        return st;
+    gbi_buf *b = calloc(1, sizeof *b);
+    if (!b)
+        return gbi_error(GB_ENOMEM, "cuda_buf_alloc", "no memory");
+    gbcu_result r = g_cu.MemAlloc(&b->ptr, bytes);
+    if (r != GBCU_SUCCESS) {
+        free(b);
+        return cu_fail("cuda_buf_alloc", "cuMemAlloc", r);
+    }
+    b->bytes = bytes;
+    *out = b;
+    return GB_OK;
+}
+
+static void cu_buf_free(void *self, gbi_buf *b)
+{
+    cu_dev *d = self;
+    if (b && b->ptr && cu_current(d, "cuda_buf_free") == GB_OK)
+        g_cu.MemFree(b->ptr);
+    else if (b && b->ptr)
+        gb_clear_error(); /* the context is gone: so is the memory */
+    free(b);
+}
+
+/* Every range as an async copy on the work stream, then one synchronise
+ * (also after a failed enqueue: the earlier copies use the ranges' memory). */
+static gb_status cu_buf_copy(cu_dev *d, gbi_buf *b, const gbi_buf_range *r, uint32_t n, int write,
+                             const char *where)
+{
+    if (!b || (n && !r) || !gbi_buf_ranges_ok(r, n, b->bytes))
+        return gbi_error(GB_EINVAL, where, "NULL buffer or a range outside its %zu bytes", b ? b->bytes : 0);
+    gb_status st = cu_current(d, where);
+    if (st != GB_OK)
+        return st;
+    gbcu_result res = GBCU_SUCCESS;
+    for (uint32_t i = 0; i < n && res == GBCU_SUCCESS; i++) {
+        if (!r[i].bytes)
+            continue;
+        if (write)
+            res = g_cu.MemcpyHtoDAsync(b->ptr + r[i].off, r[i].host, r[i].bytes, d->work);
+        else
+            res = g_cu.MemcpyDtoHAsync(r[i].host, b->ptr + r[i].off, r[i].bytes, d->work);
+    }
+    gbcu_result fin = g_cu.StreamSynchronize(d->work);
+    res = res != GBCU_SUCCESS ? res : fin;
+    return res == GBCU_SUCCESS ? GB_OK
+                               : cu_fail(where, write ? "cuMemcpyHtoDAsync" : "cuMemcpyDtoHAsync", res);
+}
+
+static gb_status cu_buf_write(void *self, gbi_buf *b, const gbi_buf_range *r, uint32_t n)
+{
+    return cu_buf_copy(self, b, r, n, 1, "cuda_buf_write");
+}
+
+static gb_status cu_buf_read(void *self, gbi_buf *b, const gbi_buf_range *r, uint32_t n)
+{
+    return cu_buf_copy(self, b, r, n, 0, "cuda_buf_read");
+}
+
+static gb_status cu_buf_launch(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in,
+                               gbi_buf *out, uint32_t count)
+{
+    cu_dev *d = self;
+    gbcu_function f;
+    if (!in || !out)
+        return gbi_error(GB_EINVAL, "cuda_buf_launch", "NULL buffer");
+    gb_status st = cu_current(d, "cuda_buf_launch");
+    if (st != GB_OK || (st = cu_function(d, kernel, &f)) != GB_OK || count == 0)
+        return st;
+    gbcu_result r = cu_run_io(d, f, in->ptr, out->ptr, count);
+    return r == GBCU_SUCCESS ? GB_OK : cu_fail("cuda_buf_launch", kernel, r);
+}
+
 /* %globaltimer in ns, or -1 when the read failed (no host fallback: the
  * two clocks have different epochs). */
 static int64_t cu_timer(void *self)
@@ -663,6 +757,11 @@ const gbi_backend_ops gbi_backend_cuda = {
     .launch = cu_launch,
     .timer_ns = cu_timer,
     .io_launch = cu_io_launch,
+    .buf_alloc = cu_buf_alloc,
+    .buf_free = cu_buf_free,
+    .buf_write = cu_buf_write,
+    .buf_read = cu_buf_read,
+    .buf_launch = cu_buf_launch,
     .describe = cu_describe,
     .ring = &cu_ring_ops,
 };

@@ -52,6 +52,10 @@ typedef gbcu_result (*gbcu_mem_alloc_fn)(gbcu_dptr *d, size_t bytes);           
 typedef gbcu_result (*gbcu_mem_free_fn)(gbcu_dptr d);                                /* cuMemFree_v2 */
 typedef gbcu_result (*gbcu_htod_fn)(gbcu_dptr dst, const void *src, size_t bytes);   /* cuMemcpyHtoD_v2 */
 typedef gbcu_result (*gbcu_dtoh_fn)(void *dst, gbcu_dptr src, size_t bytes);         /* cuMemcpyDtoH_v2 */
+typedef gbcu_result (*gbcu_htod_async_fn)(gbcu_dptr dst, const void *src, size_t bytes,
+                                          gbcu_stream s);                              /* cuMemcpyHtoDAsync_v2 */
+typedef gbcu_result (*gbcu_dtoh_async_fn)(void *dst, gbcu_dptr src, size_t bytes,
+                                          gbcu_stream s);                              /* cuMemcpyDtoHAsync_v2 */
 typedef gbcu_result (*gbcu_module_load_fn)(gbcu_module *m, const void *image);      /* cuModuleLoadData */
 typedef gbcu_result (*gbcu_module_unload_fn)(gbcu_module m);
 typedef gbcu_result (*gbcu_module_fn_fn)(gbcu_function *f, gbcu_module m, const char *name);

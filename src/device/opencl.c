@@ -25,7 +25,10 @@
  * source, options, device and driver, and a later compile of the same key
  * builds from that binary (clCreateProgramWithBinary) instead of the source.
  * Offload (io_launch) uses device buffers (clCreateBuffer) with explicit
- * copies, so it also works on devices without SVM.
+ * copies, so it also works on devices without SVM. Resident buffers
+ * (buf_*) are clCreateBuffer objects kept by the caller across launches;
+ * their copies are enqueued non-blocking on the instance's in-order queue
+ * and waited for with one clFinish per call.
  */
 #define CL_TARGET_OPENCL_VERSION 300
 #include <CL/cl.h>
@@ -384,6 +387,103 @@ done:
     return st;
 }
 
+/* ---- resident buffers ---------------------------------------------------- */
+
+struct gbi_buf {
+    cl_mem mem;
+    size_t bytes;
+};
+
+static gb_status ocl_buf_alloc(void *self, size_t bytes, gbi_buf **out)
+{
+    ocl_dev *d = self;
+    if (!out || bytes == 0)
+        return gbi_error(GB_EINVAL, "opencl_buf_alloc", "NULL out or zero bytes");
+    gbi_buf *b = malloc(sizeof *b);
+    if (!b)
+        return gbi_error(GB_ENOMEM, "opencl_buf_alloc", "no memory");
+    cl_int err = CL_SUCCESS;
+    b->mem = g_cl.CreateBuffer(d->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (!b->mem) {
+        free(b);
+        return gbi_error(err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY ||
+                                 err == CL_INVALID_BUFFER_SIZE
+                             ? GB_ENOMEM
+                             : GB_EDEVICE,
+                         "opencl_buf_alloc", "clCreateBuffer of %zu bytes failed (OpenCL error %d)", bytes,
+                         (int)err);
+    }
+    b->bytes = bytes;
+    *out = b;
+    return GB_OK;
+}
+
+static void ocl_buf_free(void *self, gbi_buf *b)
+{
+    if (b && b->mem)
+        g_cl.ReleaseMemObject(b->mem);
+    free(b);
+}
+
+/* Enqueue every range (non-blocking, in order on the queue), then wait. */
+static gb_status ocl_buf_copy(ocl_dev *d, gbi_buf *b, const gbi_buf_range *r, uint32_t n, int write,
+                              const char *where)
+{
+    if (!b || (n && !r) || !gbi_buf_ranges_ok(r, n, b->bytes))
+        return gbi_error(GB_EINVAL, where, "NULL buffer or a range outside its %zu bytes", b ? b->bytes : 0);
+    cl_int err = CL_SUCCESS;
+    for (uint32_t i = 0; i < n && err == CL_SUCCESS; i++) {
+        if (!r[i].bytes)
+            continue;
+        if (write)
+            err = g_cl.EnqueueWriteBuffer(d->q, b->mem, CL_FALSE, r[i].off, r[i].bytes, r[i].host, 0, NULL,
+                                          NULL);
+        else
+            err = g_cl.EnqueueReadBuffer(d->q, b->mem, CL_FALSE, r[i].off, r[i].bytes, r[i].host, 0, NULL,
+                                         NULL);
+    }
+    cl_int fin = g_cl.Finish(d->q); /* also when an enqueue failed: the earlier ones use r's memory */
+    err = err != CL_SUCCESS ? err : fin;
+    if (err != CL_SUCCESS)
+        return gbi_error(GB_EDEVICE, where, "buffer copy failed (OpenCL error %d)", (int)err);
+    return GB_OK;
+}
+
+static gb_status ocl_buf_write(void *self, gbi_buf *b, const gbi_buf_range *r, uint32_t n)
+{
+    return ocl_buf_copy(self, b, r, n, 1, "opencl_buf_write");
+}
+
+static gb_status ocl_buf_read(void *self, gbi_buf *b, const gbi_buf_range *r, uint32_t n)
+{
+    return ocl_buf_copy(self, b, r, n, 0, "opencl_buf_read");
+}
+
+static gb_status ocl_buf_launch(void *self, const char *kernel, gbi_native_kernel native, gbi_buf *in,
+                                gbi_buf *out, uint32_t count)
+{
+    ocl_dev *d = self;
+    cl_kernel k = NULL;
+    if (!in || !out)
+        return gbi_error(GB_EINVAL, "opencl_buf_launch", "NULL buffer");
+    if (!d->prog)
+        return gbi_error(GB_EINVAL, "opencl_buf_launch", "no program compiled");
+    gb_status st = ocl_io_kernel(d, kernel, &k);
+    if (st != GB_OK || count == 0)
+        return st;
+    size_t global = count;
+    cl_uint n = count;
+    cl_int err = g_cl.SetKernelArg(k, 0, sizeof in->mem, &in->mem);
+    err = err ? err : g_cl.SetKernelArg(k, 1, sizeof out->mem, &out->mem);
+    err = err ? err : g_cl.SetKernelArg(k, 2, sizeof n, &n);
+    err = err ? err : g_cl.EnqueueNDRangeKernel(d->q, k, 1, NULL, &global, NULL, 0, NULL, NULL);
+    err = err ? err : g_cl.Finish(d->q);
+    if (err != CL_SUCCESS)
+        return gbi_error(GB_EDEVICE, "opencl_buf_launch", "launch of '%s' failed (OpenCL error %d)", kernel,
+                         (int)err);
+    return GB_OK;
+}
+
 static void ocl_describe_open(void *self, gbi_device_info *out)
 {
     *out = ((ocl_dev *)self)->info;
@@ -519,6 +619,11 @@ const gbi_backend_ops gbi_backend_opencl = {
     .launch = ocl_launch,
     .timer_ns = ocl_timer,
     .io_launch = ocl_io_launch,
+    .buf_alloc = ocl_buf_alloc,
+    .buf_free = ocl_buf_free,
+    .buf_write = ocl_buf_write,
+    .buf_read = ocl_buf_read,
+    .buf_launch = ocl_buf_launch,
     .describe = ocl_describe_open,
     .ring = &ocl_ring_ops,
 };

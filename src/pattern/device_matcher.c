@@ -3,10 +3,12 @@
  * It owns the flattened pattern set (bytecode, constants, per-pattern step
  * tables), each pattern's open-run state between batches (in the kernel's
  * word layout, kernels/pattern_layout.gbk), the capacities, and the walk
- * along the broker's chain: for a launch it takes the best device, runs the
- * kernel there (cpu: the native build; opencl/cuda: compiled once per
- * device from the embedded source, then io_launch), and on a device failure
- * gives the same input to the next entry.
+ * along the broker's chain: for a launch it takes the best device and runs
+ * the kernel there (cpu: the native build; opencl/cuda: compiled once per
+ * device from the embedded source) on two resident buffers that keep the
+ * open runs on the device between batches (see "device-resident state");
+ * on a device failure the same batch goes to the next entry, the state
+ * with it (read back, or rebuilt from a checkpoint and a log).
  *
  * A batch commits only when every pattern's output is whole: a pattern
  * whose capacity overflowed is rerun on the host with more room (nothing is
@@ -37,6 +39,7 @@
 #define MAX_WORDS ((uint64_t)1 << 31) /* largest state or match area of one pattern */
 
 #define DEF_SHARDS 8u
+#define DEF_CHECKPOINT 65536u
 #define MAX_SHARDS 256u
 
 /* A pattern: its shards' states (one shard unless the pattern is sharded
@@ -49,12 +52,28 @@ typedef struct dpat {
     uint32_t key_g;       /* sharded: the field of `a` every key conjunct names */
     uint32_t cap_runs, cap_ids, match_cap;
     uint64_t meta_off;    /* in the static part */
+    uint32_t unit0;       /* resident: the index of its shard 0 among the laid out units */
 } dpat;
 
 /* One work-item: a pattern's shard. */
 typedef struct unit {
     uint32_t pat, shard;
 } unit;
+
+/* Resident buffers of one broker entry (kept across launches): two of
+ * the same layout; a launch reads the state in b[parity] and writes the
+ * next state into the other one. */
+typedef struct rdev {
+    gbi_buf *b[2];
+    size_t bytes;
+} rdev;
+
+/* A batch committed since the last checkpoint (its events are in the log). */
+typedef struct logrec {
+    size_t n;
+    int op;
+    int64_t ts;
+} logrec;
 
 struct gb_device_matcher {
     const gb_pattern_set *set;
@@ -71,6 +90,24 @@ struct gb_device_matcher {
     int has_now;
     uint64_t evno, events, rejected, batches, device_batches, fallbacks, overflows;
     char backend[16];
+    /* device-resident state (see "device-resident state" below) */
+    rdev *rd;                /* per broker entry */
+    int64_t home;            /* the entry holding the current state, or HOME_HOST */
+    uint32_t parity;         /* the state region holding it */
+    unit *ru;                /* the units laid out there, rnu of them */
+    uint32_t rnu;
+    uint64_t *roff;          /* per unit: word offsets of its state and its match area */
+    uint64_t *sum, *sum_new; /* per unit summaries: the current state's, the last launch's */
+    uint64_t *sum_mem;       /* the allocation both point into (they swap) */
+    uint64_t *img;           /* host image of a buffer's header, descriptors, static part */
+    size_t img_words, off_sum, off_ev, ev_cap; /* words; events come last */
+    uint64_t *mbuf, **ma;    /* the last launch's match areas (records read back) */
+    size_t mbuf_cap;
+    gb_event *log_ev;        /* the events of the logged batches */
+    size_t log_n, log_cap;
+    logrec *log;
+    size_t log_recs, log_rcap;
+    uint64_t ck_evno;        /* arrival number before the checkpoint's first logged event */
 };
 
 /* One launch's input, output and where each pattern's results lie. */
@@ -192,6 +229,7 @@ static void put_desc(uint64_t *pd, const gb_device_matcher *dm, unit u, size_t o
     pd[GBPD_PD_SHARD] = u.shard;
     pd[GBPD_PD_NSHARDS] = d->nshards;
     pd[GBPD_PD_KEY_G] = d->key_g;
+    pd[GBPD_PD_OUT_SUMMARY] = GBPD_NO_SUMMARY;
 }
 
 static void launch_free(launch *l)
@@ -254,80 +292,6 @@ static gb_status build(gb_device_matcher *dm, launch *l, const unit *u, uint32_t
 
 _Static_assert(sizeof(gb_event) == GBPD_EVENT_WORDS * 8, "gb_event is 11 words");
 _Static_assert(sizeof(gbp_val) == 8, "gbp_val is one word");
-
-/* ---- running a launch along the chain ---------------------------------------------- */
-
-#define SKIP 1 /* this entry cannot run it; not its fault */
-
-static gb_status instance(gb_device_matcher *dm, uint32_t i, const gbi_backend_ops *be)
-{
-    if (dm->inst[i])
-        return GB_OK;
-    void *self = NULL;
-    gb_status st = gb_broker_fault_check(dm->broker, i, GB_OP_OPEN);
-    if (st != GB_OK || (st = be->open(&self)) != GB_OK)
-        return st;
-    st = gb_broker_fault_check(dm->broker, i, GB_OP_COMPILE);
-    if (st == GB_OK)
-        st = be->compile(self, gb_embed_pattern_match, NULL);
-    if (st != GB_OK) {
-        be->ring->destroy(self);
-        return st;
-    }
-    dm->inst[i] = self;
-    dm->be[i] = be;
-    return GB_OK;
-}
-
-static int run_on(gb_device_matcher *dm, uint32_t i, launch *l, int *native)
-{
-    gb_broker_device dev;
-    gb_status st = gb_broker_get(dm->broker, i, &dev);
-    if (st != GB_OK)
-        return SKIP;
-    const gbi_backend_ops *be = gbi_backend_find(dev.info.backend);
-    *native = strcmp(dev.info.backend, "cpu") == 0;
-    if (!be || (!*native && !be->io_launch))
-        return SKIP;
-    if ((st = gb_broker_fault_check(dm->broker, i, GB_OP_LAUNCH)) != GB_OK)
-        return st;
-    snprintf(dm->backend, sizeof dm->backend, "%s", dev.info.backend);
-    if (*native) {
-        gbp_match_kernel((const uint8_t *)l->in, (uint8_t *)l->out, l->npat);
-        return GB_OK;
-    }
-    if ((st = instance(dm, i, be)) != GB_OK || (st = gb_broker_fault_check(dm->broker, i, GB_OP_ALLOC)) != GB_OK)
-        return st;
-    return be->io_launch(dm->inst[i], GBPD_ENTRY, l->in, l->in_words * 8, l->out, l->out_words * 8, l->npat);
-}
-
-static gb_status run_chain(gb_device_matcher *dm, launch *l)
-{
-    char last[512] = "";
-    uint32_t i = 0;
-    for (uint32_t from = 0; gb_broker_acquire(dm->broker, from, &i) == GB_OK; from = i + 1) {
-        int native = 0;
-        int st = run_on(dm, i, l, &native);
-        if (st == GB_OK) {
-            gb_broker_report(dm->broker, i, GB_OK, NULL);
-            dm->batches++;
-            dm->device_batches += !native;
-            return GB_OK;
-        }
-        if (st == GB_EPARSE || st == SKIP) {
-            gb_broker_release(dm->broker, i);
-            if (st == GB_EPARSE)
-                return GB_EPARSE;
-            dm->fallbacks++;
-            continue;
-        }
-        snprintf(last, sizeof last, "%s", gb_last_error());
-        gb_broker_report(dm->broker, i, st, last);
-        dm->fallbacks++;
-    }
-    return gbi_error(GB_EDEVICE, "device_matcher", "no device could run the batch (last failure: %s; %s)",
-                     last[0] ? last : "none", gb_last_error());
-}
 
 /* ---- capacity overflow: rerun one pattern on the host with more room ---------------- */
 
@@ -553,6 +517,9 @@ static gb_status regroup(gb_device_matcher *dm, uint32_t i, uint32_t ns)
     return GB_OK;
 }
 
+static const uint64_t *counters(const gb_device_matcher *dm, uint32_t i, uint32_t s);
+static gb_status sync_down(gb_device_matcher *dm);
+
 /* Before a batch of n events: shard a shardable pattern only while its run
  * cap (counted over all its runs) cannot be reached in the batch, since
  * shards cannot see each other's counts. */
@@ -564,9 +531,13 @@ static gb_status reshard(gb_device_matcher *dm, size_t n)
             continue;
         uint64_t open = 0;
         for (uint32_t s = 0; s < d->nshards; s++)
-            open += d->states[s][GBPD_ST_OPEN];
+            open += counters(dm, i, s)[GBPD_ST_OPEN];
         uint32_t want = open + n < dm->o.max_runs_per_pattern ? dm->o.key_shards : 1;
-        gb_status st = want == d->nshards ? GB_OK : regroup(dm, i, want);
+        if (want == d->nshards)
+            continue;
+        gb_status st = sync_down(dm); /* regrouping works on the host states */
+        if (st == GB_OK)
+            st = regroup(dm, i, want);
         if (st != GB_OK)
             return st;
     }
@@ -617,7 +588,7 @@ static unit *units_of(const gb_device_matcher *dm, uint32_t *nu)
     return u;
 }
 
-/* Launch every unit; rerun the ones that overflowed; commit; deliver. */
+/* Run every unit on the host; rerun the ones that overflowed; commit; deliver. */
 static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, const gb_event *ev, size_t n, int op,
                             int64_t ts)
 {
@@ -625,7 +596,7 @@ static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, c
     uint64_t **st = calloc(2 * (size_t)nu, sizeof *st), *caps = calloc(nu, sizeof *caps);
     gb_status s = re && st && caps ? GB_OK : GB_ENOMEM;
     if (s == GB_OK && (s = build(dm, &l, u, nu, ev, n, op, ts)) == GB_OK)
-        s = run_chain(dm, &l);
+        gbp_match_kernel((const uint8_t *)l.in, (uint8_t *)l.out, l.npat);
     for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
         st[j] = l.out + l.st_off[j];
         st[nu + j] = l.out + l.ma_off[j];
@@ -648,7 +619,457 @@ static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, c
     return s;
 }
 
-static gb_status batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
+/* ---- device-resident state ----------------------------------------------------------- */
+
+/* Which open-run state is current: while dm->home is a broker entry, the
+ * state lives in that entry's resident buffer b[dm->parity] (the kernel
+ * reads it there and writes the next batch's state into the other buffer,
+ * so a batch that fails or overflows leaves the current state untouched),
+ * and dm->sum holds its counters. The host
+ * states (dpat.states) are then a checkpoint, and the batches since it are
+ * kept in the log, so the state can be rebuilt on the host if the device
+ * is lost (replay). While dm->home is -1 the host states are current. */
+
+#define HOME_HOST (-1)
+
+static const uint64_t *counters(const gb_device_matcher *dm, uint32_t i, uint32_t s)
+{
+    const dpat *d = &dm->pats[i];
+    if (dm->home == HOME_HOST)
+        return d->states[s];
+    return dm->sum + (size_t)(d->unit0 + s) * GBPD_SUM_WORDS + GBPD_SUM_ST;
+}
+
+static void log_clear(gb_device_matcher *dm)
+{
+    dm->log_n = dm->log_recs = 0;
+    dm->ck_evno = dm->evno;
+}
+
+/* Forget the device layout: the host states are current again. */
+static void resident_drop(gb_device_matcher *dm)
+{
+    free(dm->ru), free(dm->roff), free(dm->sum_mem), free(dm->img);
+    dm->ru = NULL;
+    dm->roff = dm->sum = dm->sum_new = dm->sum_mem = dm->img = NULL;
+    dm->rnu = 0;
+    dm->home = HOME_HOST;
+    log_clear(dm);
+}
+
+/* Lay shard s of pattern i out with the pattern's current ids capacity. */
+static gb_status relayout(gb_device_matcher *dm, uint32_t i, uint32_t s)
+{
+    dpat *d = &dm->pats[i];
+    if (d->st_cap_ids[s] == d->cap_ids)
+        return GB_OK;
+    const gbp_pattern *p = &dm->set->patterns[i];
+    const uint64_t *old = d->states[s];
+    uint64_t fixed = GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots), n = old[GBPD_ST_NRUNS];
+    uint64_t *fresh = calloc(GBPD_ST_WORDS + n * (fixed + d->cap_ids), sizeof *fresh);
+    if (!fresh)
+        return GB_ENOMEM;
+    memcpy(fresh, old, GBPD_ST_WORDS * sizeof *fresh);
+    for (uint64_t q = 0; q < n; q++) {
+        const uint64_t *r = old + GBPD_ST_WORDS + q * (fixed + d->st_cap_ids[s]);
+        memcpy(fresh + GBPD_ST_WORDS + q * (fixed + d->cap_ids), r, (fixed + r[GBPD_R_NIDS]) * sizeof *fresh);
+    }
+    free(d->states[s]);
+    d->states[s] = fresh;
+    d->st_cap_ids[s] = d->cap_ids;
+    return GB_OK;
+}
+
+/* The layout of both resident buffers, in words: header, descriptors,
+ * the static part (img, the host image of all that), then per unit its
+ * state (roff[2j]) and its match area (roff[2j + 1]), the summaries, and
+ * room for ev_cap events last. */
+static size_t offsets(gb_device_matcher *dm, const unit *u, uint32_t nu, uint64_t *roff, size_t at)
+{
+    for (uint32_t j = 0; j < nu; j++) {
+        const dpat *d = &dm->pats[u[j].pat];
+        roff[2 * (size_t)j] = at;
+        at += state_words(&dm->set->patterns[u[j].pat], d->cap_runs, d->cap_ids);
+        roff[2 * (size_t)j + 1] = at;
+        at += GBPD_MA_WORDS + (size_t)d->match_cap;
+        if (u[j].shard == 0)
+            dm->pats[u[j].pat].unit0 = j;
+    }
+    dm->off_sum = at;
+    return at + (size_t)nu * GBPD_SUM_WORDS;
+}
+
+static gb_status layout(gb_device_matcher *dm)
+{
+    uint32_t nu = 0;
+    unit *u = units_of(dm, &nu);
+    size_t off_stat = GBPD_HD_WORDS + (size_t)nu * GBPD_PD_WORDS;
+    uint64_t *roff = calloc(2 * (size_t)nu, sizeof *roff);
+    uint64_t *sum = calloc(2 * (size_t)nu * GBPD_SUM_WORDS, sizeof *sum);
+    uint64_t *img = calloc(off_stat + dm->nstat, sizeof *img);
+    if (!u || !roff || !sum || !img) {
+        free(u), free(roff), free(sum), free(img);
+        return GB_ENOMEM;
+    }
+    resident_drop(dm);
+    dm->img_words = off_stat + dm->nstat;
+    dm->off_ev = offsets(dm, u, nu, roff, dm->img_words);
+    for (uint32_t j = 0; j < nu; j++) {
+        uint64_t *pd = img + GBPD_HD_WORDS + (size_t)j * GBPD_PD_WORDS;
+        put_desc(pd, dm, u[j], off_stat, roff[2 * (size_t)j], roff[2 * (size_t)j], roff[2 * (size_t)j + 1]);
+        pd[GBPD_PD_OUT_SUMMARY] = dm->off_sum + (uint64_t)j * GBPD_SUM_WORDS;
+    }
+    memcpy(img + off_stat, dm->stat, dm->nstat * sizeof *img);
+    dm->ru = u, dm->rnu = nu, dm->roff = roff, dm->img = img;
+    dm->sum = dm->sum_mem = sum, dm->sum_new = sum + (size_t)nu * GBPD_SUM_WORDS;
+    return GB_OK;
+}
+
+/* Entry i's two buffers at least as large as the layout needs (smaller
+ * ones are replaced: their contents are the caller's to write). */
+static gb_status ensure_bufs(gb_device_matcher *dm, uint32_t i)
+{
+    rdev *r = &dm->rd[i];
+    const gbi_backend_ops *be = dm->be[i];
+    size_t bytes = (dm->off_ev + dm->ev_cap * GBPD_EVENT_WORDS) * 8;
+    if (r->bytes >= bytes)
+        return GB_OK;
+    for (int k = 0; k < 2; k++) {
+        be->buf_free(dm->inst[i], r->b[k]);
+        r->b[k] = NULL;
+    }
+    r->bytes = 0;
+    gb_status st = be->buf_alloc(dm->inst[i], bytes, &r->b[0]);
+    if (st == GB_OK)
+        st = be->buf_alloc(dm->inst[i], bytes, &r->b[1]);
+    if (st == GB_OK)
+        r->bytes = bytes;
+    return st;
+}
+
+/* Move the host states to entry i: layout, buffers, the image into both,
+ * the states into b[0]; the host states become the checkpoint. */
+static gb_status upload(gb_device_matcher *dm, uint32_t i)
+{
+    gb_status st = gb_broker_fault_check(dm->broker, i, GB_OP_ALLOC);
+    for (uint32_t p = 0; st == GB_OK && p < dm->set->npatterns; p++)
+        for (uint32_t s = 0; st == GB_OK && s < dm->pats[p].nshards; s++)
+            st = relayout(dm, p, s);
+    if (st != GB_OK || (st = layout(dm)) != GB_OK)
+        return st;
+    dm->ev_cap = dm->ev_cap ? dm->ev_cap : 1024;
+    gbi_buf_range *rg = calloc(dm->rnu, sizeof *rg);
+    if (!rg || (st = ensure_bufs(dm, i)) != GB_OK) {
+        free(rg);
+        return rg ? st : GB_ENOMEM;
+    }
+    for (uint32_t j = 0; j < dm->rnu; j++) {
+        const dpat *d = &dm->pats[dm->ru[j].pat];
+        uint64_t *h = d->states[dm->ru[j].shard];
+        rg[j] = (gbi_buf_range){dm->roff[2 * (size_t)j] * 8,
+                                stored_words(&dm->set->patterns[dm->ru[j].pat], h, d->cap_ids) * 8, h};
+        memcpy(dm->sum + (size_t)j * GBPD_SUM_WORDS + GBPD_SUM_ST, h, GBPD_ST_WORDS * sizeof *h);
+    }
+    gbi_buf_range img = {0, dm->img_words * 8, dm->img};
+    for (int k = 0; st == GB_OK && k < 2; k++)
+        st = dm->be[i]->buf_write(dm->inst[i], dm->rd[i].b[k], &img, 1);
+    if (st == GB_OK)
+        st = dm->be[i]->buf_write(dm->inst[i], dm->rd[i].b[0], rg, dm->rnu);
+    free(rg);
+    if (st != GB_OK) {
+        resident_drop(dm);
+        return st;
+    }
+    dm->home = i;
+    dm->parity = 0;
+    log_clear(dm);
+    return GB_OK;
+}
+
+/* Read the current state from its device into the host states (a new
+ * checkpoint; the log is cleared). On failure the host states are as
+ * they were. */
+static gb_status read_states(gb_device_matcher *dm)
+{
+    uint32_t i = (uint32_t)dm->home, nu = dm->rnu;
+    gb_status st = gb_broker_fault_check(dm->broker, i, GB_OP_ALLOC);
+    uint64_t **fresh = calloc(nu, sizeof *fresh);
+    gbi_buf_range *rg = calloc(nu, sizeof *rg);
+    if (st == GB_OK && (!fresh || !rg))
+        st = GB_ENOMEM;
+    for (uint32_t j = 0; st == GB_OK && j < nu; j++) {
+        const gbp_pattern *p = &dm->set->patterns[dm->ru[j].pat];
+        const dpat *d = &dm->pats[dm->ru[j].pat];
+        uint64_t nruns = dm->sum[(size_t)j * GBPD_SUM_WORDS + GBPD_SUM_ST + GBPD_ST_NRUNS];
+        uint64_t words =
+            GBPD_ST_WORDS + nruns * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + d->cap_ids);
+        if (!(fresh[j] = malloc(words * sizeof **fresh)))
+            st = GB_ENOMEM;
+        else
+            rg[j] = (gbi_buf_range){dm->roff[2 * (size_t)j] * 8, words * 8, fresh[j]};
+    }
+    if (st == GB_OK)
+        st = dm->be[i]->buf_read(dm->inst[i], dm->rd[i].b[dm->parity], rg, nu);
+    for (uint32_t j = 0; st == GB_OK && j < nu; j++) {
+        dpat *d = &dm->pats[dm->ru[j].pat];
+        free(d->states[dm->ru[j].shard]);
+        d->states[dm->ru[j].shard] = fresh[j];
+        d->st_cap_ids[dm->ru[j].shard] = d->cap_ids;
+        fresh[j] = NULL;
+    }
+    for (uint32_t j = 0; fresh && j < nu; j++)
+        free(fresh[j]);
+    free(fresh), free(rg);
+    if (st == GB_OK)
+        log_clear(dm);
+    return st;
+}
+
+static gb_status host_batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts);
+
+/* Rebuild the state on the host from the checkpoint by running the logged
+ * batches again there, delivering nothing (their matches were delivered).
+ * The batches replayed leave the log even on failure, so the host states
+ * stay "checkpoint + log". */
+static gb_status replay(gb_device_matcher *dm)
+{
+    gb_match_fn on_match = dm->o.on_match;
+    uint64_t evno = dm->evno, overflows = dm->overflows;
+    int64_t home = dm->home;
+    size_t k = 0, at = 0;
+    gb_status st = GB_OK;
+    gb_clear_error();
+    dm->o.on_match = NULL;
+    dm->home = HOME_HOST;
+    dm->evno = dm->ck_evno;
+    for (; st == GB_OK && k < dm->log_recs; k++) {
+        const logrec *r = &dm->log[k];
+        if ((st = host_batch(dm, dm->log_ev + at, r->n, r->op, r->ts)) != GB_OK)
+            break;
+        at += r->n;
+        dm->evno += r->n;
+    }
+    dm->ck_evno = dm->evno;
+    memmove(dm->log, dm->log + k, (dm->log_recs - k) * sizeof *dm->log);
+    memmove(dm->log_ev, dm->log_ev + at, (dm->log_n - at) * sizeof *dm->log_ev);
+    dm->log_recs -= k, dm->log_n -= at;
+    dm->o.on_match = on_match;
+    dm->evno = evno;
+    dm->overflows = overflows;
+    dm->home = st == GB_OK ? HOME_HOST : home;
+    return st;
+}
+
+/* Bring the state to the host: read it from its device, or, where that
+ * fails, rebuild it from the checkpoint (replay). */
+static gb_status sync_down(gb_device_matcher *dm)
+{
+    if (dm->home == HOME_HOST)
+        return GB_OK;
+    gb_status st = read_states(dm);
+    if (st != GB_OK && st != GB_ENOMEM)
+        st = replay(dm);
+    if (st == GB_OK)
+        resident_drop(dm);
+    return st;
+}
+
+/* Append a committed batch to the log; first, once the log holds
+ * checkpoint_events, take a checkpoint of the state before the batch (a
+ * failed read only keeps the log longer). */
+static gb_status log_batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
+{
+    if (dm->log_n + n > dm->o.checkpoint_events && dm->log_recs && read_states(dm) != GB_OK)
+        gb_clear_error();
+    if (dm->log_n + n > dm->log_cap) {
+        size_t cap = dm->log_n + n > 2 * dm->log_cap ? dm->log_n + n : 2 * dm->log_cap;
+        gb_event *e = realloc(dm->log_ev, cap * sizeof *e);
+        if (!e)
+            return GB_ENOMEM;
+        dm->log_ev = e, dm->log_cap = cap;
+    }
+    if (dm->log_recs == dm->log_rcap) {
+        size_t cap = dm->log_rcap ? 2 * dm->log_rcap : 64;
+        logrec *l = realloc(dm->log, cap * sizeof *l);
+        if (!l)
+            return GB_ENOMEM;
+        dm->log = l, dm->log_rcap = cap;
+    }
+    if (n)
+        memcpy(dm->log_ev + dm->log_n, ev, n * sizeof *ev);
+    dm->log_n += n;
+    dm->log[dm->log_recs++] = (logrec){n, op, ts};
+    return GB_OK;
+}
+
+/* ---- one resident launch on a broker entry --------------------------------------------- */
+
+#define SKIP 1       /* this entry cannot run it; not its fault */
+#define OVERFLOWED 2 /* it ran, and a unit needs more room: rerun on the host */
+
+static gb_status instance(gb_device_matcher *dm, uint32_t i, const gbi_backend_ops *be, int native)
+{
+    if (dm->inst[i])
+        return GB_OK;
+    void *self = NULL;
+    gb_status st = gb_broker_fault_check(dm->broker, i, GB_OP_OPEN);
+    if (st != GB_OK || (st = be->open(&self)) != GB_OK)
+        return st;
+    st = native ? GB_OK : gb_broker_fault_check(dm->broker, i, GB_OP_COMPILE);
+    if (st == GB_OK && !native)
+        st = be->compile(self, gb_embed_pattern_match, NULL);
+    if (st != GB_OK) {
+        be->ring->destroy(self);
+        return st;
+    }
+    dm->inst[i] = self;
+    dm->be[i] = be;
+    return GB_OK;
+}
+
+/* Write the header and the batch's events into the buffer holding the
+ * state (more room for events: the state moves through the host). */
+static gb_status put_events(gb_device_matcher *dm, uint32_t i, const gb_event *ev, size_t n, int op,
+                            int64_t ts)
+{
+    gb_status st = GB_OK;
+    if (n > dm->ev_cap) {
+        dm->ev_cap = n > 2 * dm->ev_cap ? n : 2 * dm->ev_cap;
+        if ((st = sync_down(dm)) != GB_OK || (st = upload(dm, i)) != GB_OK)
+            return st;
+    }
+    uint64_t h[GBPD_HD_WORDS] = {0};
+    launch l = {.npat = dm->rnu};
+    put_header(h, &l, n, op, ts, dm->evno, dm, GBPD_HD_WORDS + (size_t)dm->rnu * GBPD_PD_WORDS, dm->off_ev);
+    gbi_buf_range rg[2] = {{0, sizeof h, h}, {dm->off_ev * 8, n * sizeof *ev, (void *)ev}};
+    return dm->be[i]->buf_write(dm->inst[i], dm->rd[i].b[dm->parity], rg, 2);
+}
+
+/* Read the records of the units that have matches into dm->mbuf, each
+ * after its match area's header; dm->ma[j] points at unit j's. */
+static gb_status read_matches(gb_device_matcher *dm, uint32_t i)
+{
+    size_t need = 0, at = 0;
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < dm->rnu; j++)
+        need += GBPD_MA_WORDS + dm->sum_new[(size_t)j * GBPD_SUM_WORDS + GBPD_MA_USED];
+    if (need > dm->mbuf_cap) {
+        uint64_t *m = realloc(dm->mbuf, need * sizeof *m);
+        if (!m)
+            return GB_ENOMEM;
+        dm->mbuf = m, dm->mbuf_cap = need;
+    }
+    gbi_buf_range *rg = calloc(dm->rnu, sizeof *rg);
+    uint64_t **ma = realloc(dm->ma, (dm->rnu ? dm->rnu : 1) * sizeof *ma);
+    if (ma)
+        dm->ma = ma;
+    if (!rg || !ma) {
+        free(rg);
+        return GB_ENOMEM;
+    }
+    for (uint32_t j = 0; j < dm->rnu; j++) {
+        const uint64_t *s = dm->sum_new + (size_t)j * GBPD_SUM_WORDS;
+        ma[j] = dm->mbuf + at;
+        memcpy(ma[j], s, GBPD_MA_WORDS * sizeof *s);
+        if (s[GBPD_MA_USED])
+            rg[k++] = (gbi_buf_range){(dm->roff[2 * (size_t)j + 1] + GBPD_MA_WORDS) * 8, s[GBPD_MA_USED] * 8,
+                                      ma[j] + GBPD_MA_WORDS};
+        at += GBPD_MA_WORDS + s[GBPD_MA_USED];
+    }
+    gb_status st = k ? dm->be[i]->buf_read(dm->inst[i], dm->rd[i].b[1 - dm->parity], rg, k) : GB_OK;
+    free(rg);
+    return st;
+}
+
+/* The batch on entry i with the state resident there (moved there first
+ * if it is elsewhere); GB_OK: dm->sum_new and dm->ma hold its output. */
+static int run_resident(gb_device_matcher *dm, uint32_t i, const gb_event *ev, size_t n, int op, int64_t ts,
+                        int *native)
+{
+    gb_broker_device dev;
+    if (gb_broker_get(dm->broker, i, &dev) != GB_OK)
+        return SKIP;
+    const gbi_backend_ops *be = gbi_backend_find(dev.info.backend);
+    *native = strcmp(dev.info.backend, "cpu") == 0;
+    if (!be || !be->buf_launch)
+        return SKIP;
+    gb_status st = gb_broker_fault_check(dm->broker, i, GB_OP_LAUNCH);
+    if (st != GB_OK || (st = instance(dm, i, be, *native)) != GB_OK)
+        return st;
+    snprintf(dm->backend, sizeof dm->backend, "%s", dev.info.backend);
+    if (dm->home != (int64_t)i && n > dm->ev_cap)
+        dm->ev_cap = n;
+    if (dm->home != (int64_t)i && ((st = sync_down(dm)) != GB_OK || (st = upload(dm, i)) != GB_OK))
+        return st;
+    if ((st = put_events(dm, i, ev, n, op, ts)) != GB_OK)
+        return st;
+    gbi_buf *in = dm->rd[i].b[dm->parity], *out = dm->rd[i].b[1 - dm->parity];
+    if ((st = be->buf_launch(dm->inst[i], GBPD_ENTRY, gbp_match_kernel, in, out, dm->rnu)) != GB_OK)
+        return st;
+    gbi_buf_range sr = {dm->off_sum * 8, (size_t)dm->rnu * GBPD_SUM_WORDS * 8, dm->sum_new};
+    if ((st = be->buf_read(dm->inst[i], out, &sr, 1)) != GB_OK)
+        return st;
+    for (uint32_t j = 0; j < dm->rnu; j++)
+        if (dm->sum_new[(size_t)j * GBPD_SUM_WORDS + GBPD_MA_FLAGS])
+            return OVERFLOWED;
+    return read_matches(dm, i);
+}
+
+/* The launch's output becomes the state: log it, flip the buffers, deliver. */
+static gb_status commit_resident(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
+{
+    gb_status st = log_batch(dm, ev, n, op, ts);
+    if (st != GB_OK)
+        return st;
+    uint64_t *t = dm->sum;
+    dm->sum = dm->sum_new, dm->sum_new = t;
+    dm->parity ^= 1u;
+    return deliver(dm, dm->ru, dm->rnu, dm->ma);
+}
+
+/* A unit overflowed its capacities: the state before the batch is intact
+ * on the device; bring it to the host and run the batch there (reruns
+ * with more room); the next batch moves the state back with the larger
+ * capacities. */
+static gb_status rerun_on_host(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
+{
+    gb_status st = sync_down(dm);
+    return st == GB_OK ? host_batch(dm, ev, n, op, ts) : st;
+}
+
+static gb_status run_chain(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
+{
+    char last[512] = "";
+    uint32_t i = 0;
+    for (uint32_t from = 0; gb_broker_acquire(dm->broker, from, &i) == GB_OK; from = i + 1) {
+        int native = 0;
+        int st = run_resident(dm, i, ev, n, op, ts, &native);
+        if (st == GB_OK || st == OVERFLOWED) {
+            gb_broker_report(dm->broker, i, GB_OK, NULL);
+            dm->batches++;
+            dm->device_batches += !native;
+            return st == GB_OK ? commit_resident(dm, ev, n, op, ts) : rerun_on_host(dm, ev, n, op, ts);
+        }
+        if (st == GB_EPARSE || st == SKIP) {
+            gb_broker_release(dm->broker, i);
+            if (st == GB_EPARSE)
+                return GB_EPARSE;
+            dm->fallbacks++;
+            continue;
+        }
+        snprintf(last, sizeof last, "%s", gb_last_error());
+        gb_broker_report(dm->broker, i, st, last);
+        dm->fallbacks++;
+    }
+    return gbi_error(GB_EDEVICE, "device_matcher", "no device could run the batch (last failure: %s; %s)",
+                     last[0] ? last : "none", gb_last_error());
+}
+
+/* ---- one batch ------------------------------------------------------------------------ */
+
+/* The batch on the host with the host states (the kernel's native build):
+ * reruns after an overflow, replay. */
+static gb_status host_batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
 {
     gb_status s = reshard(dm, n);
     uint32_t nu = 0;
@@ -656,6 +1077,14 @@ static gb_status batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int 
     if (s == GB_OK)
         s = u ? launch_all(dm, u, nu, ev, n, op, ts) : GB_ENOMEM;
     free(u);
+    return s;
+}
+
+static gb_status batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
+{
+    gb_status s = reshard(dm, n);
+    if (s == GB_OK)
+        s = run_chain(dm, ev, n, op, ts);
     if (s == GB_ENOMEM)
         return gbi_error(s, "device_matcher", "out of memory");
     return s;
@@ -677,7 +1106,8 @@ static gb_status make_broker(gb_device_matcher *dm)
     dm->nentries = gb_broker_count(dm->broker);
     dm->inst = calloc(dm->nentries ? dm->nentries : 1, sizeof *dm->inst);
     dm->be = calloc(dm->nentries ? dm->nentries : 1, sizeof *dm->be);
-    return dm->inst && dm->be ? GB_OK : gbi_error(GB_ENOMEM, "device_matcher_create", "out of memory");
+    dm->rd = calloc(dm->nentries ? dm->nentries : 1, sizeof *dm->rd);
+    return dm->inst && dm->be && dm->rd ? GB_OK : gbi_error(GB_ENOMEM, "device_matcher_create", "out of memory");
 }
 
 static gb_status init_pats(gb_device_matcher *dm)
@@ -718,6 +1148,8 @@ gb_status gb_device_matcher_create(gb_device_matcher **out, const gb_pattern_set
     dm->o.id_capacity = dm->o.id_capacity ? dm->o.id_capacity : DEF_IDS;
     dm->o.match_capacity = dm->o.match_capacity ? dm->o.match_capacity : DEF_MATCH_WORDS;
     dm->o.key_shards = dm->o.key_shards ? dm->o.key_shards : DEF_SHARDS;
+    dm->o.checkpoint_events = dm->o.checkpoint_events ? dm->o.checkpoint_events : DEF_CHECKPOINT;
+    dm->home = HOME_HOST;
     if (dm->o.key_shards > MAX_SHARDS) {
         free(dm);
         return gbi_error(GB_EINVAL, "device_matcher_create", "key_shards %u is above %u", opts->key_shards,
@@ -738,9 +1170,15 @@ void gb_device_matcher_destroy(gb_device_matcher *dm)
 {
     if (!dm)
         return;
-    for (uint32_t i = 0; dm->inst && i < dm->nentries; i++)
-        if (dm->inst[i])
-            dm->be[i]->ring->destroy(dm->inst[i]);
+    for (uint32_t i = 0; dm->inst && i < dm->nentries; i++) {
+        if (!dm->inst[i])
+            continue;
+        dm->be[i]->buf_free(dm->inst[i], dm->rd[i].b[0]);
+        dm->be[i]->buf_free(dm->inst[i], dm->rd[i].b[1]);
+        dm->be[i]->ring->destroy(dm->inst[i]);
+    }
+    resident_drop(dm);
+    free(dm->rd), free(dm->mbuf), free(dm->ma), free(dm->log_ev), free(dm->log);
     for (uint32_t i = 0; dm->pats && i < dm->set->npatterns; i++)
         for (uint32_t s = 0; s < dm->pats[i].nshards; s++)
             free(dm->pats[i].states[s]);
@@ -816,7 +1254,7 @@ gb_status gb_device_matcher_stats_get(const gb_device_matcher *dm, uint32_t patt
     for (uint32_t i = 0; i < dm->set->npatterns; i++) {
         const dpat *d = &dm->pats[i];
         for (uint32_t s = 0; (pattern == UINT32_MAX || i == pattern) && s < d->nshards; s++)
-            add_counters(&out->m, d->states[s]);
+            add_counters(&out->m, counters(dm, i, s));
         out->sharded_patterns += d->nshards > 1;
         out->work_items += d->nshards;
         out->run_capacity = d->cap_runs > out->run_capacity ? d->cap_runs : out->run_capacity;
