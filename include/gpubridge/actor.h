@@ -129,6 +129,8 @@ typedef struct gb_silo_stats {
     uint64_t late_responses; /* responses dropped because their call had completed */
     uint64_t mailbox_full;   /* sends refused (or made to wait) by a full mailbox */
     uint64_t stuck_turns;    /* turns the watchdog reported */
+    uint64_t dropped;        /* one-way messages not handled because of a runtime error, each logged
+                              * (today: no memory for the actor's state at activation) */
     uint64_t actors;         /* identities known to the directory */
     uint64_t active;         /* actors activated now */
 } gb_silo_stats;

@@ -157,7 +157,7 @@ typedef struct gbi_actor {
 
 typedef struct gbi_counters {
     _Atomic uint64_t sent, delivered, responses, activations, deactivations, deadlocks, timeouts, late, full,
-        stuck;
+        stuck, dropped;
 } gbi_counters;
 
 typedef struct gbi_runq {
@@ -318,7 +318,13 @@ void gbi_sched_wait_callers(gb_silo *s);
 int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c);
 
 /* ---- activation.c ------------------------------------------------------------ */
-void gbi_activate(gb_actor_ctx *ctx);
+/* Activate ctx's actor: state bytes, then the init hook. GB_ENOMEM (with
+ * gb_last_error's detail) when the state cannot be allocated: the actor
+ * stays inactive and the next message tries again. */
+gb_status gbi_activate(gb_actor_ctx *ctx);
+/* Test-only fault injection, 0 (off) by default: while nonzero, each state
+ * allocation of an activation fails and decrements it. */
+extern _Atomic uint32_t gbi_fault_state_alloc;
 /* Deactivate if idle (probe from the collector) or unconditionally (force). */
 void gbi_deactivate(gb_actor_ctx *ctx, int force);
 void gbi_collect_idle(gb_silo *s, int64_t now_ns);

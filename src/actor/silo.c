@@ -291,6 +291,7 @@ static void add(gb_silo_stats *o, const gbi_counters *c)
     GBI_ADD(late_responses, late);
     GBI_ADD(mailbox_full, full);
     GBI_ADD(stuck_turns, stuck);
+    GBI_ADD(dropped, dropped);
 #undef GBI_ADD
 }
 

@@ -13,6 +13,7 @@
  * sender can see 0 -> 1 and schedule the actor a second time) and requeues
  * itself; the phantom is given back by the next turn.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,11 +55,39 @@ static gb_status reply_status(gb_actor_ctx *ctx, gb_status st)
     return gb_reply(ctx->silo, &tok, st, NULL, 0);
 }
 
+static gb_status send_reply(gb_silo *s, uint64_t correlation, gb_status status, uint32_t flags,
+                            const void *payload, uint32_t len);
+
+/* m cannot be handled: its actor could not be activated (status, with
+ * gb_last_error's sentence). A request gets an error response from the
+ * runtime (GB_MSG_SYSTEM, the sentence as its payload); a one-way message
+ * is dropped, logged and counted. */
+static void refuse(gb_actor_ctx *ctx, gbi_msg *m, gb_status status)
+{
+    char why[192];
+    snprintf(why, sizeof why, "%s", gb_last_error());
+    if (m->hdr.correlation) {
+        uint32_t len = (uint32_t)strlen(why) + 1;
+        if (len > ctx->silo->o.max_payload)
+            len = 0;
+        send_reply(ctx->silo, m->hdr.correlation, status, GB_MSG_SYSTEM, why, len);
+        return;
+    }
+    gbi_count(&ctx->c->dropped, 1);
+    gb_log(GB_LOG_ERROR, "actor", "one-way message %u to %016llx dropped: %s", m->hdr.method,
+           (unsigned long long)ctx->actor->id, why);
+}
+
 static void deliver_user(gb_actor_ctx *ctx, gbi_msg *m)
 {
     gbi_actor *a = ctx->actor;
-    if (!a->active)
-        gbi_activate(ctx);
+    if (!a->active) {
+        gb_status ast = gbi_activate(ctx);
+        if (ast != GB_OK) {
+            refuse(ctx, m, ast);
+            return;
+        }
+    }
     int request = m->hdr.correlation != 0;
     ctx->cur = m;
     ctx->answered = 0;
@@ -224,22 +253,19 @@ gb_status gb_ctx_defer_reply(gb_actor_ctx *ctx, gb_reply_token *out)
     return st;
 }
 
-gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status, const void *payload,
-                   uint32_t len)
+/* Build and complete the response of call `correlation`; extra flags
+ * (GB_MSG_SYSTEM for the runtime's own error responses). */
+static gb_status send_reply(gb_silo *s, uint64_t correlation, gb_status status, uint32_t flags,
+                            const void *payload, uint32_t len)
 {
-    if (!s || !token || !token->correlation)
-        return gbi_error(GB_EINVAL, "gb_reply", "silo and a valid token are required");
-    gb_status st = gbi_check_payload(s, payload, len, "gb_reply");
-    if (st != GB_OK)
-        return st;
     uint32_t extra = status != GB_OK ? 4u : 0u;
     gbi_msg *m = gbi_msg_new(s, len + extra, 0);
     if (!m)
-        return gbi_call_complete(s, token->correlation, GB_ENOMEM, NULL);
+        return gbi_call_complete(s, correlation, GB_ENOMEM, NULL);
     gb_actor_ctx *ctx = gbi_tl_ctx;
     m->hdr.sender = (ctx && ctx->silo == s) ? ctx->actor->id : 0;
-    m->hdr.correlation = token->correlation;
-    m->hdr.flags = GB_MSG_RESPONSE | (extra ? GB_MSG_ERROR : 0);
+    m->hdr.correlation = correlation;
+    m->hdr.flags = GB_MSG_RESPONSE | (extra ? GB_MSG_ERROR : 0) | flags;
     if (extra) {
         int32_t code = (int32_t)status;
         memcpy(gbi_msg_payload(m), &code, 4);
@@ -250,5 +276,16 @@ gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status, co
     m->local_stamp = 1;
     if (GBI_FEED_ON(s))
         gbi_feed_send(s, m);
-    return gbi_call_complete(s, token->correlation, status, m);
+    return gbi_call_complete(s, correlation, status, m);
+}
+
+gb_status gb_reply(gb_silo *s, const gb_reply_token *token, gb_status status, const void *payload,
+                   uint32_t len)
+{
+    if (!s || !token || !token->correlation)
+        return gbi_error(GB_EINVAL, "gb_reply", "silo and a valid token are required");
+    gb_status st = gbi_check_payload(s, payload, len, "gb_reply");
+    if (st != GB_OK)
+        return st;
+    return send_reply(s, token->correlation, status, 0, payload, len);
 }
