@@ -57,7 +57,7 @@ static int idle_now(gb_actor_ctx *ctx)
     gbi_actor *a = ctx->actor;
     int64_t timeout = a->type->desc.idle_timeout_ns;
     int64_t last = atomic_load_explicit(&a->last_turn_ns, memory_order_relaxed);
-    return a->outstanding == 0 && !a->def_head && !gbi_mpsc_maybe_nonempty(&a->mbox) && timeout > 0 &&
+    return a->outstanding == 0 && !a->def_head && !gbi_mbox_maybe_nonempty(a) && timeout > 0 &&
            gbi_now_ns() - last >= timeout;
 }
 

@@ -346,7 +346,7 @@ gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void
         gbi_msg_free(s, m);
         return st;
     }
-    gbi_count(&gbi_counters_here(s)->sent, 1);
+    GBI_COUNT_HERE(s, sent, 1);
     return GB_OK;
 }
 
@@ -370,7 +370,7 @@ static gb_status request_caller_runs(gb_silo *s, gbi_actor *t, uint32_t method, 
         gbi_msg_free(s, m);
         return st;
     }
-    gbi_count(&gbi_counters_here(s)->sent, 1);
+    GBI_COUNT_HERE(s, sent, 1);
     if (!owned)
         return GB_OK;
     /* from here this thread may run the turn that replies: it cannot time

@@ -76,7 +76,8 @@ gb_status gbi_dir_create(gbi_directory **out)
 
 static void free_record(gbi_actor *a)
 {
-    free(a->key_str);
+    if (a->key_is_str)
+        free(a->key.str);
     free(a->state);
     free(a);
 }
@@ -162,14 +163,16 @@ static gbi_actor *record_new(uint64_t id, const gbi_type *t, const char *key_str
     if (!a)
         return NULL;
     memset(a, 0, sizeof *a);
-    if (key_str && !(a->key_str = strdup(key_str))) {
+    if (key_str && !(a->key.str = strdup(key_str))) {
         free(a);
         return NULL;
     }
+    a->key_is_str = key_str != NULL;
+    if (!key_str)
+        a->key.u64 = key_u64;
     a->id = id;
     a->type = t;
     a->location = t->dev ? GBI_LOC_RING : GBI_LOC_CPU;
-    a->key_u64 = key_str ? 0 : key_u64;
     atomic_init(&a->dir_next, NULL);
     atomic_init(&a->rq_node.next, NULL);
     atomic_init(&a->depth, 0);
@@ -177,7 +180,7 @@ static gbi_actor *record_new(uint64_t id, const gbi_type *t, const char *key_str
     atomic_init(&a->is_active, 0);
     atomic_init(&a->deact_pending, 0);
     atomic_init(&a->last_turn_ns, 0);
-    gbi_mpsc_init(&a->mbox);
+    gbi_mpsc_init_at(&a->mb_head, &a->mb_tail, &a->mb_stub);
     return a;
 }
 
@@ -186,8 +189,8 @@ static int same_identity(const gbi_actor *a, const gbi_type *t, const char *key_
     if (a->type != t)
         return 0;
     if (key_str)
-        return a->key_str && strcmp(a->key_str, key_str) == 0;
-    return !a->key_str && a->key_u64 == key_u64;
+        return a->key_is_str && strcmp(a->key.str, key_str) == 0;
+    return !a->key_is_str && a->key.u64 == key_u64;
 }
 
 gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t, const char *key_str,

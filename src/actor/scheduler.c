@@ -32,14 +32,24 @@
 
 _Thread_local gbi_worker *gbi_tl_worker;
 
-static void wake_one_if_needed(gb_silo *s)
+/* Wake a parked worker when nobody spins. The caller's last write (its
+ * push, or its leaving `spinning`) is seq_cst, and so are these loads: in
+ * the single order of seq_cst operations either a parking worker's re-check
+ * comes after that write and sees the work, or our loads come after its
+ * increment of `sleepers` and we wake it. */
+static void wake_if_nobody_spins(gb_silo *s)
 {
-    atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&s->spinning, memory_order_seq_cst) == 0 &&
         atomic_load_explicit(&s->sleepers, memory_order_seq_cst) > 0) {
         atomic_fetch_add_explicit(&s->wake_seq, 1, memory_order_release);
         gbi_unpark(&s->wake_seq, 0);
     }
+}
+
+static void wake_one_if_needed(gb_silo *s)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    wake_if_nobody_spins(s);
 }
 
 void gbi_sched_push(gb_silo *s, gbi_actor *a)
@@ -50,8 +60,14 @@ void gbi_sched_push(gb_silo *s, gbi_actor *a)
         q = w->index;
     else
         q = (uint32_t)(a->id % s->nworkers);
-    gbi_mpsc_push(&s->runqs[q].q, &a->rq_node);
-    wake_one_if_needed(s);
+    /* the push's exchange is seq_cst: it orders our push before the loads
+     * of the wake-up check without a separate fence (on x86 the exchange is
+     * a full barrier already, and a fence per scheduling is measurable) */
+    gbi_mpsc_node *n = &a->rq_node;
+    atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
+    gbi_mpsc_node *prev = atomic_exchange_explicit(&s->runqs[q].q.head, n, memory_order_seq_cst);
+    atomic_store_explicit(&prev->next, n, memory_order_release);
+    wake_if_nobody_spins(s);
 }
 
 static gbi_actor *try_pop(gbi_runq *rq)
@@ -81,6 +97,11 @@ static int any_queued(gb_silo *s)
         if (gbi_mpsc_maybe_nonempty(&s->runqs[i].q))
             return 1;
     return 0;
+}
+
+int gbi_sched_has_work(gb_silo *s)
+{
+    return any_queued(s);
 }
 
 static gbi_actor *spin_for_work(gb_silo *s, gbi_worker *w)
