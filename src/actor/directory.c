@@ -25,6 +25,13 @@
  * larger block every time, 15% of the time to activate a million actors.
  * Since records are never freed before destroy, the chunks are simply
  * freed then.
+ *
+ * A bucket word is the chain's first record (records are 64-byte aligned)
+ * with a 6-bit filter in its low bits: bit tag_bit(id) of every id in the
+ * chain is set (bits are only ever added; a grow computes them afresh). A
+ * lookup of an id whose bit is clear stops at the bucket word without
+ * reading any record: the chain walk was a cache miss per record, a third
+ * of the time to activate a million actors.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +53,22 @@ typedef struct slab {
 typedef struct table {
     struct table *retired; /* older arrays of this shard, freed at destroy */
     size_t mask;
-    _Atomic(gbi_actor *) b[];
+    _Atomic(uintptr_t) b[]; /* first record | filter bits (see above) */
 } table;
+
+#define TAG_BITS ((uintptr_t)(GBI_CACHE_LINE - 1))
+
+/* The filter bit of id: from bits that pick neither the shard (top byte)
+ * nor the bucket (low bits, below 2^40 buckets). */
+static uintptr_t tag_bit(uint64_t id)
+{
+    return (uintptr_t)1 << ((id >> 40) % 6);
+}
+
+static gbi_actor *first_of(uintptr_t word)
+{
+    return (gbi_actor *)(void *)(word & ~TAG_BITS);
+}
 
 typedef struct shard {
     _Alignas(GBI_CACHE_LINE) pthread_mutex_t lock;
@@ -140,7 +161,7 @@ void gbi_dir_destroy(gbi_directory *d)
         if (!t)
             continue;
         for (size_t b = 0; b <= t->mask; b++) {
-            gbi_actor *a = atomic_load_explicit(&t->b[b], memory_order_relaxed);
+            gbi_actor *a = first_of(atomic_load_explicit(&t->b[b], memory_order_relaxed));
             while (a) {
                 gbi_actor *n = atomic_load_explicit(&a->dir_next, memory_order_relaxed);
                 free_record(a);
@@ -165,7 +186,10 @@ static shard *shard_of(gbi_directory *d, uint64_t id)
 
 static gbi_actor *find(table *t, uint64_t id)
 {
-    gbi_actor *a = atomic_load_explicit(&t->b[id & t->mask], memory_order_acquire);
+    uintptr_t word = atomic_load_explicit(&t->b[id & t->mask], memory_order_acquire);
+    if (!(word & tag_bit(id)))
+        return NULL; /* no id of this chain has id's bit */
+    gbi_actor *a = first_of(word);
     while (a && a->id != id)
         a = atomic_load_explicit(&a->dir_next, memory_order_acquire);
     return a;
@@ -192,13 +216,13 @@ static void grow(shard *sh)
     if (!nt)
         return;
     for (size_t b = 0; b <= old->mask; b++) {
-        gbi_actor *a = atomic_load_explicit(&old->b[b], memory_order_relaxed);
+        gbi_actor *a = first_of(atomic_load_explicit(&old->b[b], memory_order_relaxed));
         while (a) {
             gbi_actor *next = atomic_load_explicit(&a->dir_next, memory_order_relaxed);
-            _Atomic(gbi_actor *) *slot = &nt->b[a->id & nt->mask];
-            atomic_store_explicit(&a->dir_next, atomic_load_explicit(slot, memory_order_relaxed),
-                                  memory_order_release);
-            atomic_store_explicit(slot, a, memory_order_relaxed);
+            _Atomic(uintptr_t) *slot = &nt->b[a->id & nt->mask];
+            uintptr_t word = atomic_load_explicit(slot, memory_order_relaxed);
+            atomic_store_explicit(&a->dir_next, first_of(word), memory_order_release);
+            atomic_store_explicit(slot, (uintptr_t)a | (word & TAG_BITS) | tag_bit(a->id), memory_order_relaxed);
             a = next;
         }
     }
@@ -252,10 +276,11 @@ gb_status gbi_dir_get_or_create(gbi_directory *d, uint64_t id, const gbi_type *t
         table *tab = atomic_load_explicit(&sh->tab, memory_order_relaxed);
         a = find(tab, id);
         if (!a && (a = record_new(sh, id, t, key_str, key_u64))) {
-            _Atomic(gbi_actor *) *slot = &tab->b[id & tab->mask];
-            atomic_store_explicit(&a->dir_next, atomic_load_explicit(slot, memory_order_relaxed),
-                                  memory_order_relaxed);
-            atomic_store_explicit(slot, a, memory_order_release); /* publish the record */
+            _Atomic(uintptr_t) *slot = &tab->b[id & tab->mask];
+            uintptr_t word = atomic_load_explicit(slot, memory_order_relaxed);
+            atomic_store_explicit(&a->dir_next, first_of(word), memory_order_relaxed);
+            /* publish the record */
+            atomic_store_explicit(slot, (uintptr_t)a | (word & TAG_BITS) | tag_bit(id), memory_order_release);
             atomic_fetch_add_explicit(&d->count, 1, memory_order_relaxed);
             if (++sh->count * 2 > tab->mask + 1) /* load factor <= 1/2 */
                 grow(sh);
@@ -279,7 +304,7 @@ void gbi_dir_foreach(gbi_directory *d, void (*fn)(gbi_actor *a, void *arg), void
         pthread_mutex_lock(&sh->lock);
         table *t = atomic_load_explicit(&sh->tab, memory_order_relaxed);
         for (size_t b = 0; b <= t->mask; b++) {
-            gbi_actor *a = atomic_load_explicit(&t->b[b], memory_order_relaxed);
+            gbi_actor *a = first_of(atomic_load_explicit(&t->b[b], memory_order_relaxed));
             for (; a; a = atomic_load_explicit(&a->dir_next, memory_order_relaxed))
                 fn(a, arg);
         }
