@@ -189,10 +189,39 @@ typedef struct gbi_counters {
         stuck, dropped;
 } gbi_counters;
 
+/* A worker's run queue: an MPSC queue (mpsc.h) whose producers' end and
+ * consumer's end sit on separate cache lines, so that the pushes of a
+ * sender on another core and the pops of this worker do not take each
+ * other's line. */
 typedef struct gbi_runq {
-    _Alignas(GBI_CACHE_LINE) gbi_mpsc q;
+    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_mpsc_node *) head; /* producers */
+    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_mpsc_node *) tail; /* consumer */
+    gbi_mpsc_node stub;
     _Atomic int lock; /* consumer lock: whoever holds it may pop */
+    /* thieves' bookkeeping (scheduler.c, steal): the oldest actor a thief
+     * last saw queued here, and whether thieves may take at once */
+    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_mpsc_node *) seen;
+    _Atomic int steal_now;
 } gbi_runq;
+
+static inline void gbi_runq_init(gbi_runq *rq)
+{
+    gbi_mpsc_init_at(&rq->head, &rq->tail, &rq->stub);
+    atomic_init(&rq->lock, 0);
+    atomic_init(&rq->seen, NULL);
+    atomic_init(&rq->steal_now, 0);
+}
+
+/* Holder of rq->lock (or a single thread at destroy) only. */
+static inline gbi_mpsc_node *gbi_runq_pop(gbi_runq *rq)
+{
+    return gbi_mpsc_pop_at(&rq->head, &rq->tail, &rq->stub);
+}
+
+static inline int gbi_runq_maybe_nonempty(gbi_runq *rq)
+{
+    return gbi_mpsc_maybe_nonempty_at(&rq->head, &rq->tail, &rq->stub);
+}
 
 /* A worker thread, or (index >= nworkers) a caller slot: the turn record of
  * an external thread running a turn itself, claimed through `claimed`. The

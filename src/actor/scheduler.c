@@ -20,6 +20,12 @@
  * with seq_cst, so either the worker's re-check sees the actor or the
  * producer sees the sleeper. A spinner that finds work while it is the last
  * spinner wakes another sleeper if queues still hold work.
+ *
+ * A spinning worker looks at the run queues every GBI_POLL_NS, not
+ * continuously: each look reads the queues' lines, and the next push onto
+ * a queue so read has to take its line back from the spinner's core. A
+ * spinner polling flat out made every scheduling of a busy sender (a
+ * thread ring, a fork-join producer) pay that cross-core round trip.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -29,6 +35,8 @@
 #include "base/error.h"
 #include "gpubridge/log.h"
 #include "gpubridge/time.h"
+
+#define GBI_POLL_NS 500 /* between two looks of a spinning worker at the run queues */
 
 _Thread_local gbi_worker *gbi_tl_worker;
 
@@ -65,36 +73,72 @@ void gbi_sched_push(gb_silo *s, gbi_actor *a)
      * a full barrier already, and a fence per scheduling is measurable) */
     gbi_mpsc_node *n = &a->rq_node;
     atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
-    gbi_mpsc_node *prev = atomic_exchange_explicit(&s->runqs[q].q.head, n, memory_order_seq_cst);
+    gbi_mpsc_node *prev = atomic_exchange_explicit(&s->runqs[q].head, n, memory_order_seq_cst);
     atomic_store_explicit(&prev->next, n, memory_order_release);
     wake_if_nobody_spins(s);
 }
 
 static gbi_actor *try_pop(gbi_runq *rq)
 {
-    if (!gbi_mpsc_maybe_nonempty(&rq->q))
+    if (!gbi_runq_maybe_nonempty(rq))
         return NULL;
     if (atomic_exchange_explicit(&rq->lock, 1, memory_order_acquire))
         return NULL;
-    gbi_mpsc_node *n = gbi_mpsc_pop(&rq->q);
+    gbi_mpsc_node *n = gbi_runq_pop(rq);
     atomic_store_explicit(&rq->lock, 0, memory_order_release);
     return n ? (gbi_actor *)(void *)n : NULL; /* rq_node is the first member */
 }
 
+/* The oldest actor in rq as a hint (never dereferenced), or NULL. */
+static gbi_mpsc_node *peek_oldest(gbi_runq *rq)
+{
+    gbi_mpsc_node *t = atomic_load_explicit(&rq->tail, memory_order_relaxed);
+    return t != &rq->stub ? t : atomic_load_explicit(&rq->stub.next, memory_order_relaxed);
+}
+
+/* Take an actor from another worker's queue. While that worker runs a
+ * turn, an actor is taken only once it has been the queue's oldest for two
+ * looks in a row (a poll apart): the actor a turn has just scheduled on its
+ * own worker (a thread ring's next hop, a ping's answer) is usually popped
+ * by that worker a moment later, with the actor's lines still in its cache;
+ * a thief that took it at once moved the whole exchange to its own core and
+ * back. Once a take succeeds, thieves take at once until they find the
+ * queue empty (its worker is stuck in a long turn: a flooding sender). */
+static gbi_actor *steal(gb_silo *s, uint32_t v)
+{
+    gbi_runq *rq = &s->runqs[v];
+    int now = atomic_load_explicit(&rq->steal_now, memory_order_relaxed);
+    if (!gbi_runq_maybe_nonempty(rq)) {
+        if (now)
+            atomic_store_explicit(&rq->steal_now, 0, memory_order_relaxed);
+        return NULL;
+    }
+    if (!now && atomic_load_explicit(&s->workers[v].in_turn, memory_order_relaxed)) {
+        gbi_mpsc_node *oldest = peek_oldest(rq);
+        if (!oldest || oldest != atomic_load_explicit(&rq->seen, memory_order_relaxed)) {
+            if (oldest)
+                atomic_store_explicit(&rq->seen, oldest, memory_order_relaxed);
+            return NULL;
+        }
+    }
+    gbi_actor *a = try_pop(rq);
+    if (a && !now)
+        atomic_store_explicit(&rq->steal_now, 1, memory_order_relaxed);
+    return a;
+}
+
 static gbi_actor *next_actor(gb_silo *s, gbi_worker *w)
 {
-    for (uint32_t i = 0; i < s->nworkers; i++) {
-        gbi_actor *a = try_pop(&s->runqs[(w->index + i) % s->nworkers]);
-        if (a)
-            return a;
-    }
-    return NULL;
+    gbi_actor *a = try_pop(&s->runqs[w->index]);
+    for (uint32_t i = 1; !a && i < s->nworkers; i++)
+        a = steal(s, (w->index + i) % s->nworkers);
+    return a;
 }
 
 static int any_queued(gb_silo *s)
 {
     for (uint32_t i = 0; i < s->nworkers; i++)
-        if (gbi_mpsc_maybe_nonempty(&s->runqs[i].q))
+        if (gbi_runq_maybe_nonempty(&s->runqs[i]))
             return 1;
     return 0;
 }
@@ -102,6 +146,23 @@ static int any_queued(gb_silo *s)
 int gbi_sched_has_work(gb_silo *s)
 {
     return any_queued(s);
+}
+
+/* Pause about GBI_POLL_NS without touching shared memory (every 32nd
+ * wait yields the CPU instead, as gbi_spin_step). */
+static int64_t poll_wait(unsigned i)
+{
+    if ((i & 31) == 31) {
+        sched_yield();
+        return gb_time_fast_ns();
+    }
+    int64_t now = gb_time_fast_ns(), next = now + GBI_POLL_NS;
+    while (now < next) {
+        for (int k = 0; k < 4; k++)
+            gb_cpu_relax();
+        now = gb_time_fast_ns();
+    }
+    return now;
 }
 
 static gbi_actor *spin_for_work(gb_silo *s, gbi_worker *w)
@@ -117,9 +178,8 @@ static gbi_actor *spin_for_work(gb_silo *s, gbi_worker *w)
         }
         if (atomic_load_explicit(&s->stop_workers, memory_order_acquire))
             break;
-        if ((i & 63) == 63 && gb_time_fast_ns() >= until)
+        if (poll_wait(i) >= until)
             break;
-        gbi_spin_step(i);
     }
     atomic_fetch_sub_explicit(&s->spinning, 1, memory_order_seq_cst);
     return NULL;
