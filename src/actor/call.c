@@ -434,9 +434,11 @@ static gb_status send_request(const call_args *ca, gbi_actor *t, call_rec *r, ui
  * as its payload), or which status the handler answered. */
 static gb_status reply_error(gb_future *f, gb_status st, int64_t timeout_ns)
 {
-    if (st == GB_ETIMEDOUT && !f->resp)
+    if (!f->resp && st == GB_ETIMEDOUT)
         return gbi_error(st, "gb_call", "no response within %lld ns", (long long)timeout_ns);
-    if (f->resp && (f->resp->hdr.flags & GB_MSG_SYSTEM)) {
+    if (!f->resp)
+        return gbi_error(st, "gb_call", "the call ended with %s before any response", gb_status_name(st));
+    if (f->resp->hdr.flags & GB_MSG_SYSTEM) {
         uint32_t len;
         const char *why = gb_future_payload(f, &len);
         return gbi_error(st, "gb_call", "%.*s", (int)(why ? strnlen(why, len) : 0), why ? why : "");
