@@ -96,14 +96,15 @@ static gbi_mpsc_node *peek_oldest(gbi_runq *rq)
     return t != &rq->stub ? t : atomic_load_explicit(&rq->stub.next, memory_order_relaxed);
 }
 
-/* Take an actor from another worker's queue. While that worker runs a
- * turn, an actor is taken only once it has been the queue's oldest for two
- * looks in a row (a poll apart): the actor a turn has just scheduled on its
- * own worker (a thread ring's next hop, a ping's answer) is usually popped
- * by that worker a moment later, with the actor's lines still in its cache;
- * a thief that took it at once moved the whole exchange to its own core and
- * back. Once a take succeeds, thieves take at once until they find the
- * queue empty (its worker is stuck in a long turn: a flooding sender). */
+/* Take an actor from another worker's queue. An actor is taken only once
+ * it has been the queue's oldest for two looks in a row (a poll apart):
+ * the actor a turn has just scheduled on its own worker (a thread ring's
+ * next hop, a ping's answer) is usually popped by that worker a moment
+ * later, with the actor's lines still in its cache; a thief that took it
+ * at once moved the whole exchange to its own core and back. Once a take
+ * succeeds, thieves take at once until they find the queue empty (its
+ * worker is stuck in a long turn: a flooding sender). The cost is one poll
+ * (GBI_POLL_NS) before the first take from a queue whose worker is away. */
 static gbi_actor *steal(gb_silo *s, uint32_t v)
 {
     gbi_runq *rq = &s->runqs[v];
@@ -113,7 +114,7 @@ static gbi_actor *steal(gb_silo *s, uint32_t v)
             atomic_store_explicit(&rq->steal_now, 0, memory_order_relaxed);
         return NULL;
     }
-    if (!now && atomic_load_explicit(&s->workers[v].in_turn, memory_order_relaxed)) {
+    if (!now) {
         gbi_mpsc_node *oldest = peek_oldest(rq);
         if (!oldest || oldest != atomic_load_explicit(&rq->seen, memory_order_relaxed)) {
             if (oldest)
