@@ -200,8 +200,8 @@ static void park(gb_silo *s, gbi_worker *w)
 }
 
 /* One turn of a on w (a worker or a caller slot), published for the
- * watchdog and shutdown; an actor with more work is queued again. */
-static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
+ * watchdog and shutdown; returns 1 when a has more work (it stays owned). */
+static int run_turn_once(gb_silo *s, gbi_worker *w, gbi_actor *a)
 {
     /* Only the thread holding w writes these; the watchdog and shutdown read
      * them. turn_seq is bumped with load + store (single writer, no RMW). */
@@ -211,8 +211,28 @@ static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
     atomic_store_explicit(&w->in_turn, 1, memory_order_release);
     int again = gbi_turn_run(s, a, &w->c);
     atomic_store_explicit(&w->in_turn, 0, memory_order_release);
-    if (again)
+    return again;
+}
+
+/* A turn of a on a caller slot; an actor with more work is queued again. */
+static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
+{
+    if (run_turn_once(s, w, a))
         gbi_sched_push(s, a);
+}
+
+/* Turns of a on worker w: while a has more work and no run queue holds
+ * another actor, its next turn runs at once (a busy receiver keeps its
+ * worker without a push and a pop of its own queue per batch); otherwise
+ * it is queued behind the others. */
+static void run_turns(gb_silo *s, gbi_worker *w, gbi_actor *a)
+{
+    while (run_turn_once(s, w, a)) {
+        if (any_queued(s) || atomic_load_explicit(&s->stop_workers, memory_order_acquire)) {
+            gbi_sched_push(s, a);
+            return;
+        }
+    }
 }
 
 /* Claim a free caller slot (start at a per-thread one), or NULL. The claim
@@ -268,7 +288,7 @@ static void *worker_main(void *arg)
         if (!a && !atomic_load_explicit(&s->stop_workers, memory_order_acquire))
             a = spin_for_work(s, w);
         if (a) {
-            run_turn(s, w, a);
+            run_turns(s, w, a);
             continue;
         }
         if (atomic_load_explicit(&s->stop_workers, memory_order_acquire))
