@@ -149,11 +149,12 @@ int gbi_sched_has_work(gb_silo *s)
     return any_queued(s);
 }
 
-/* Pause about GBI_POLL_NS without touching shared memory (every 32nd
- * wait yields the CPU instead, as gbi_spin_step). */
+/* Pause about GBI_POLL_NS without touching shared memory; every 4th wait
+ * yields the CPU instead, so that a spinner sharing its CPU with the thread
+ * it waits for (more runnable threads than cores) lets that thread run. */
 static int64_t poll_wait(unsigned i)
 {
-    if ((i & 31) == 31) {
+    if ((i & 3) == 3) {
         sched_yield();
         return gb_time_fast_ns();
     }

@@ -26,6 +26,7 @@
  * stops at once when another actor is queued (fairness) or the batch is
  * used up (the actor is requeued as usual).
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,7 +202,8 @@ static int linger(gb_silo *s, gbi_actor *a)
             return 1;
         if (now - start >= GBI_LINGER_NS)
             return 0;
-        next = now + GBI_LINGER_STEP_NS;
+        sched_yield(); /* the sender may be waiting for this CPU */
+        next = gb_time_fast_ns() + GBI_LINGER_STEP_NS;
     }
 }
 
