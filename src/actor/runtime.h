@@ -303,9 +303,9 @@ struct gb_actor_ctx {
     gbi_msg *cur;          /* message being handled (NULL in init/deactivate) */
     const uint64_t *chain; /* call chain of the current request context */
     uint32_t chain_len;
-    int answered;       /* current request replied or deferred */
-    uint32_t delivered; /* messages handed to the handler in this turn (counted at its end) */
-    gbi_counters *c;    /* counters of the running thread */
+    int answered;    /* current request replied or deferred */
+    int own_c;       /* c has a single writer, this thread (a worker's or a held caller slot's) */
+    gbi_counters *c; /* counters of the running thread */
 };
 
 extern _Thread_local gbi_worker *gbi_tl_worker;

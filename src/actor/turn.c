@@ -111,7 +111,14 @@ static void deliver_user(gb_actor_ctx *ctx, gbi_msg *m)
     ctx->answered = 0;
     ctx->chain = request ? gbi_msg_chain(m) : NULL;
     ctx->chain_len = request ? m->chain_len : 0;
-    ctx->delivered++;
+    /* counted before the handler runs, so that whoever its reply reaches
+     * sees the count; a worker's own counters take a plain store */
+    if (ctx->own_c)
+        atomic_store_explicit(&ctx->c->delivered,
+                              atomic_load_explicit(&ctx->c->delivered, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    else
+        gbi_count(&ctx->c->delivered, 1);
     gb_status st = a->type->desc.handler(ctx, a->state, &m->hdr, gbi_msg_payload(m));
     if (request && !ctx->answered)
         reply_status(ctx, st);
@@ -210,6 +217,8 @@ static int linger(gb_silo *s, gbi_actor *a)
 int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
 {
     gb_actor_ctx ctx = {.silo = s, .actor = a, .c = c};
+    /* the counters of a worker or a held caller slot have one writer: this thread */
+    ctx.own_c = gbi_tl_worker && &gbi_tl_worker->c == c;
     gb_actor_ctx *outer = gbi_tl_ctx;
     gbi_tl_ctx = &ctx;
     uint32_t consumed = 0;
@@ -239,8 +248,6 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
         else
             busy |= dispatch(&ctx, m);
     }
-    if (ctx.delivered) /* one RMW per turn, not per message */
-        gbi_count(&c->delivered, ctx.delivered);
     if (busy && a->type->desc.idle_timeout_ns > 0)
         atomic_store_explicit(&a->last_turn_ns, gbi_now_ns(), memory_order_relaxed);
     gbi_tl_ctx = outer;
