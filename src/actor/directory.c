@@ -83,11 +83,18 @@ struct gbi_directory {
     _Atomic uint64_t count;
 };
 
+/* A zeroed bucket array on cache lines of its own: every send reads its
+ * header and a bucket, and a plain calloc could put them on a line shared
+ * with a message envelope that another core writes (a miss per send). */
 static table *table_new(size_t buckets)
 {
-    table *t = calloc(1, sizeof *t + buckets * sizeof(t->b[0]));
-    if (t)
+    size_t size = (sizeof(table) + buckets * sizeof(_Atomic(uintptr_t)) + GBI_CACHE_LINE - 1) &
+                  ~(size_t)(GBI_CACHE_LINE - 1);
+    table *t = aligned_alloc(GBI_CACHE_LINE, size);
+    if (t) {
+        memset(t, 0, size);
         t->mask = buckets - 1;
+    }
     return t;
 }
 
