@@ -197,10 +197,13 @@ typedef struct gbi_runq {
     _Alignas(GBI_CACHE_LINE) _Atomic(gbi_mpsc_node *) head; /* producers */
     _Alignas(GBI_CACHE_LINE) _Atomic(gbi_mpsc_node *) tail; /* consumer */
     gbi_mpsc_node stub;
-    _Atomic int lock; /* consumer lock: whoever holds it may pop */
+    _Atomic int lock;      /* consumer lock: whoever holds it may pop */
+    _Atomic uint32_t pops; /* actors popped (by the lock holder) */
     /* thieves' bookkeeping (scheduler.c, steal): the oldest actor a thief
-     * last saw queued here, and whether thieves may take at once */
+     * last saw queued here and `pops` then, and whether thieves may take
+     * at once */
     _Alignas(GBI_CACHE_LINE) _Atomic(gbi_mpsc_node *) seen;
+    _Atomic uint32_t seen_pops;
     _Atomic int steal_now;
 } gbi_runq;
 
@@ -208,7 +211,9 @@ static inline void gbi_runq_init(gbi_runq *rq)
 {
     gbi_mpsc_init_at(&rq->head, &rq->tail, &rq->stub);
     atomic_init(&rq->lock, 0);
+    atomic_init(&rq->pops, 0);
     atomic_init(&rq->seen, NULL);
+    atomic_init(&rq->seen_pops, 0);
     atomic_init(&rq->steal_now, 0);
 }
 

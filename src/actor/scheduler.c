@@ -85,6 +85,9 @@ static gbi_actor *try_pop(gbi_runq *rq)
     if (atomic_exchange_explicit(&rq->lock, 1, memory_order_acquire))
         return NULL;
     gbi_mpsc_node *n = gbi_runq_pop(rq);
+    if (n) /* single writer: the lock holder */
+        atomic_store_explicit(&rq->pops, atomic_load_explicit(&rq->pops, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
     atomic_store_explicit(&rq->lock, 0, memory_order_release);
     return n ? (gbi_actor *)(void *)n : NULL; /* rq_node is the first member */
 }
@@ -97,7 +100,9 @@ static gbi_mpsc_node *peek_oldest(gbi_runq *rq)
 }
 
 /* Take an actor from another worker's queue. An actor is taken only once
- * it has been the queue's oldest for two looks in a row (a poll apart):
+ * it has been the queue's oldest for two looks in a row (a poll apart,
+ * with no pop from the queue in between: two actors that take turns, as a
+ * ping-pong pair, are each the oldest at many looks):
  * the actor a turn has just scheduled on its own worker (a thread ring's
  * next hop, a ping's answer) is usually popped by that worker a moment
  * later, with the actor's lines still in its cache; a thief that took it
@@ -115,10 +120,14 @@ static gbi_actor *steal(gb_silo *s, uint32_t v)
         return NULL;
     }
     if (!now) {
+        uint32_t pops = atomic_load_explicit(&rq->pops, memory_order_relaxed);
         gbi_mpsc_node *oldest = peek_oldest(rq);
-        if (!oldest || oldest != atomic_load_explicit(&rq->seen, memory_order_relaxed)) {
-            if (oldest)
+        if (!oldest || oldest != atomic_load_explicit(&rq->seen, memory_order_relaxed) ||
+            pops != atomic_load_explicit(&rq->seen_pops, memory_order_relaxed)) {
+            if (oldest) {
                 atomic_store_explicit(&rq->seen, oldest, memory_order_relaxed);
+                atomic_store_explicit(&rq->seen_pops, pops, memory_order_relaxed);
+            }
             return NULL;
         }
     }
