@@ -130,6 +130,8 @@ typedef struct gb_silo_stats {
     uint64_t late_responses; /* responses dropped because their call had completed */
     uint64_t mailbox_full;   /* sends refused (or made to wait) by a full mailbox */
     uint64_t stuck_turns;    /* turns the watchdog reported */
+    uint64_t dropped;        /* one-way messages not handled because of a runtime error, each logged
+                              * (today: no memory for the actor's state at activation) */
     uint64_t actors;         /* identities known to the directory */
     uint64_t active;         /* actors activated now */
 } gb_silo_stats;
@@ -267,7 +269,9 @@ typedef void (*gb_reply_fn)(gb_actor_ctx *ctx, void *arg, gb_status status, cons
  * running actor. Errors: GB_EINVAL (NULL, payload NULL with len > 0),
  * GB_ENOENT (target unknown: resolve it with gb_actor_ref_* first),
  * GB_EMSGSIZE (len > max_payload), GB_EAGAIN (mailbox full), GB_ECLOSED
- * (silo shutting down), GB_ENOMEM. Accepted messages are never lost.
+ * (silo shutting down), GB_ENOMEM. Accepted messages are never lost, but
+ * for one case: when the target's state cannot be allocated at activation,
+ * the message is dropped, logged and counted (gb_silo_stats.dropped).
  * Thread-safe. */
 gb_status gb_send(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload, uint32_t len);
 
@@ -275,9 +279,12 @@ gb_status gb_send(gb_silo *silo, gb_actor_id target, uint32_t method, const void
  * (spin, then park) until the response or timeout_ns (<= 0: the silo's
  * default). Up to reply_cap bytes of the response go to reply; *reply_len
  * (may be NULL) gets the full length. Returns the handler's status, or
- * GB_ETIMEDOUT (a late response is dropped and counted), GB_EMSGSIZE (reply
- * truncated), GB_ECLOSED, or any gb_send error. From inside a handler it
- * returns GB_EINVAL: use gb_ctx_call. Thread-safe. */
+ * GB_ETIMEDOUT (a late response is dropped and counted, also when this thread
+ * ran the target's turn itself and the handler replied after the deadline),
+ * GB_EMSGSIZE (reply truncated), GB_ENOMEM (also: the target could not be
+ * activated), GB_ECLOSED, or any gb_send error; on error gb_last_error()
+ * says why. From inside a handler it returns GB_EINVAL: use gb_ctx_call.
+ * Thread-safe. */
 gb_status gb_call(gb_silo *silo, gb_actor_id target, uint32_t method, const void *payload, uint32_t len,
                   int64_t timeout_ns, void *reply, uint32_t reply_cap, uint32_t *reply_len);
 

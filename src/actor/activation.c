@@ -17,18 +17,29 @@
 #include <stdlib.h>
 
 #include "actor/runtime.h"
+#include "base/error.h"
 #include "gpubridge/log.h"
 
-void gbi_activate(gb_actor_ctx *ctx)
+_Atomic uint32_t gbi_fault_state_alloc;
+
+/* Zeroed state bytes, or NULL: out of memory, or a failure injected by a
+ * test through gbi_fault_state_alloc (one relaxed load when it is off). */
+static void *state_alloc(size_t n)
+{
+    uint32_t f = atomic_load_explicit(&gbi_fault_state_alloc, memory_order_relaxed);
+    while (f && !atomic_compare_exchange_weak_explicit(&gbi_fault_state_alloc, &f, f - 1, memory_order_relaxed,
+                                                       memory_order_relaxed))
+        ;
+    return f ? NULL : calloc(1, n);
+}
+
+gb_status gbi_activate(gb_actor_ctx *ctx)
 {
     gbi_actor *a = ctx->actor;
     const gb_actor_type *t = &a->type->desc;
-    if (t->state_size && !a->state) {
-        a->state = calloc(1, t->state_size);
-        if (!a->state)
-            gb_log(GB_LOG_ERROR, "actor", "out of memory for the state of %s/%016llx", t->name,
-                   (unsigned long long)a->id);
-    }
+    if (t->state_size && !a->state && !(a->state = state_alloc(t->state_size)))
+        return gbi_error(GB_ENOMEM, "activation", "no memory for the %zu-byte state of %s/%016llx",
+                         t->state_size, t->name, (unsigned long long)a->id);
     a->active = 1;
     atomic_store_explicit(&a->is_active, 1, memory_order_relaxed);
     gbi_count(&ctx->c->activations, 1);
@@ -38,6 +49,7 @@ void gbi_activate(gb_actor_ctx *ctx)
             gb_log(GB_LOG_WARN, "actor", "init of %s/%016llx returned %s", t->name, (unsigned long long)a->id,
                    gb_status_name(st));
     }
+    return GB_OK;
 }
 
 static int idle_now(gb_actor_ctx *ctx)
@@ -45,7 +57,7 @@ static int idle_now(gb_actor_ctx *ctx)
     gbi_actor *a = ctx->actor;
     int64_t timeout = a->type->desc.idle_timeout_ns;
     int64_t last = atomic_load_explicit(&a->last_turn_ns, memory_order_relaxed);
-    return a->outstanding == 0 && !a->def_head && !gbi_mpsc_maybe_nonempty(&a->mbox) && timeout > 0 &&
+    return a->outstanding == 0 && !a->def_head && !gbi_mbox_maybe_nonempty(a) && timeout > 0 &&
            gbi_now_ns() - last >= timeout;
 }
 

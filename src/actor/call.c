@@ -46,6 +46,11 @@ typedef struct call_rec {
     void *arg;
     gb_status result;
     gbi_msg *resp;
+    /* gb_call whose caller runs the target's turn itself: the caller's
+     * deadline (gb_time_fast_ns), so that a reply made after it inside
+     * that turn completes the call with GB_ETIMEDOUT as a worker-run turn
+     * would (the caller cannot time out while it runs the turn); 0 = none */
+    _Atomic int64_t deadline;
     uint32_t chain_len;
     uint64_t chain[GB_CALL_CHAIN_MAX];
 } call_rec;
@@ -153,6 +158,7 @@ static uint64_t rec_arm(call_rec *r)
     r->done.kind = GBI_MSG_COMPLETION;
     r->resp = NULL;
     r->result = GB_OK;
+    atomic_store_explicit(&r->deadline, 0, memory_order_relaxed);
     atomic_store_explicit(&r->state, gen << 2 | ST_PENDING, memory_order_release);
     return gen << 32 | r->index;
 }
@@ -188,10 +194,39 @@ static void payload_of(gbi_msg *resp, const void **p, uint32_t *len)
     }
 }
 
+/* Whether a reply to r comes after the deadline of a caller that ran the
+ * turn itself (only such calls have one). */
+static int past_caller_deadline(call_rec *r, gb_status status)
+{
+    int64_t dl = atomic_load_explicit(&r->deadline, memory_order_relaxed);
+    return dl != 0 && status != GB_ETIMEDOUT && status != GB_ECLOSED && gb_time_fast_ns() >= dl;
+}
+
+/* The reply to a caller-run gb_call came after its deadline: the call ends
+ * with GB_ETIMEDOUT and the reply is dropped and counted as late, exactly
+ * what a worker-run turn gives (the waiter's timeout, then a late reply). */
+static gb_status complete_expired(gb_silo *s, call_rec *r, uint64_t correlation, gbi_msg *resp)
+{
+    gbi_counters *c = gbi_counters_here(s);
+    gbi_count(&c->responses, 1);
+    gbi_count(&c->timeouts, 1);
+    gbi_count(&c->late, 1);
+    if (GBI_FEED_ON(s) && resp)
+        gbi_feed_unsend(s, resp);
+    gbi_msg_free(s, resp);
+    gb_future *f = r->fut;
+    rec_free(s->calls, r);
+    gbi_future_complete(f, GB_ETIMEDOUT, NULL);
+    return gbi_error(GB_ETIMEDOUT, "gb_reply", "call %016llx timed out before this response",
+                     (unsigned long long)correlation);
+}
+
 gb_status gbi_call_complete(gb_silo *s, uint64_t correlation, gb_status status, gbi_msg *resp)
 {
     gbi_counters *c = gbi_counters_here(s);
     call_rec *r = claim(s->calls, correlation);
+    if (r && r->kind == GBI_CALL_BLOCK && past_caller_deadline(r, status))
+        return complete_expired(s, r, correlation, resp);
     if (!r) {
         if (GBI_FEED_ON(s) && resp)
             gbi_feed_unsend(s, resp);
@@ -315,7 +350,7 @@ gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void
         gbi_msg_free(s, m);
         return st;
     }
-    gbi_count(&gbi_counters_here(s)->sent, 1);
+    GBI_COUNT_HERE(s, sent, 1);
     return GB_OK;
 }
 
@@ -326,7 +361,7 @@ gb_status gbi_request(gb_silo *s, gbi_actor *target, uint32_t method, const void
  * release as a worker's. The caller's own timeout is checked once that turn
  * ends. */
 static gb_status request_caller_runs(gb_silo *s, gbi_actor *t, uint32_t method, const void *payload,
-                                     uint32_t len, uint64_t correlation)
+                                     uint32_t len, call_rec *r, uint64_t correlation, int64_t deadline)
 {
     gbi_msg *m = make_request(s, t, method, payload, len, NULL, 0, 0, correlation);
     if (!m)
@@ -339,9 +374,16 @@ static gb_status request_caller_runs(gb_silo *s, gbi_actor *t, uint32_t method, 
         gbi_msg_free(s, m);
         return st;
     }
-    gbi_count(&gbi_counters_here(s)->sent, 1);
-    if (owned && !gbi_sched_caller_run(s, t))
+    GBI_COUNT_HERE(s, sent, 1);
+    if (!owned)
+        return GB_OK;
+    /* from here this thread may run the turn that replies: it cannot time
+     * out meanwhile, so the reply itself checks the deadline */
+    atomic_store_explicit(&r->deadline, deadline, memory_order_relaxed);
+    if (!gbi_sched_caller_run(s, t)) {
+        atomic_store_explicit(&r->deadline, 0, memory_order_relaxed);
         gbi_sched_push(s, t);
+    }
     return GB_OK;
 }
 
@@ -377,36 +419,58 @@ static gb_status begin_external(const call_args *ca, gbi_actor **target, call_re
     return st;
 }
 
-static gb_status send_request(const call_args *ca, gbi_actor *t, call_rec *r, uint64_t corr, int caller_runs)
+/* deadline: gb_time_fast_ns of a blocking caller that may run the turn
+ * itself (caller runs), or 0 for the usual path. */
+static gb_status send_request(const call_args *ca, gbi_actor *t, call_rec *r, uint64_t corr, int64_t deadline)
 {
     /* only CPU activations have turns a caller can run; anything else goes
      * the usual way */
-    caller_runs = caller_runs && t->location == GBI_LOC_CPU;
-    gb_status st = caller_runs ? request_caller_runs(ca->s, t, ca->method, ca->payload, ca->len, corr)
+    int caller_runs = deadline != 0 && t->location == GBI_LOC_CPU;
+    gb_status st = caller_runs ? request_caller_runs(ca->s, t, ca->method, ca->payload, ca->len, r, corr, deadline)
                                : gbi_request(ca->s, t, ca->method, ca->payload, ca->len, NULL, 0, 0, corr);
     if (st != GB_OK)
         rec_free(ca->s->calls, r);
     return st;
 }
 
-static gb_status copy_reply(gb_future *f, void *reply, uint32_t cap, uint32_t *reply_len)
+/* The caller's gb_last_error for a call that ended with st != GB_OK: the
+ * runtime's own sentence (an error response with GB_MSG_SYSTEM carries it
+ * as its payload), or which status the handler answered. */
+static gb_status reply_error(gb_future *f, gb_status st, int64_t timeout_ns)
 {
-    uint32_t len;
-    const void *p = gb_future_payload(f, &len);
+    if (!f->resp && st == GB_ETIMEDOUT)
+        return gbi_error(st, "gb_call", "no response within %lld ns", (long long)timeout_ns);
+    if (!f->resp)
+        return gbi_error(st, "gb_call", "the call ended with %s before any response", gb_status_name(st));
+    if (f->resp->hdr.flags & GB_MSG_SYSTEM) {
+        uint32_t len;
+        const char *why = gb_future_payload(f, &len);
+        return gbi_error(st, "gb_call", "%.*s", (int)(why ? strnlen(why, len) : 0), why ? why : "");
+    }
+    return gbi_error(st, "gb_call", "the handler answered %s", gb_status_name(st));
+}
+
+static gb_status copy_reply(gb_future *f, void *reply, uint32_t cap, uint32_t *reply_len, int64_t timeout_ns)
+{
+    gb_status st = f->status;
+    if (st != GB_OK)
+        reply_error(f, st, timeout_ns);
+    /* the runtime's sentence is not the handler's reply: not copied */
+    int system = f->resp && (f->resp->hdr.flags & GB_MSG_SYSTEM);
+    uint32_t len = 0;
+    const void *p = system ? NULL : gb_future_payload(f, &len);
     if (reply_len)
         *reply_len = len;
     if (p && len && reply && cap)
         memcpy(reply, p, len < cap ? len : cap);
-    gb_status st = f->status;
     gbi_msg_free(NULL, f->resp);
     if (st == GB_OK && len > cap)
         return gbi_error(GB_EMSGSIZE, "gb_call", "response of %u bytes truncated to %u", len, cap);
     return st;
 }
 
-static gb_status wait_blocking(gb_silo *s, gb_future *f, uint64_t corr, int64_t timeout_ns)
+static gb_status wait_blocking(gb_silo *s, gb_future *f, uint64_t corr, int64_t deadline, int64_t timeout_ns)
 {
-    int64_t deadline = gb_time_fast_ns() + timeout_ns;
     int64_t parked;
     int done = gbi_future_wait_until(f, deadline, &parked);
     if (parked) {
@@ -445,11 +509,12 @@ gb_status gb_call(gb_silo *s, gb_actor_id target, uint32_t method, const void *p
         r->kind = GBI_CALL_BLOCK;
         r->fut = &f;
         uint64_t corr = rec_arm(r);
-        st = send_request(&ca, t, r, corr, 1);
+        int64_t tmo = timeout_of(s, timeout_ns), deadline = gb_time_fast_ns() + tmo;
+        st = send_request(&ca, t, r, corr, deadline);
         if (st == GB_OK)
-            st = wait_blocking(s, &f, corr, timeout_of(s, timeout_ns));
+            st = wait_blocking(s, &f, corr, deadline, tmo);
         if (st == GB_OK)
-            st = copy_reply(&f, reply, reply_cap, reply_len);
+            st = copy_reply(&f, reply, reply_cap, reply_len, tmo);
     }
     if (s)
         atomic_fetch_sub_explicit(&s->ext_waiters, 1, memory_order_acq_rel);

@@ -12,8 +12,13 @@
  *    it takes frees while its count, which is exact for the blocks freed
  *    into it and counts a taken shared stack as POOL_LOCAL_MAX blocks, is
  *    below POOL_LOCAL_MAX; freed with free() when the thread exits);
- *  - beyond that, a freed block goes onto its silo's shared stack of its
- *    class; a thread whose list is empty takes that whole stack at once.
+ *  - beyond that, freed blocks are gathered in a second thread-local chain
+ *    (the return batch) and go onto the silo's shared stack of their class
+ *    POOL_RETURN_BATCH at a time, with one CAS (a receiver that frees every
+ *    message a flooding sender allocates would otherwise CAS the stack's
+ *    head, the very line the sender takes blocks from, once per message);
+ *    a thread whose list is empty takes its own return batch, else that
+ *    whole shared stack at once.
  * The shared stack is a Treiber stack used only with "push one" (CAS) and
  * "take all" (exchange with NULL): a pusher links its node to the head value
  * it read itself, never to a node's `next` read from shared memory, so a
@@ -28,7 +33,8 @@
 
 #include "actor/runtime.h"
 
-#define POOL_LOCAL_MAX 512 /* blocks per size class */
+#define POOL_LOCAL_MAX 512   /* blocks per size class */
+#define POOL_RETURN_BATCH 64 /* blocks a thread hands back to its silo at once */
 
 /* Block sizes of the classes: a header-only message (64 bytes: gbi_msg
  * itself) takes one cache line, so a flood of small messages touches a
@@ -40,6 +46,8 @@ _Static_assert(sizeof(gbi_msg) <= 64, "a header-only envelope fits the smallest 
 typedef struct local_pool {
     gbi_msg *head[GBI_MSG_CLASSES];
     uint32_t n[GBI_MSG_CLASSES]; /* the count that bounds frees into the list (see above) */
+    gbi_msg *ret_head[GBI_MSG_CLASSES], *ret_tail[GBI_MSG_CLASSES]; /* the return batch */
+    uint32_t ret_n[GBI_MSG_CLASSES];
     int registered; /* the exit destructor is armed for this thread */
 } local_pool;
 
@@ -66,8 +74,9 @@ static void pool_thread_exit(void *arg)
     (void)arg;
     for (int c = 0; c < GBI_MSG_CLASSES; c++) {
         free_list(tl_pool.head[c]);
-        tl_pool.head[c] = NULL;
-        tl_pool.n[c] = 0;
+        free_list(tl_pool.ret_head[c]);
+        tl_pool.head[c] = tl_pool.ret_head[c] = tl_pool.ret_tail[c] = NULL;
+        tl_pool.n[c] = tl_pool.ret_n[c] = 0;
     }
     tl_pool.registered = 0;
 }
@@ -101,6 +110,12 @@ static int class_of(size_t size)
 static gbi_msg *pool_get(gb_silo *s, int c)
 {
     local_pool *p = &tl_pool;
+    if (!p->head[c] && p->ret_head[c]) { /* our own return batch first */
+        p->head[c] = p->ret_head[c];
+        p->n[c] = POOL_LOCAL_MAX; /* counted as full, as a taken stack */
+        p->ret_head[c] = p->ret_tail[c] = NULL;
+        p->ret_n[c] = 0;
+    }
     if (!p->head[c] && s && atomic_load_explicit(&s->msg_pool[c], memory_order_relaxed)) {
         pool_register(p);
         /* acquire: the pushers' writes to the blocks happen before */
@@ -130,6 +145,21 @@ static gbi_msg *pool_get(gb_silo *s, int c)
     return malloc(class_size[c]);
 }
 
+/* Hand the thread's return batch of class c to s's shared stack: one CAS
+ * links the whole chain (the pusher links its tail to the head value it
+ * read itself, as a single-node push would). */
+static void return_batch(gb_silo *s, local_pool *p, int c)
+{
+    gbi_msg *first = p->ret_head[c], *last = p->ret_tail[c];
+    p->ret_head[c] = p->ret_tail[c] = NULL;
+    p->ret_n[c] = 0;
+    gbi_msg *head = atomic_load_explicit(&s->msg_pool[c], memory_order_relaxed);
+    do {
+        atomic_store_explicit(&last->node.next, (gbi_mpsc_node *)(void *)head, memory_order_relaxed);
+    } while (!atomic_compare_exchange_weak_explicit(&s->msg_pool[c], &head, first, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
 static void pool_put(gb_silo *s, gbi_msg *m, int c)
 {
     local_pool *p = &tl_pool;
@@ -144,11 +174,13 @@ static void pool_put(gb_silo *s, gbi_msg *m, int c)
         free(m);
         return;
     }
-    gbi_msg *head = atomic_load_explicit(&s->msg_pool[c], memory_order_relaxed);
-    do {
-        atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)head, memory_order_relaxed);
-    } while (!atomic_compare_exchange_weak_explicit(&s->msg_pool[c], &head, m, memory_order_release,
-                                                    memory_order_relaxed));
+    pool_register(p);
+    atomic_store_explicit(&m->node.next, (gbi_mpsc_node *)(void *)p->ret_head[c], memory_order_relaxed);
+    if (!p->ret_head[c])
+        p->ret_tail[c] = m;
+    p->ret_head[c] = m;
+    if (++p->ret_n[c] >= POOL_RETURN_BATCH)
+        return_batch(s, p, c);
 }
 
 gbi_msg *gbi_msg_new(gb_silo *s, uint32_t payload_len, uint16_t chain_len)

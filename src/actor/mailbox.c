@@ -41,7 +41,7 @@ static uint32_t reserve(gbi_actor *a, uint32_t cap, int force)
 
 static void enqueue(gb_silo *s, gbi_actor *a, gbi_msg *m, uint32_t old_depth)
 {
-    gbi_mpsc_push(&a->mbox, &m->node);
+    gbi_mbox_push(a, &m->node);
     if (old_depth == 0)
         gbi_sched_push(s, a);
 }
@@ -107,7 +107,7 @@ gb_status gbi_mailbox_put_owned(gb_silo *s, gbi_actor *a, gbi_msg *m, int *owned
     uint32_t old = reserve(a, s->o.mailbox_capacity, 0);
     if (old == UINT32_MAX)
         return gbi_mailbox_put(s, a, m, 0); /* full: the usual refusal or wait */
-    gbi_mpsc_push(&a->mbox, &m->node);
+    gbi_mbox_push(a, &m->node);
     *owned = old == 0;
     return GB_OK;
 }

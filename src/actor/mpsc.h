@@ -32,49 +32,57 @@ typedef struct gbi_mpsc {
     gbi_mpsc_node stub;
 } gbi_mpsc;
 
-static inline void gbi_mpsc_init(gbi_mpsc *q)
+/* The queue's three parts may also live apart (the actor record keeps
+ * `head` on the senders' cache line and `tail` and `stub` on its owner's,
+ * so that a flood of pushes does not steal the line the consumer pops
+ * from): the *_at functions take them one by one, the gbi_mpsc_* ones a
+ * gbi_mpsc. */
+
+static inline void gbi_mpsc_init_at(_Atomic(gbi_mpsc_node *) *head, _Atomic(gbi_mpsc_node *) *tail,
+                                    gbi_mpsc_node *stub)
 {
-    atomic_init(&q->stub.next, NULL);
-    atomic_init(&q->head, &q->stub);
-    atomic_init(&q->tail, &q->stub);
+    atomic_init(&stub->next, NULL);
+    atomic_init(head, stub);
+    atomic_init(tail, stub);
 }
 
 /* Push n. Thread-safe for any number of producers. The exchange is acq_rel:
  * release publishes n's contents to the consumer that will read it through
  * prev->next; acquire orders us after the previous producer's exchange. */
-static inline void gbi_mpsc_push(gbi_mpsc *q, gbi_mpsc_node *n)
+static inline void gbi_mpsc_push_at(_Atomic(gbi_mpsc_node *) *head, gbi_mpsc_node *n)
 {
     atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
-    gbi_mpsc_node *prev = atomic_exchange_explicit(&q->head, n, memory_order_acq_rel);
+    gbi_mpsc_node *prev = atomic_exchange_explicit(head, n, memory_order_acq_rel);
     atomic_store_explicit(&prev->next, n, memory_order_release);
 }
 
 /* Pop the oldest node, or NULL when empty or when a push is half done.
  * Single consumer only. */
-static inline gbi_mpsc_node *gbi_mpsc_pop(gbi_mpsc *q)
+static inline gbi_mpsc_node *gbi_mpsc_pop_at(_Atomic(gbi_mpsc_node *) *head, _Atomic(gbi_mpsc_node *) *tailp,
+                                             gbi_mpsc_node *stub)
 {
-    gbi_mpsc_node *tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    gbi_mpsc_node *tail = atomic_load_explicit(tailp, memory_order_relaxed);
     gbi_mpsc_node *next = atomic_load_explicit(&tail->next, memory_order_acquire);
-    if (tail == &q->stub) {
+    if (tail == stub) {
         if (!next)
             return NULL;
-        atomic_store_explicit(&q->tail, next, memory_order_relaxed);
+        atomic_store_explicit(tailp, next, memory_order_relaxed);
         tail = next;
         next = atomic_load_explicit(&next->next, memory_order_acquire);
     }
     if (next) {
-        atomic_store_explicit(&q->tail, next, memory_order_relaxed);
+        atomic_store_explicit(tailp, next, memory_order_relaxed);
         /* The next node was written by a producer on another core: start
          * its cache miss while the caller handles this one. */
         __builtin_prefetch(next, 0);
         return tail;
     }
-    if (tail != atomic_load_explicit(&q->head, memory_order_acquire))
+    if (tail != atomic_load_explicit(head, memory_order_acquire))
         return NULL; /* a producer is between its exchange and its link */
-    gbi_mpsc_push(q, &q->stub);
+    gbi_mpsc_push_at(head, stub);
     next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (next) {
-        atomic_store_explicit(&q->tail, next, memory_order_relaxed);
+        atomic_store_explicit(tailp, next, memory_order_relaxed);
         return tail;
     }
     return NULL;
@@ -86,10 +94,31 @@ static inline gbi_mpsc_node *gbi_mpsc_pop(gbi_mpsc *q)
  * stub is then last, after them), but the tail is not the stub. Thread-safe;
  * seq_cst so that it takes part in the park/wake handshake of the
  * scheduler. */
+static inline int gbi_mpsc_maybe_nonempty_at(_Atomic(gbi_mpsc_node *) *head, _Atomic(gbi_mpsc_node *) *tail,
+                                             gbi_mpsc_node *stub)
+{
+    return atomic_load_explicit(head, memory_order_seq_cst) != stub ||
+           atomic_load_explicit(tail, memory_order_seq_cst) != stub;
+}
+
+static inline void gbi_mpsc_init(gbi_mpsc *q)
+{
+    gbi_mpsc_init_at(&q->head, &q->tail, &q->stub);
+}
+
+static inline void gbi_mpsc_push(gbi_mpsc *q, gbi_mpsc_node *n)
+{
+    gbi_mpsc_push_at(&q->head, n);
+}
+
+static inline gbi_mpsc_node *gbi_mpsc_pop(gbi_mpsc *q)
+{
+    return gbi_mpsc_pop_at(&q->head, &q->tail, &q->stub);
+}
+
 static inline int gbi_mpsc_maybe_nonempty(gbi_mpsc *q)
 {
-    return atomic_load_explicit(&q->head, memory_order_seq_cst) != &q->stub ||
-           atomic_load_explicit(&q->tail, memory_order_seq_cst) != &q->stub;
+    return gbi_mpsc_maybe_nonempty_at(&q->head, &q->tail, &q->stub);
 }
 
 #endif

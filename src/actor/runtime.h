@@ -123,47 +123,110 @@ enum gbi_location {
     GBI_LOC_RING = 1 /* the ring of its device type (device_actor.c) */
 };
 
+/* An actor's record: two cache lines (128 bytes, so that a million actors
+ * touch as little memory as possible). Line 0 holds what senders touch
+ * (routing, the depth they reserve, the mailbox's producer end); line 1
+ * what only the thread running the actor's turn touches (the mailbox's
+ * consumer end, state, gate): a flood of sends does not steal the line the
+ * owner pops from, and the owner's pops do not steal the senders' line. */
 typedef struct gbi_actor {
-    gbi_mpsc_node rq_node;                /* run-queue link */
+    /* ---- line 0: senders, the directory, the scheduler, the collector ---- */
+    gbi_mpsc_node rq_node;                /* run-queue link (first member: see scheduler.c) */
     _Atomic(struct gbi_actor *) dir_next; /* directory chain */
     uint64_t id;
-    const gbi_type *type;
-    uint32_t location; /* enum gbi_location */
-    uint64_t key_u64;
-    char *key_str; /* NULL for integer keys */
-
+    union {
+        uint64_t u64; /* key_is_str == 0 */
+        char *str;    /* key_is_str == 1 */
+    } key;
     /* producers: accepted messages not yet consumed (plus the owner's
      * phantom). The actor is owned by exactly one worker (queued or running)
      * while depth > 0: the sender moving it 0 -> 1 schedules it, the owner
      * moving it to 0 releases it. */
-    _Alignas(GBI_CACHE_LINE) _Atomic uint32_t depth;
-    _Atomic uint32_t deferred_n; /* messages held back by the gate */
-    gbi_mpsc mbox;
+    _Atomic uint32_t depth;
+    _Atomic uint32_t deferred_n;        /* messages held back by the gate */
+    _Atomic(gbi_mpsc_node *) mb_head;   /* mailbox: producers' end (mpsc.h) */
+    _Atomic int64_t last_turn_ns;       /* end of the last turn (collector; idle types only) */
+    uint8_t location;                   /* enum gbi_location */
+    uint8_t key_is_str;
+    _Atomic uint8_t is_active;          /* mirror of active for the collector */
+    _Atomic uint8_t deact_pending;      /* a deactivation probe is queued */
 
-    /* owner-side: touched only by the thread running the actor's turn */
+    /* ---- line 1: touched only by the thread running the actor's turn ---- */
+    _Alignas(GBI_CACHE_LINE) const gbi_type *type;
+    _Atomic(gbi_mpsc_node *) mb_tail; /* mailbox: consumer's end */
+    gbi_mpsc_node mb_stub;
     void *state;
-    uint32_t phantom;     /* 1 when the owner keeps an extra depth count */
-    uint32_t outstanding; /* calls made and not yet completed */
-    int active;
-    int reactivated;
     gbi_msg *def_head, *def_tail; /* deferred messages, FIFO */
     gbi_timer *timers;
-    _Atomic int is_active;        /* mirror of active for the collector */
-    _Atomic int deact_pending;    /* a deactivation probe is queued */
-    _Atomic int64_t last_turn_ns; /* end of the last turn (collector) */
+    uint32_t outstanding; /* calls made and not yet completed */
+    uint8_t phantom;      /* 1 when the owner keeps an extra depth count */
+    uint8_t active;
+    uint8_t reactivated;
 } gbi_actor;
+
+_Static_assert(sizeof(gbi_actor) == 2 * GBI_CACHE_LINE, "an actor record is two cache lines");
+
+static inline void gbi_mbox_push(gbi_actor *a, gbi_mpsc_node *n)
+{
+    gbi_mpsc_push_at(&a->mb_head, n);
+}
+
+/* Owner only. */
+static inline gbi_mpsc_node *gbi_mbox_pop(gbi_actor *a)
+{
+    return gbi_mpsc_pop_at(&a->mb_head, &a->mb_tail, &a->mb_stub);
+}
+
+static inline int gbi_mbox_maybe_nonempty(gbi_actor *a)
+{
+    return gbi_mpsc_maybe_nonempty_at(&a->mb_head, &a->mb_tail, &a->mb_stub);
+}
 
 /* ---- the silo --------------------------------------------------------------- */
 
 typedef struct gbi_counters {
     _Atomic uint64_t sent, delivered, responses, activations, deactivations, deadlocks, timeouts, late, full,
-        stuck;
+        stuck, dropped;
 } gbi_counters;
 
+/* A worker's run queue: an MPSC queue (mpsc.h) whose producers' end and
+ * consumer's end sit on separate cache lines, so that the pushes of a
+ * sender on another core and the pops of this worker do not take each
+ * other's line. */
 typedef struct gbi_runq {
-    _Alignas(GBI_CACHE_LINE) gbi_mpsc q;
-    _Atomic int lock; /* consumer lock: whoever holds it may pop */
+    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_mpsc_node *) head; /* producers */
+    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_mpsc_node *) tail; /* consumer */
+    gbi_mpsc_node stub;
+    _Atomic int lock;      /* consumer lock: whoever holds it may pop */
+    _Atomic uint32_t pops; /* actors popped (by the lock holder) */
+    /* thieves' bookkeeping (scheduler.c, steal): the oldest actor a thief
+     * last saw queued here and `pops` then, and whether thieves may take
+     * at once */
+    _Alignas(GBI_CACHE_LINE) _Atomic(gbi_mpsc_node *) seen;
+    _Atomic uint32_t seen_pops;
+    _Atomic int steal_now;
 } gbi_runq;
+
+static inline void gbi_runq_init(gbi_runq *rq)
+{
+    gbi_mpsc_init_at(&rq->head, &rq->tail, &rq->stub);
+    atomic_init(&rq->lock, 0);
+    atomic_init(&rq->pops, 0);
+    atomic_init(&rq->seen, NULL);
+    atomic_init(&rq->seen_pops, 0);
+    atomic_init(&rq->steal_now, 0);
+}
+
+/* Holder of rq->lock (or a single thread at destroy) only. */
+static inline gbi_mpsc_node *gbi_runq_pop(gbi_runq *rq)
+{
+    return gbi_mpsc_pop_at(&rq->head, &rq->tail, &rq->stub);
+}
+
+static inline int gbi_runq_maybe_nonempty(gbi_runq *rq)
+{
+    return gbi_mpsc_maybe_nonempty_at(&rq->head, &rq->tail, &rq->stub);
+}
 
 /* A worker thread, or (index >= nworkers) a caller slot: the turn record of
  * an external thread running a turn itself, claimed through `claimed`. The
@@ -246,6 +309,7 @@ struct gb_actor_ctx {
     const uint64_t *chain; /* call chain of the current request context */
     uint32_t chain_len;
     int answered;    /* current request replied or deferred */
+    int own_c;       /* c has a single writer, this thread (a worker's or a held caller slot's) */
     gbi_counters *c; /* counters of the running thread */
 };
 
@@ -269,6 +333,21 @@ static inline void gbi_count(_Atomic uint64_t *c, uint64_t n)
 {
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
+
+/* Count n in `field` of the calling thread's counters. A worker's counters
+ * (or a caller slot's, held by one thread at a time) have a single writer:
+ * a relaxed load and store, no locked instruction on every message; the
+ * shared stripes of other threads take an atomic add. */
+#define GBI_COUNT_HERE(s, field, n)                                                                          \
+    do {                                                                                                     \
+        gbi_worker *w_ = gbi_tl_worker;                                                                      \
+        if (w_ && w_->silo == (s))                                                                           \
+            atomic_store_explicit(&w_->c.field,                                                              \
+                                  atomic_load_explicit(&w_->c.field, memory_order_relaxed) + (n),            \
+                                  memory_order_relaxed);                                                     \
+        else                                                                                                 \
+            gbi_count(&gbi_counters_here(s)->field, (n));                                                    \
+    } while (0)
 
 /* ---- directory.c ---------------------------------------------------------- */
 gb_status gbi_dir_create(gbi_directory **out);
@@ -304,6 +383,8 @@ void gbi_sched_push(gb_silo *s, gbi_actor *a);
 /* Whether any worker or caller slot runs a turn or any run queue holds an
  * actor. */
 int gbi_sched_busy(gb_silo *s);
+/* Whether some run queue may hold an actor (a hint). */
+int gbi_sched_has_work(gb_silo *s);
 /* Run the turn of a, which the calling external thread owns (it moved a's
  * depth from 0 to 1), on this thread through a free caller slot; requeues a
  * if the turn says so. Returns 0 without running anything when no slot is
@@ -318,7 +399,13 @@ void gbi_sched_wait_callers(gb_silo *s);
 int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c);
 
 /* ---- activation.c ------------------------------------------------------------ */
-void gbi_activate(gb_actor_ctx *ctx);
+/* Activate ctx's actor: state bytes, then the init hook. GB_ENOMEM (with
+ * gb_last_error's detail) when the state cannot be allocated: the actor
+ * stays inactive and the next message tries again. */
+gb_status gbi_activate(gb_actor_ctx *ctx);
+/* Test-only fault injection, 0 (off) by default: while nonzero, each state
+ * allocation of an activation fails and decrements it. */
+extern _Atomic uint32_t gbi_fault_state_alloc;
 /* Deactivate if idle (probe from the collector) or unconditionally (force). */
 void gbi_deactivate(gb_actor_ctx *ctx, int force);
 void gbi_collect_idle(gb_silo *s, int64_t now_ns);

@@ -20,6 +20,12 @@
  * with seq_cst, so either the worker's re-check sees the actor or the
  * producer sees the sleeper. A spinner that finds work while it is the last
  * spinner wakes another sleeper if queues still hold work.
+ *
+ * A spinning worker looks at the run queues every GBI_POLL_NS, not
+ * continuously: each look reads the queues' lines, and the next push onto
+ * a queue so read has to take its line back from the spinner's core. A
+ * spinner polling flat out made every scheduling of a busy sender (a
+ * thread ring, a fork-join producer) pay that cross-core round trip.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -30,16 +36,28 @@
 #include "gpubridge/log.h"
 #include "gpubridge/time.h"
 
+#define GBI_POLL_NS 500 /* between two looks of a spinning worker at the run queues */
+
 _Thread_local gbi_worker *gbi_tl_worker;
 
-static void wake_one_if_needed(gb_silo *s)
+/* Wake a parked worker when nobody spins. The caller's last write (its
+ * push, or its leaving `spinning`) is seq_cst, and so are these loads: in
+ * the single order of seq_cst operations either a parking worker's re-check
+ * comes after that write and sees the work, or our loads come after its
+ * increment of `sleepers` and we wake it. */
+static void wake_if_nobody_spins(gb_silo *s)
 {
-    atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&s->spinning, memory_order_seq_cst) == 0 &&
         atomic_load_explicit(&s->sleepers, memory_order_seq_cst) > 0) {
         atomic_fetch_add_explicit(&s->wake_seq, 1, memory_order_release);
         gbi_unpark(&s->wake_seq, 0);
     }
+}
+
+static void wake_one_if_needed(gb_silo *s)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    wake_if_nobody_spins(s);
 }
 
 void gbi_sched_push(gb_silo *s, gbi_actor *a)
@@ -50,37 +68,112 @@ void gbi_sched_push(gb_silo *s, gbi_actor *a)
         q = w->index;
     else
         q = (uint32_t)(a->id % s->nworkers);
-    gbi_mpsc_push(&s->runqs[q].q, &a->rq_node);
-    wake_one_if_needed(s);
+    /* the push's exchange is seq_cst: it orders our push before the loads
+     * of the wake-up check without a separate fence (on x86 the exchange is
+     * a full barrier already, and a fence per scheduling is measurable) */
+    gbi_mpsc_node *n = &a->rq_node;
+    atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
+    gbi_mpsc_node *prev = atomic_exchange_explicit(&s->runqs[q].head, n, memory_order_seq_cst);
+    atomic_store_explicit(&prev->next, n, memory_order_release);
+    wake_if_nobody_spins(s);
 }
 
 static gbi_actor *try_pop(gbi_runq *rq)
 {
-    if (!gbi_mpsc_maybe_nonempty(&rq->q))
+    if (!gbi_runq_maybe_nonempty(rq))
         return NULL;
     if (atomic_exchange_explicit(&rq->lock, 1, memory_order_acquire))
         return NULL;
-    gbi_mpsc_node *n = gbi_mpsc_pop(&rq->q);
+    gbi_mpsc_node *n = gbi_runq_pop(rq);
+    if (n) /* single writer: the lock holder */
+        atomic_store_explicit(&rq->pops, atomic_load_explicit(&rq->pops, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
     atomic_store_explicit(&rq->lock, 0, memory_order_release);
     return n ? (gbi_actor *)(void *)n : NULL; /* rq_node is the first member */
 }
 
+/* The oldest actor in rq as a hint (never dereferenced), or NULL. */
+static gbi_mpsc_node *peek_oldest(gbi_runq *rq)
+{
+    gbi_mpsc_node *t = atomic_load_explicit(&rq->tail, memory_order_relaxed);
+    return t != &rq->stub ? t : atomic_load_explicit(&rq->stub.next, memory_order_relaxed);
+}
+
+/* Take an actor from another worker's queue. An actor is taken only once
+ * it has been the queue's oldest for two looks in a row (a poll apart,
+ * with no pop from the queue in between: two actors that take turns, as a
+ * ping-pong pair, are each the oldest at many looks):
+ * the actor a turn has just scheduled on its own worker (a thread ring's
+ * next hop, a ping's answer) is usually popped by that worker a moment
+ * later, with the actor's lines still in its cache; a thief that took it
+ * at once moved the whole exchange to its own core and back. Once a take
+ * succeeds, thieves take at once until they find the queue empty (its
+ * worker is stuck in a long turn: a flooding sender). The cost is one poll
+ * (GBI_POLL_NS) before the first take from a queue whose worker is away. */
+static gbi_actor *steal(gb_silo *s, uint32_t v)
+{
+    gbi_runq *rq = &s->runqs[v];
+    int now = atomic_load_explicit(&rq->steal_now, memory_order_relaxed);
+    if (!gbi_runq_maybe_nonempty(rq)) {
+        if (now)
+            atomic_store_explicit(&rq->steal_now, 0, memory_order_relaxed);
+        return NULL;
+    }
+    if (!now) {
+        uint32_t pops = atomic_load_explicit(&rq->pops, memory_order_relaxed);
+        gbi_mpsc_node *oldest = peek_oldest(rq);
+        if (!oldest || oldest != atomic_load_explicit(&rq->seen, memory_order_relaxed) ||
+            pops != atomic_load_explicit(&rq->seen_pops, memory_order_relaxed)) {
+            if (oldest) {
+                atomic_store_explicit(&rq->seen, oldest, memory_order_relaxed);
+                atomic_store_explicit(&rq->seen_pops, pops, memory_order_relaxed);
+            }
+            return NULL;
+        }
+    }
+    gbi_actor *a = try_pop(rq);
+    if (a && !now)
+        atomic_store_explicit(&rq->steal_now, 1, memory_order_relaxed);
+    return a;
+}
+
 static gbi_actor *next_actor(gb_silo *s, gbi_worker *w)
 {
-    for (uint32_t i = 0; i < s->nworkers; i++) {
-        gbi_actor *a = try_pop(&s->runqs[(w->index + i) % s->nworkers]);
-        if (a)
-            return a;
-    }
-    return NULL;
+    gbi_actor *a = try_pop(&s->runqs[w->index]);
+    for (uint32_t i = 1; !a && i < s->nworkers; i++)
+        a = steal(s, (w->index + i) % s->nworkers);
+    return a;
 }
 
 static int any_queued(gb_silo *s)
 {
     for (uint32_t i = 0; i < s->nworkers; i++)
-        if (gbi_mpsc_maybe_nonempty(&s->runqs[i].q))
+        if (gbi_runq_maybe_nonempty(&s->runqs[i]))
             return 1;
     return 0;
+}
+
+int gbi_sched_has_work(gb_silo *s)
+{
+    return any_queued(s);
+}
+
+/* Pause about GBI_POLL_NS without touching shared memory; every 4th wait
+ * yields the CPU instead, so that a spinner sharing its CPU with the thread
+ * it waits for (more runnable threads than cores) lets that thread run. */
+static int64_t poll_wait(unsigned i)
+{
+    if ((i & 3) == 3) {
+        sched_yield();
+        return gb_time_fast_ns();
+    }
+    int64_t now = gb_time_fast_ns(), next = now + GBI_POLL_NS;
+    while (now < next) {
+        for (int k = 0; k < 4; k++)
+            gb_cpu_relax();
+        now = gb_time_fast_ns();
+    }
+    return now;
 }
 
 static gbi_actor *spin_for_work(gb_silo *s, gbi_worker *w)
@@ -96,9 +189,8 @@ static gbi_actor *spin_for_work(gb_silo *s, gbi_worker *w)
         }
         if (atomic_load_explicit(&s->stop_workers, memory_order_acquire))
             break;
-        if ((i & 63) == 63 && gb_time_fast_ns() >= until)
+        if (poll_wait(i) >= until)
             break;
-        gbi_spin_step(i);
     }
     atomic_fetch_sub_explicit(&s->spinning, 1, memory_order_seq_cst);
     return NULL;
@@ -118,8 +210,8 @@ static void park(gb_silo *s, gbi_worker *w)
 }
 
 /* One turn of a on w (a worker or a caller slot), published for the
- * watchdog and shutdown; an actor with more work is queued again. */
-static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
+ * watchdog and shutdown; returns 1 when a has more work (it stays owned). */
+static int run_turn_once(gb_silo *s, gbi_worker *w, gbi_actor *a)
 {
     /* Only the thread holding w writes these; the watchdog and shutdown read
      * them. turn_seq is bumped with load + store (single writer, no RMW). */
@@ -129,8 +221,28 @@ static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
     atomic_store_explicit(&w->in_turn, 1, memory_order_release);
     int again = gbi_turn_run(s, a, &w->c);
     atomic_store_explicit(&w->in_turn, 0, memory_order_release);
-    if (again)
+    return again;
+}
+
+/* A turn of a on a caller slot; an actor with more work is queued again. */
+static void run_turn(gb_silo *s, gbi_worker *w, gbi_actor *a)
+{
+    if (run_turn_once(s, w, a))
         gbi_sched_push(s, a);
+}
+
+/* Turns of a on worker w: while a has more work and no run queue holds
+ * another actor, its next turn runs at once (a busy receiver keeps its
+ * worker without a push and a pop of its own queue per batch); otherwise
+ * it is queued behind the others. */
+static void run_turns(gb_silo *s, gbi_worker *w, gbi_actor *a)
+{
+    while (run_turn_once(s, w, a)) {
+        if (any_queued(s) || atomic_load_explicit(&s->stop_workers, memory_order_acquire)) {
+            gbi_sched_push(s, a);
+            return;
+        }
+    }
 }
 
 /* Claim a free caller slot (start at a per-thread one), or NULL. The claim
@@ -186,7 +298,7 @@ static void *worker_main(void *arg)
         if (!a && !atomic_load_explicit(&s->stop_workers, memory_order_acquire))
             a = spin_for_work(s, w);
         if (a) {
-            run_turn(s, w, a);
+            run_turns(s, w, a);
             continue;
         }
         if (atomic_load_explicit(&s->stop_workers, memory_order_acquire))

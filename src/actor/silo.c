@@ -115,7 +115,7 @@ static gb_status alloc_parts(gb_silo *s)
     if (!s->workers || !s->runqs)
         return gbi_error(GB_ENOMEM, "gb_silo_create", "out of memory");
     for (uint32_t i = 0; i < s->nworkers; i++)
-        gbi_mpsc_init(&s->runqs[i].q);
+        gbi_runq_init(&s->runqs[i]);
     for (uint32_t i = s->nworkers; i < gbi_nturn_records(s); i++) { /* caller slots */
         s->workers[i].silo = s;
         s->workers[i].index = i;
@@ -222,7 +222,7 @@ static int run_queued(gb_silo *s)
     int ran = 0;
     for (uint32_t i = 0; i < s->nworkers; i++) {
         gbi_mpsc_node *n;
-        while ((n = gbi_mpsc_pop(&s->runqs[i].q))) {
+        while ((n = gbi_runq_pop(&s->runqs[i]))) {
             gbi_actor *a = (gbi_actor *)(void *)n;
             if (gbi_turn_run(s, a, gbi_counters_here(s)))
                 gbi_sched_push(s, a);
@@ -291,6 +291,7 @@ static void add(gb_silo_stats *o, const gbi_counters *c)
     GBI_ADD(late_responses, late);
     GBI_ADD(mailbox_full, full);
     GBI_ADD(stuck_turns, stuck);
+    GBI_ADD(dropped, dropped);
 #undef GBI_ADD
 }
 

@@ -194,3 +194,50 @@ GB_TEST(caller_runs, destroy_waits_for_a_turn_run_by_a_caller)
     GB_CHECK((atomic_load(&g_deact_early)) == (0), "no deactivation ran before the turn ended");
     GB_CHECK((atomic_load(&g_deacts)) == (2), "both actors were deactivated once");
 }
+
+/* A caller-run turn whose handler holds the turn past the call's timeout:
+ * the caller gets GB_ETIMEDOUT, the handler's reply is dropped and counted
+ * as late (and gb_ctx_reply says so), as when a worker runs the turn. */
+#define M_SLOW 5u
+#define SLOW_TIMEOUT_NS 5000000LL
+
+static _Atomic int g_slow_reply = -1;
+static pthread_t g_slow_thread;
+
+static gb_status slow_handler(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, const void *p)
+{
+    (void)state;
+    (void)m;
+    (void)p;
+    g_slow_thread = pthread_self();
+    /* the behaviour under test: a handler that blocks past the timeout */
+    int64_t until = gb_time_monotonic_ns() + 4 * SLOW_TIMEOUT_NS;
+    while (gb_time_monotonic_ns() < until)
+        sched_yield();
+    atomic_store(&g_slow_reply, gb_ctx_reply(ctx, GB_OK, "late", 4));
+    return GB_OK;
+}
+
+GB_TEST(caller_runs, turn_past_the_timeout_gives_etimedout_and_a_late_reply)
+{
+    gb_silo *s = test_silo(NULL);
+    gb_actor_type t = {.name = "slow", .handler = slow_handler};
+    GB_CHECK(gb_actor_type_register(s, &t) == GB_OK, "%s", gb_last_error());
+    gb_actor_id id;
+    gb_actor_ref_str(s, "slow", "a", &id);
+    char reply[8] = {0};
+    uint32_t len = 99;
+    gb_status st = gb_call(s, id, M_SLOW, NULL, 0, SLOW_TIMEOUT_NS, reply, sizeof reply, &len);
+    GB_CHECK(pthread_equal(g_slow_thread, pthread_self()), "the idle actor's turn ran on the caller");
+    GB_CHECK(st == GB_ETIMEDOUT, "got %s", gb_status_name(st));
+    GB_CHECK(strstr(gb_last_error(), "no response within") != NULL, "reason: %s", gb_last_error());
+    GB_CHECK(len == 0 && reply[0] == 0, "no late payload reached the caller");
+    GB_CHECK(atomic_load(&g_slow_reply) == GB_ETIMEDOUT, "gb_ctx_reply after the deadline: %s",
+             gb_status_name(atomic_load(&g_slow_reply)));
+    gb_silo_stats stats;
+    gb_silo_stats_get(s, &stats);
+    GB_CHECK(stats.timeouts == 1 && stats.late_responses == 1 && stats.responses == 1,
+             "timeouts %llu late %llu responses %llu", (unsigned long long)stats.timeouts,
+             (unsigned long long)stats.late_responses, (unsigned long long)stats.responses);
+    gb_silo_destroy(s);
+}
