@@ -23,12 +23,15 @@
  * result is exactly that of offering it to every run. Runs move between
  * buckets as they bind (reindex) and leave them when they die (run_kill).
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "pattern/fastpred.h"
 #include "pattern/internal.h"
+#include "pattern/run_index.h"
 
 /* A run block: this header, then (per pattern layout) the per-variable
  * counts, the last event bound to each variable, the aggregate slots and
@@ -37,44 +40,25 @@
 typedef struct run {
     uint32_t step;     /* current positive step; nsteps when all are full */
     uint8_t dead;
-    uint8_t placed;    /* partitioned patterns: PLACED_NONE, _UNINDEXED or _BUCKET */
+    uint8_t placed;    /* partitioned patterns: held in the index under key */
     uint32_t nids, capids;
     uint64_t seq;      /* creation order across all patterns */
     uint64_t first_ev; /* arrival number of the first bound event */
     uint64_t last_ev;  /* arrival number of the last bound event */
     int64_t first_ts;
-    int64_t key;       /* the bucket key when placed in a bucket */
+    gbp_rkey key;      /* its key in the index when placed */
     uint64_t *ids;     /* bound ids, variable by variable (inline or heap) */
     struct run *next_free;
 } run;
 
-enum { PLACED_NONE, PLACED_UNINDEXED, PLACED_BUCKET };
-
-/* Runs in creation order: the first LIST_INLINE in the list itself (most
- * buckets hold one or two runs: no allocation, one cache miss less), more
- * in a heap array v (then cap is its size). list_items gives the storage. */
-#define LIST_INLINE 2u
-typedef struct run_list {
-    run **v;
-    uint32_t n, cap;
-    run *in[LIST_INLINE];
-} run_list;
-
-static run **list_items(run_list *l)
-{
-    return l->v ? l->v : l->in;
-}
-
-/* Runs of a partitioned pattern waiting for events whose partition field
- * equals key, in creation order. Buckets live inline in an open-addressing
- * table (linear probing, load <= 1/2), so a lookup touches the table and
- * the list, no chain of separate blocks; a bucket pointer is valid until
- * the next bucket_get or sweep_buckets (either may move the table). */
-typedef struct bucket {
-    int64_t key;
-    run_list l;
-    uint32_t used;
-} bucket;
+/* The equalities `cur.F == var.G` (F an integer field) of one `where`
+ * that every event satisfying it meets: bit F of mask set when there is
+ * one, var[F] and vfield[F] naming the G (the first such conjunct). */
+typedef struct keyreq {
+    uint32_t mask;
+    uint32_t var[GBP_RKEY_FIELDS];
+    uint8_t vfield[GBP_RKEY_FIELDS];
+} keyreq;
 
 typedef struct pstate {
     const gbp_pattern *p;
@@ -90,13 +74,11 @@ typedef struct pstate {
     uint32_t inline_ids;
     uint64_t last_match_ev; /* arrival number of the last event of the latest match */
     gb_matcher_stats st;
-    /* partition index (p->part_field >= 0): every live run is either in the
-     * bucket of the one key all its possible next bindings and negations
-     * require, or in `unindexed`; both keep creation order */
-    bucket *tab;
-    uint32_t tabsize, nbuckets;
-    run_list unindexed;
-    run_list snap; /* scratch: the runs one event is offered to */
+    /* partition index (p->part_field >= 0): every live run is held under
+     * the key all its possible next bindings and negations require */
+    keyreq *ksteps;        /* per positive step */
+    keyreq *knegs;         /* per negation */
+    gbp_rindex idx;
 } pstate;
 
 struct gb_matcher {
@@ -200,136 +182,11 @@ static void run_release(pstate *ps, run *r)
 
 /* ---- partition index ----------------------------------------------------------- */
 
-static uint32_t key_hash(int64_t k)
-{
-    uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(x >> 32) ^ (uint32_t)x;
-}
-
-/* Insert r into list l keeping creation (seq) order. -1 on allocation failure. */
-static int list_insert(run_list *l, run *r)
-{
-    uint32_t have = l->v ? l->cap : LIST_INLINE;
-    if (l->n == have) {
-        uint32_t cap = have * 2;
-        run **v = realloc(l->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        if (!l->v)
-            memcpy(v, l->in, (size_t)l->n * sizeof *v);
-        l->v = v;
-        l->cap = cap;
-    }
-    run **it = list_items(l);
-    uint32_t i = l->n;
-    while (i > 0 && it[i - 1]->seq > r->seq) {
-        it[i] = it[i - 1];
-        i--;
-    }
-    it[i] = r;
-    l->n++;
-    return 0;
-}
-
-static void list_remove(run_list *l, const run *r)
-{
-    run **it = list_items(l);
-    uint32_t i = l->n;
-    while (i > 0 && it[i - 1] != r)
-        i--;
-    if (i == 0)
-        return;
-    memmove(&it[i - 1], &it[i], (size_t)(l->n - i) * sizeof *it);
-    l->n--;
-}
-
-/* The bucket of key, or the free entry where it would go (table not empty). */
-static bucket *bucket_slot(const pstate *ps, int64_t key)
-{
-    uint32_t mask = ps->tabsize - 1, i = key_hash(key) & mask;
-    while (ps->tab[i].used && ps->tab[i].key != key)
-        i = (i + 1) & mask;
-    return &ps->tab[i];
-}
-
-static bucket *bucket_find(pstate *ps, int64_t key)
-{
-    bucket *b = ps->tabsize ? bucket_slot(ps, key) : NULL;
-    return b && b->used ? b : NULL;
-}
-
-/* Move the buckets into a table of size entries, dropping the empty ones
- * when drop_empty (their lists are freed). -1 on allocation failure (the
- * table is then unchanged). */
-static int rebuild_table(pstate *ps, uint32_t size, int drop_empty)
-{
-    bucket *tab = calloc(size, sizeof *tab);
-    if (!tab)
-        return -1;
-    uint32_t old = ps->tabsize, n = 0;
-    bucket *from = ps->tab;
-    ps->tab = tab;
-    ps->tabsize = size;
-    for (uint32_t i = 0; i < old; i++) {
-        if (!from[i].used)
-            continue;
-        if (drop_empty && from[i].l.n == 0) {
-            free(from[i].l.v);
-            continue;
-        }
-        *bucket_slot(ps, from[i].key) = from[i];
-        n++;
-    }
-    free(from);
-    ps->nbuckets = n;
-    return 0;
-}
-
-static bucket *bucket_get(pstate *ps, int64_t key)
-{
-    if (2 * (ps->nbuckets + 1) > ps->tabsize && rebuild_table(ps, ps->tabsize ? ps->tabsize * 2 : 64, 0))
-        return NULL;
-    bucket *b = bucket_slot(ps, key);
-    if (b->used)
-        return b;
-    *b = (bucket){.key = key, .used = 1};
-    ps->nbuckets++;
-    return b;
-}
-
 static void unplace(pstate *ps, run *r)
 {
-    if (r->placed == PLACED_UNINDEXED) {
-        list_remove(&ps->unindexed, r);
-    } else if (r->placed == PLACED_BUCKET) {
-        list_remove(&bucket_slot(ps, r->key)->l, r);
-    }
-    r->placed = PLACED_NONE;
-}
-
-/* Free the empty buckets once they outnumber the open runs: an account
- * that comes back soon keeps its bucket (no malloc churn), and memory still
- * follows the open runs. Amortised O(1) per run. Out of memory, the empty
- * buckets simply stay. */
-static void sweep_buckets(pstate *ps)
-{
-    if (ps->nbuckets < 2 * ps->st.runs_open + 1024)
-        return;
-    rebuild_table(ps, ps->tabsize, 1);
-}
-
-static void index_clear(pstate *ps)
-{
-    for (uint32_t i = 0; i < ps->tabsize; i++)
-        if (ps->tab[i].used)
-            free(ps->tab[i].l.v);
-    free(ps->tab);
-    ps->tab = NULL;
-    ps->tabsize = ps->nbuckets = 0;
-    free(ps->unindexed.v);
-    free(ps->snap.v);
-    memset(&ps->unindexed, 0, sizeof ps->unindexed);
-    memset(&ps->snap, 0, sizeof ps->snap);
+    if (r->placed)
+        gbp_rindex_remove(&ps->idx, &r->key, r);
+    r->placed = 0;
 }
 
 static void run_kill(pstate *ps, run *r)
@@ -454,21 +311,28 @@ static int bind(gb_matcher *m, pstate *ps, run *r, uint32_t v, const gb_event *e
 
 /* ---- placing runs in the partition index ---------------------------------------- */
 
+/* What the predicates that may take or kill a run next all require: the
+ * fields in mask, with the values in val. */
 typedef struct key_acc {
-    int keyed, have;
-    int64_t value;
+    int have;
+    uint32_t mask;
+    int64_t val[GBP_RKEY_FIELDS];
 } key_acc;
 
-static void key_add(const pstate *ps, run *r, const gbp_key *k, key_acc *a)
+/* Narrow a to the fields q requires too, with the same value. */
+static void key_add(const pstate *ps, run *r, const keyreq *q, key_acc *a)
 {
-    if (!k->has) {
-        a->keyed = 0;
-        return;
+    const gb_event *last = run_last(ps, r);
+    uint32_t mask = a->have ? a->mask & q->mask : q->mask;
+    for (uint32_t f = 0; f < GBP_RKEY_FIELDS; f++) {
+        if (!(mask & (1u << f)))
+            continue;
+        int64_t v = gbp_field_value(&last[q->var[f]], q->vfield[f]).i;
+        if (a->have && v != a->val[f])
+            mask &= ~(1u << f);
+        a->val[f] = v;
     }
-    int64_t v = gbp_field_value(&run_last(ps, r)[k->var], k->vfield).i;
-    if (a->have && v != a->value)
-        a->keyed = 0;
-    a->value = v;
+    a->mask = mask;
     a->have = 1;
 }
 
@@ -476,21 +340,21 @@ static void key_add_negs(const pstate *ps, run *r, uint32_t after, key_acc *a)
 {
     const gbp_pattern *p = ps->p;
     for (uint32_t k = p->neg_begin[after]; k < p->neg_begin[after + 1]; k++)
-        key_add(ps, r, &p->negs[k].key, a);
+        key_add(ps, r, &ps->knegs[k], a);
 }
 
-/* The one key every step or negation that may take the next event requires
- * (spec Semantics 3-5, the same cases as step_run); 0 if there is none. */
-static int run_key(const pstate *ps, run *r, int64_t *key)
+/* The key every step or negation that may take the next event requires
+ * (spec Semantics 3-5, the same cases as step_run); mask 0 if none. */
+static void run_key(const pstate *ps, run *r, gbp_rkey *key)
 {
     const gbp_pattern *p = ps->p;
     uint32_t k = p->nsteps, s = r->step;
-    key_acc a = {.keyed = 1};
+    key_acc a = {0};
     if (s < k) {
         uint32_t c = run_counts(ps, r)[s];
         if (c >= p->steps[s].nmin && s + 1 < k)
-            key_add(ps, r, &p->steps[s + 1].key, &a);
-        key_add(ps, r, &p->steps[s].key, &a);
+            key_add(ps, r, &ps->ksteps[s + 1], &a);
+        key_add(ps, r, &ps->ksteps[s], &a);
         if (c == 0 && s > 0)
             key_add_negs(ps, r, s - 1, &a);
         if (c >= p->steps[s].nmin)
@@ -498,8 +362,12 @@ static int run_key(const pstate *ps, run *r, int64_t *key)
     } else {
         key_add_negs(ps, r, k - 1, &a);
     }
-    *key = a.value;
-    return a.keyed && a.have;
+    gbp_rkey_make(key, a.have ? a.mask : 0, a.val);
+}
+
+static int same_rkey(const gbp_rkey *a, const gbp_rkey *b)
+{
+    return a->mask == b->mask && a->v[0] == b->v[0] && a->v[1] == b->v[1];
 }
 
 /* Put a live run of a partitioned pattern where its next events will look. */
@@ -507,16 +375,14 @@ static void reindex(gb_matcher *m, pstate *ps, run *r)
 {
     if (ps->p->part_field < 0 || r->dead)
         return;
-    int64_t key = 0;
-    int keyed = run_key(ps, r, &key);
-    if (keyed ? r->placed == PLACED_BUCKET && r->key == key : r->placed == PLACED_UNINDEXED)
+    gbp_rkey key;
+    run_key(ps, r, &key);
+    if (r->placed && same_rkey(&key, &r->key))
         return;
     unplace(ps, r);
-    sweep_buckets(ps);
-    bucket *b = keyed ? bucket_get(ps, key) : NULL;
-    run_list *l = keyed ? (b ? &b->l : NULL) : &ps->unindexed;
-    if (l && list_insert(l, r) == 0) {
-        r->placed = keyed ? PLACED_BUCKET : PLACED_UNINDEXED;
+    gbp_rindex_sweep(&ps->idx, ps->st.runs_open);
+    if (gbp_rindex_insert(&ps->idx, &key, r, r->seq) == 0) {
+        r->placed = 1;
         r->key = key;
         return;
     }
@@ -774,28 +640,6 @@ nomem:
     m->pending = GB_ENOMEM;
 }
 
-/* The runs of a partitioned pattern that e may concern: its bucket and the
- * unindexed runs, merged in creation order into ps->snap. NULL on ENOMEM. */
-static run_list *candidates(pstate *ps, const gb_event *e)
-{
-    bucket *b = bucket_find(ps, gbp_field_value(e, (uint32_t)ps->p->part_field).i);
-    uint32_t nx = b ? b->l.n : 0, ny = ps->unindexed.n, n = nx + ny;
-    run **x = b ? list_items(&b->l) : NULL, **y = list_items(&ps->unindexed);
-    run_list *out = &ps->snap;
-    if (n > out->cap) {
-        run **v = realloc(out->v, (size_t)n * sizeof *v);
-        if (!v)
-            return NULL;
-        out->v = v;
-        out->cap = n;
-    }
-    uint32_t i = 0, j = 0, k = 0;
-    while (i < nx || j < ny)
-        out->v[k++] = j == ny || (i < nx && x[i]->seq < y[j]->seq) ? x[i++] : y[j++];
-    out->n = n;
-    return out;
-}
-
 static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     if (ps->p->part_field < 0) {
@@ -804,16 +648,21 @@ static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
                 step_run(m, ps, ps->runs[i], e);
         return;
     }
-    run_list *c = candidates(ps, e);
+    int64_t f[GBP_RKEY_FIELDS];
+    for (uint32_t i = 0; i < GBP_RKEY_FIELDS; i++)
+        f[i] = gbp_field_value(e, i).i;
+    const gbp_rlist *c = gbp_rindex_gather(&ps->idx, f);
     if (!c) {
         ps->st.nomem++;
         m->pending = GB_ENOMEM;
         return;
     }
-    /* a run may move between buckets while it is offered: walk the snapshot */
-    for (uint32_t i = 0; i < c->n; i++)
-        if (!c->v[i]->dead)
-            step_run(m, ps, c->v[i], e);
+    /* runs move between lists while they are offered: c is a copy */
+    for (uint32_t i = 0; i < c->n; i++) {
+        run *r = c->v[i].run;
+        if (!r->dead)
+            step_run(m, ps, r, e);
+    }
 }
 
 static void process(gb_matcher *m, pstate *ps, const gb_event *e)
@@ -836,20 +685,77 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
 
 /* ---- public API ------------------------------------------------------------- */
 
-/* Decode each step's and negation's `where` for the fast path. -1 on ENOMEM. */
+/* The integer field at byte offset off of an event (8-byte loads only:
+ * `type` is 4 bytes), or -1. */
+static int int_field_at(uint32_t off)
+{
+    static const size_t at[GBP_RKEY_FIELDS] = {offsetof(gb_event, id), SIZE_MAX, offsetof(gb_event, ts_ns),
+                                                offsetof(gb_event, source), offsetof(gb_event, target)};
+    for (int f = 0; f < GBP_RKEY_FIELDS; f++)
+        if (at[f] == off)
+            return f;
+    return -1;
+}
+
+static void req_put(keyreq *q, int f, uint32_t var, int g)
+{
+    if (f < 0 || g < 0 || (q->mask & (1u << f)))
+        return;
+    q->mask |= 1u << f;
+    q->var[f] = var;
+    q->vfield[f] = (uint8_t)g;
+}
+
+/* A decoded term `cur.F == var.G` on 8-byte integer fields, added to q. */
+static void req_from_term(keyreq *q, const gbp_fast_term *t)
+{
+    const gbp_fast_opnd *c = &t->l, *v = &t->r;
+    if (t->cmp != GBP_OP_EQ_I || c->arith || v->arith || c->a.i2d || v->a.i2d || !c->a.wide || !v->a.wide)
+        return;
+    if (c->a.base != GBP_FAST_CUR) {
+        c = &t->r;
+        v = &t->l;
+    }
+    if (c->a.base != GBP_FAST_CUR || v->a.base != GBP_FAST_VARS)
+        return;
+    uint32_t var = v->a.off / (uint32_t)sizeof(gb_event);
+    req_put(q, int_field_at(c->a.off), var, int_field_at(v->a.off - var * (uint32_t)sizeof(gb_event)));
+}
+
+/* Everything an event must meet to satisfy a `where`: the compiler's key
+ * and, when the fast path decoded it, every equality conjunct. */
+static keyreq make_req(const gbp_key *k, const gbp_fast *f)
+{
+    keyreq q = {0};
+    if (k->has && k->field < GBP_RKEY_FIELDS && k->field != GBP_F_TYPE && GBP_FIELD_IS_INT(k->vfield))
+        req_put(&q, k->field, k->var, k->vfield);
+    for (uint32_t i = 0; i < f->nterms; i++)
+        req_from_term(&q, &f->t[i]);
+    return q;
+}
+
+/* Decode each step's and negation's `where` for the fast path and the
+ * index. -1 on ENOMEM. */
 static int decode_predicates(const gb_pattern_set *set, pstate *ps)
 {
     const gbp_pattern *p = ps->p;
-    ps->fsteps = calloc(p->nsteps ? p->nsteps : 1, sizeof *ps->fsteps);
-    ps->fnegs = calloc(p->nnegs ? p->nnegs : 1, sizeof *ps->fnegs);
-    if (!ps->fsteps || !ps->fnegs)
+    uint32_t ns = p->nsteps ? p->nsteps : 1, nn = p->nnegs ? p->nnegs : 1;
+    ps->fsteps = calloc(ns, sizeof *ps->fsteps);
+    ps->fnegs = calloc(nn, sizeof *ps->fnegs);
+    ps->ksteps = calloc(ns, sizeof *ps->ksteps);
+    ps->knegs = calloc(nn, sizeof *ps->knegs);
+    if (!ps->fsteps || !ps->fnegs || !ps->ksteps || !ps->knegs)
         return -1;
-    for (uint32_t i = 0; i < p->nsteps; i++)
+    for (uint32_t i = 0; i < p->nsteps; i++) {
         if (p->steps[i].where != GBP_NO_CODE)
             gbp_fast_compile(set->code, set->ncode, p->steps[i].where, &ps->fsteps[i]);
-    for (uint32_t k = 0; k < p->nnegs; k++)
+        ps->ksteps[i] = make_req(&p->steps[i].key, &ps->fsteps[i]);
+    }
+    for (uint32_t k = 0; k < p->nnegs; k++) {
         if (p->negs[k].where != GBP_NO_CODE)
             gbp_fast_compile(set->code, set->ncode, p->negs[k].where, &ps->fnegs[k]);
+        ps->knegs[k] = make_req(&p->negs[k].key, &ps->fnegs[k]);
+    }
     return 0;
 }
 
@@ -899,7 +805,7 @@ gb_status gb_matcher_create(gb_matcher **out, const gb_pattern_set *set, const g
 
 static void free_runs(pstate *ps)
 {
-    index_clear(ps);
+    gbp_rindex_clear(&ps->idx);
     for (uint32_t i = ps->head; i < ps->n; i++)
         run_release(ps, ps->runs[i]);
     ps->head = ps->n = ps->ndead = 0;
@@ -921,6 +827,8 @@ void gb_matcher_destroy(gb_matcher *m)
         free(m->ps[i].runs);
         free(m->ps[i].fsteps);
         free(m->ps[i].fnegs);
+        free(m->ps[i].ksteps);
+        free(m->ps[i].knegs);
     }
     gb_matcher_clear_matches(m);
     free(m->coll);

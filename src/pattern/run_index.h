@@ -1,0 +1,91 @@
+/*
+ * Internal, host only: the CPU matcher's index of open runs by the values
+ * the next event must carry.
+ *
+ * A run of a keyed pattern knows, from the `where` clauses that may take or
+ * kill it next, equalities `cur.F == var.G` that every concerning event
+ * satisfies: F is an integer field (id, type, ts, source, target) and the
+ * run knows each required value. A key is the set of such fields (a mask,
+ * reduced to at most GBP_RKEY_VALUES of them) with their values. The index
+ * keeps, per key, the runs waiting for it in creation (seq) order, plus one
+ * list of runs without a key (mask 0). An event gathers the lists of every
+ * key mask in use, computed from its own fields, merged in creation order:
+ * exactly the runs it may concern, without touching any other run.
+ *
+ * List entries carry the run's creation number inline, so inserting in
+ * order and merging never read a run block. Buckets live inline in an
+ * open-addressing table (linear probing, load <= 1/2). Not thread-safe: a
+ * matcher is used by one thread at a time.
+ */
+#ifndef GBP_RUN_INDEX_H
+#define GBP_RUN_INDEX_H
+
+#include <stdint.h>
+
+#define GBP_RKEY_FIELDS 5 /* fields id..target: the integer fields a key may use */
+#define GBP_RKEY_VALUES 2 /* values kept per key (the lowest fields of its mask) */
+#define GBP_RKEY_MASKS (1u << GBP_RKEY_FIELDS)
+
+/* mask: bit f set when field f is part of the key; v: the values of the set
+ * fields in field order (unused ones 0). mask 0: no key. */
+typedef struct gbp_rkey {
+    uint32_t mask;
+    int64_t v[GBP_RKEY_VALUES];
+} gbp_rkey;
+
+typedef struct gbp_rent {
+    void *run;
+    uint64_t seq;
+} gbp_rent;
+
+/* Entries in a heap array, in seq order. */
+typedef struct gbp_rlist {
+    gbp_rent *v;
+    uint32_t n, cap;
+} gbp_rlist;
+
+/* The runs of one key in seq order: the first GBP_RBUCKET_INLINE entries in
+ * the bucket itself (most keys hold one run: no allocation, no second cache
+ * line), more in a heap array (then cap is its size). */
+#define GBP_RBUCKET_INLINE 1u
+typedef struct gbp_rbucket {
+    int64_t v[GBP_RKEY_VALUES];
+    uint8_t mask, used;
+    uint32_t n, cap;
+    gbp_rent *heap;
+    gbp_rent in[GBP_RBUCKET_INLINE];
+} gbp_rbucket;
+
+typedef struct gbp_rindex {
+    gbp_rbucket *tab;
+    uint32_t tabsize, nbuckets;
+    uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
+    uint32_t active;                    /* bit m set when mask_runs[m] > 0, m >= 1 */
+    gbp_rbucket unkeyed;
+    gbp_rlist scratch[2]; /* gathered candidates */
+} gbp_rindex;
+
+/* *k = the key of the fields in mask (at most GBP_RKEY_VALUES of them are
+ * kept, the lowest), full[f] being the required value of field f. */
+void gbp_rkey_make(gbp_rkey *k, uint32_t mask, const int64_t full[GBP_RKEY_FIELDS]);
+
+/* Add run (creation number seq) under key k, keeping seq order.
+ * 0, or -1 out of memory (the index is unchanged). */
+int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq);
+
+/* Remove run from the list of key k (no-op when it is not there). */
+void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run);
+
+/* The runs an event with integer fields f[0..4] may concern: its list for
+ * every key mask in use and the unkeyed runs, merged in seq order. The list
+ * stays valid until the next call. NULL out of memory. */
+const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS]);
+
+/* Free the empty buckets once they outnumber open (the runs held) by far:
+ * amortised O(1) per run; out of memory they simply stay. */
+void gbp_rindex_sweep(gbp_rindex *x, uint64_t open);
+
+/* Free everything; the index is empty and reusable afterwards. */
+void gbp_rindex_clear(gbp_rindex *x);
+
+#endif
