@@ -48,7 +48,6 @@ typedef struct run {
     int64_t first_ts;
     gbp_rkey key;      /* its key in the index when placed */
     uint64_t *ids;     /* bound ids, variable by variable (inline or heap) */
-    struct run *next_free;
 } run;
 
 /* The equalities `cur.F == var.G` (F an integer field) of one `where`
@@ -65,9 +64,12 @@ typedef struct pstate {
     gbp_fast *fsteps;      /* per positive step: its `where` decoded (fastpred.h) */
     gbp_fast *fnegs;       /* per negation */
     run **runs;
+    int64_t *first_ts;     /* first_ts[i] = runs[i]->first_ts: expiry reads no block */
     uint32_t head, n, cap; /* runs[head..n) in creation order */
     uint32_t ndead;        /* flagged dead but still in runs[head..n) */
-    run *free_list;
+    run **freev;           /* free blocks (a stack: release never reads a block) */
+    uint32_t nfree, capfree;
+    int may_spill;         /* a run may bind more ids than fit inline */
     void **slabs;          /* what the run blocks are carved from (slab_grow) */
     uint32_t nslabs, capslabs;
     size_t size, off_last, off_slots, off_ids, off_counts;
@@ -94,6 +96,7 @@ struct gb_matcher {
     gb_match **coll;
     size_t ncoll, capcoll;
     run *zero;     /* a blank run (per largest pattern) for starting-step predicates */
+    int64_t evf[GBP_RKEY_FIELDS]; /* the integer fields of the event being pushed */
 };
 
 /* ---- run blocks --------------------------------------------------------------- */
@@ -122,9 +125,13 @@ static void layout(pstate *ps)
 {
     const gbp_pattern *p = ps->p;
     uint32_t inl = 0;
-    for (uint32_t i = 0; i < p->nsteps; i++)
+    uint64_t most = 0;
+    for (uint32_t i = 0; i < p->nsteps; i++) {
         inl += p->steps[i].nmax < 16 ? p->steps[i].nmax : 16;
+        most += p->steps[i].nmax; /* GBP_UNBOUNDED is large enough */
+    }
     ps->inline_ids = inl < 64 ? inl : 64;
+    ps->may_spill = most > ps->inline_ids;
     ps->off_counts = sizeof(run);
     ps->off_last = align8(ps->off_counts + p->nsteps * sizeof(uint32_t));
     ps->off_slots = ps->off_last + p->nsteps * sizeof(gb_event);
@@ -132,12 +139,19 @@ static void layout(pstate *ps)
     ps->size = (ps->off_ids + ps->inline_ids * sizeof(uint64_t) + 63) & ~(size_t)63;
 }
 
-/* Carve a new slab of run blocks onto the free list (one aligned_alloc per
- * slab, not per run: blocks are recycled through the free list and only
- * freed with their slab at destroy). -1 on allocation failure. */
+/* Carve a new slab of run blocks onto the free stack (one aligned_alloc per
+ * slab, not per run: blocks are recycled through the free stack and only
+ * freed with their slab at destroy). The stack has room for every block.
+ * -1 on allocation failure. */
 static int slab_grow(pstate *ps)
 {
     uint32_t n = ps->nslabs < 6 ? 4u << ps->nslabs : 256u; /* 4, 8, ... 128, then 256 blocks */
+    uint32_t total = ps->capfree + n;
+    run **fv = total > UINT32_MAX / 2 ? NULL : realloc(ps->freev, (size_t)total * sizeof *fv);
+    if (!fv)
+        return -1;
+    ps->freev = fv;
+    ps->capfree = total;
     if (ps->nslabs == ps->capslabs) {
         uint32_t cap = ps->capslabs ? ps->capslabs * 2 : 16;
         void **v = realloc(ps->slabs, (size_t)cap * sizeof *v);
@@ -150,20 +164,16 @@ static int slab_grow(pstate *ps)
     if (!slab)
         return -1;
     ps->slabs[ps->nslabs++] = slab;
-    for (uint32_t i = n; i-- > 0;) {
-        run *r = (run *)(slab + (size_t)i * ps->size);
-        r->next_free = ps->free_list;
-        ps->free_list = r;
-    }
+    for (uint32_t i = n; i-- > 0;)
+        ps->freev[ps->nfree++] = (run *)(slab + (size_t)i * ps->size);
     return 0;
 }
 
 static run *run_alloc(pstate *ps)
 {
-    if (!ps->free_list && slab_grow(ps))
+    if (!ps->nfree && slab_grow(ps))
         return NULL;
-    run *r = ps->free_list;
-    ps->free_list = r->next_free;
+    run *r = ps->freev[--ps->nfree];
     /* the inline ids are written before they are read (nids): not cleared */
     memset(r, 0, ps->off_ids);
     r->ids = (uint64_t *)((char *)r + ps->off_ids);
@@ -173,10 +183,9 @@ static run *run_alloc(pstate *ps)
 
 static void run_release(pstate *ps, run *r)
 {
-    if (r->ids != (uint64_t *)((char *)r + ps->off_ids))
+    if (ps->may_spill && r->ids != (uint64_t *)((char *)r + ps->off_ids))
         free(r->ids);
-    r->next_free = ps->free_list;
-    ps->free_list = r;
+    ps->freev[ps->nfree++] = r;
 }
 
 
@@ -556,25 +565,21 @@ static void step_run(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
 
 /* ---- one event, one pattern (Semantics 1, 6, 8) -------------------------------- */
 
-static int window_over(const pstate *ps, const run *r, int64_t ts)
+static int window_over(const pstate *ps, int64_t first_ts, int64_t ts)
 {
     /* ts >= first_ts always, so the unsigned difference is exact */
-    return (uint64_t)ts - (uint64_t)r->first_ts > (uint64_t)ps->p->within;
+    return (uint64_t)ts - (uint64_t)first_ts > (uint64_t)ps->p->within;
 }
 
-/* Close the runs whose window ended before ts, oldest first. */
+/* Close the runs whose window ended before ts, oldest first. Dead runs
+ * leave the array here too, or at compaction, whichever comes first. */
 static void expire(gb_matcher *m, pstate *ps, int64_t ts)
 {
-    while (ps->head < ps->n) {
+    while (ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], ts)) {
         run *r = ps->runs[ps->head];
-        if (r->dead) {
-            ps->ndead--;
-        } else if (window_over(ps, r, ts)) {
-            close_run(m, ps, r, ts);
-            ps->ndead--; /* close_run flagged it; it leaves the array now */
-        } else {
-            return;
-        }
+        if (!r->dead)
+            close_run(m, ps, r, ts); /* flags it dead */
+        ps->ndead--;
         ps->head++;
         run_release(ps, r);
     }
@@ -585,10 +590,12 @@ static void compact(pstate *ps)
     uint32_t j = 0;
     for (uint32_t i = ps->head; i < ps->n; i++) {
         run *r = ps->runs[i];
-        if (r->dead)
+        if (r->dead) {
             run_release(ps, r);
-        else
+        } else {
+            ps->first_ts[j] = ps->first_ts[i];
             ps->runs[j++] = r;
+        }
     }
     ps->n = j;
     ps->head = 0;
@@ -614,9 +621,12 @@ static void start_run(gb_matcher *m, pstate *ps, const gb_event *e)
         if (ps->n == ps->cap) {
             uint32_t cap = ps->cap ? ps->cap * 2 : 16;
             run **runs = realloc(ps->runs, (size_t)cap * sizeof *runs);
-            if (!runs)
+            if (runs)
+                ps->runs = runs;
+            int64_t *ts = runs ? realloc(ps->first_ts, (size_t)cap * sizeof *ts) : NULL;
+            if (!ts)
                 goto nomem;
-            ps->runs = runs;
+            ps->first_ts = ts;
             ps->cap = cap;
         }
     }
@@ -630,6 +640,7 @@ static void start_run(gb_matcher *m, pstate *ps, const gb_event *e)
         run_release(ps, r);
         return;
     }
+    ps->first_ts[ps->n] = r->first_ts;
     ps->runs[ps->n++] = r;
     ps->st.runs_started++;
     ps->st.runs_open++;
@@ -648,15 +659,15 @@ static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
                 step_run(m, ps, ps->runs[i], e);
         return;
     }
-    int64_t f[GBP_RKEY_FIELDS];
-    for (uint32_t i = 0; i < GBP_RKEY_FIELDS; i++)
-        f[i] = gbp_field_value(e, i).i;
-    const gbp_rlist *c = gbp_rindex_gather(&ps->idx, f);
+    const gbp_rlist *c = gbp_rindex_gather(&ps->idx, m->evf);
     if (!c) {
         ps->st.nomem++;
         m->pending = GB_ENOMEM;
         return;
     }
+    /* the candidates' blocks are read below: start loading them all */
+    for (uint32_t i = 0; i < c->n; i++)
+        __builtin_prefetch(c->v[i].run);
     /* runs move between lists while they are offered: c is a copy */
     for (uint32_t i = 0; i < c->n; i++) {
         run *r = c->v[i].run;
@@ -681,6 +692,22 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
         return;
     if (step_holds(m, ps, m->zero, 0, e))
         start_run(m, ps, e);
+}
+
+/* Before the patterns take an event one after the other, start loading what
+ * each will read first (its oldest run's block if it expires, its free
+ * block, its index buckets), so that the cache misses of all patterns
+ * overlap instead of coming one by one. A hint: changes nothing. */
+static void prefetch(const gb_matcher *m, const pstate *ps, const gb_event *e)
+{
+    if (ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns))
+        __builtin_prefetch(ps->runs[ps->head]);
+    if (!relevant(ps->p, e->type))
+        return;
+    if (ps->nfree)
+        __builtin_prefetch(ps->freev[ps->nfree - 1], 1);
+    if (ps->p->part_field >= 0)
+        gbp_rindex_prefetch(&ps->idx, m->evf);
 }
 
 /* ---- public API ------------------------------------------------------------- */
@@ -810,7 +837,7 @@ static void free_runs(pstate *ps)
         run_release(ps, ps->runs[i]);
     ps->head = ps->n = ps->ndead = 0;
     ps->st.runs_open = 0;
-    ps->free_list = NULL;
+    ps->nfree = 0;
     for (uint32_t i = 0; i < ps->nslabs; i++)
         free(ps->slabs[i]);
     free(ps->slabs);
@@ -825,6 +852,8 @@ void gb_matcher_destroy(gb_matcher *m)
     for (uint32_t i = 0; m->ps && i < m->set->npatterns; i++) {
         free_runs(&m->ps[i]);
         free(m->ps[i].runs);
+        free(m->ps[i].first_ts);
+        free(m->ps[i].freev);
         free(m->ps[i].fsteps);
         free(m->ps[i].fnegs);
         free(m->ps[i].ksteps);
@@ -859,6 +888,10 @@ gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
     m->has_now = 1;
     m->evno++;
     m->events++;
+    for (uint32_t i = 0; i < GBP_RKEY_FIELDS; i++)
+        m->evf[i] = gbp_field_value(ev, i).i;
+    for (uint32_t i = 0; i < m->set->npatterns; i++)
+        prefetch(m, &m->ps[i], ev);
     for (uint32_t i = 0; i < m->set->npatterns; i++)
         process(m, &m->ps[i], ev);
     return take_pending(m);

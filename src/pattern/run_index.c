@@ -215,6 +215,19 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
     return &x->scratch[cur];
 }
 
+void gbp_rindex_prefetch(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS])
+{
+    if (!x->tabsize)
+        return;
+    for (uint32_t act = x->active; act; act &= act - 1) {
+        gbp_rkey k;
+        gbp_rkey_make(&k, (uint32_t)__builtin_ctz(act), f);
+        const gbp_rbucket *b = &x->tab[key_hash(&k) & (x->tabsize - 1)];
+        __builtin_prefetch(b);
+        __builtin_prefetch((const char *)(b + 1) - 1);
+    }
+}
+
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open)
 {
     if (x->nbuckets < 2 * open + 1024)

@@ -81,6 +81,10 @@ void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run);
  * stays valid until the next call. NULL out of memory. */
 const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS]);
 
+/* Ask the memory system for the buckets gbp_rindex_gather(x, f) will read
+ * (a hint only: lets the lookups of many patterns overlap). */
+void gbp_rindex_prefetch(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS]);
+
 /* Free the empty buckets once they outnumber open (the runs held) by far:
  * amortised O(1) per run; out of memory they simply stay. */
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open);
