@@ -6,8 +6,31 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "pattern/run_index.h"
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *gbp_alloc_big(size_t size, int zero)
+{
+    size_t align = size >= HUGE_PAGE ? HUGE_PAGE : 64;
+    if (size > SIZE_MAX - align)
+        return NULL;
+    size_t n = (size + align - 1) & ~(align - 1);
+    void *p = aligned_alloc(align, n ? n : align);
+    if (!p)
+        return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (align == HUGE_PAGE)
+        (void)madvise(p, n, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+#endif
+    if (zero)
+        memset(p, 0, n);
+    return p;
+}
 
 void gbp_rkey_make(gbp_rkey *k, uint32_t mask, const int64_t full[GBP_RKEY_FIELDS])
 {
@@ -63,7 +86,7 @@ static gbp_rbucket *find(const gbp_rindex *x, const gbp_rkey *k)
  * table is then unchanged). */
 static int rebuild(gbp_rindex *x, uint32_t size, int drop_empty)
 {
-    gbp_rbucket *tab = calloc(size, sizeof *tab);
+    gbp_rbucket *tab = gbp_alloc_big((size_t)size * sizeof *tab, 1); /* size < 2^32: no overflow */
     if (!tab)
         return -1;
     uint32_t old = x->tabsize, n = 0;

@@ -20,6 +20,7 @@
 #ifndef GBP_RUN_INDEX_H
 #define GBP_RUN_INDEX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define GBP_RKEY_FIELDS 5 /* fields id..target: the integer fields a key may use */
@@ -64,6 +65,12 @@ typedef struct gbp_rindex {
     gbp_rbucket unkeyed;
     gbp_rlist scratch[2]; /* gathered candidates */
 } gbp_rindex;
+
+/* size bytes, 64-byte aligned, zeroed when zero is set; from 2 MiB up,
+ * 2 MiB aligned and marked for transparent huge pages where the OS has
+ * them (a hint: a table or slab read at random then costs fewer TLB
+ * misses). NULL on failure; release with free(). */
+void *gbp_alloc_big(size_t size, int zero);
 
 /* *k = the key of the fields in mask (at most GBP_RKEY_VALUES of them are
  * kept, the lowest), full[f] being the required value of field f. */
