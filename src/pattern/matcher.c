@@ -338,9 +338,8 @@ static void key_add(const pstate *ps, run *r, const keyreq *q, key_acc *a)
 {
     const gb_event *last = run_last(ps, r);
     uint32_t mask = a->have ? a->mask & q->mask : q->mask;
-    for (uint32_t f = 0; f < GBP_RKEY_FIELDS; f++) {
-        if (!(mask & (1u << f)))
-            continue;
+    for (uint32_t left = mask; left; left &= left - 1) {
+        uint32_t f = (uint32_t)__builtin_ctz(left);
         int64_t v = gbp_field_value(&last[q->var[f]], q->vfield[f]).i;
         if (a->have && v != a->val[f])
             mask &= ~(1u << f);
@@ -699,12 +698,16 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
         start_run(m, ps, e);
 }
 
+#define PREFETCH_RUNS 2048
+
 /* Before the patterns take an event one after the other, start loading what
  * each will read first (its oldest run's block if it expires, its free
  * block, its index buckets), so that the cache misses of all patterns
  * overlap instead of coming one by one. A hint: changes nothing. */
 static void prefetch(const gb_matcher *m, const pstate *ps, const gb_event *e)
 {
+    if (ps->st.runs_open < PREFETCH_RUNS)
+        return; /* a small pattern's state stays in the caches */
     if (ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns))
         __builtin_prefetch(ps->runs[ps->head]);
     if (!relevant(ps->p, e->type))

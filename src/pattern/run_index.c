@@ -32,25 +32,10 @@ void *gbp_alloc_big(size_t size, int zero)
     return p;
 }
 
-void gbp_rkey_make(gbp_rkey *k, uint32_t mask, const int64_t full[GBP_RKEY_FIELDS])
-{
-    uint32_t kept = 0, n = 0;
-    memset(k, 0, sizeof *k);
-    for (uint32_t f = 0; f < GBP_RKEY_FIELDS && n < GBP_RKEY_VALUES; f++) {
-        if (!(mask & (1u << f)))
-            continue;
-        kept |= 1u << f;
-        k->v[n++] = full[f];
-    }
-    k->mask = kept;
-}
-
 static uint32_t key_hash(const gbp_rkey *k)
 {
-    uint64_t x = (uint64_t)k->v[0] * 0x9E3779B97F4A7C15ull;
-    x ^= (uint64_t)k->v[1] * 0xC2B2AE3D27D4EB4Full + k->mask;
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
+    uint64_t x = ((uint64_t)k->v[0] + k->mask) * 0x9E3779B97F4A7C15ull;
+    x ^= (uint64_t)k->v[1] * 0xC2B2AE3D27D4EB4Full;
     return (uint32_t)(x >> 32) ^ (uint32_t)x;
 }
 
@@ -86,7 +71,8 @@ static gbp_rbucket *find(const gbp_rindex *x, const gbp_rkey *k)
  * table is then unchanged). */
 static int rebuild(gbp_rindex *x, uint32_t size, int drop_empty)
 {
-    gbp_rbucket *tab = gbp_alloc_big((size_t)size * sizeof *tab, 1); /* size < 2^32: no overflow */
+    size_t bytes = (size_t)size * sizeof(gbp_rbucket); /* size < 2^32: no overflow */
+    gbp_rbucket *tab = bytes < HUGE_PAGE ? calloc(size, sizeof *tab) : gbp_alloc_big(bytes, 1);
     if (!tab)
         return -1;
     uint32_t old = x->tabsize, n = 0;
@@ -152,7 +138,8 @@ int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq)
         i--;
     }
     it[i] = (gbp_rent){run, seq};
-    b->n++;
+    if (b->n++ == 0 && k->mask)
+        x->nonempty++;
     x->mask_runs[k->mask]++;
     if (k->mask)
         x->active |= 1u << k->mask;
@@ -171,7 +158,8 @@ void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run)
     if (i == 0)
         return;
     memmove(&it[i - 1], &it[i], (size_t)(b->n - i) * sizeof *it);
-    b->n--;
+    if (--b->n == 0 && k->mask)
+        x->nonempty--;
     if (--x->mask_runs[k->mask] == 0 && k->mask)
         x->active &= ~(1u << k->mask);
 }
@@ -255,7 +243,10 @@ void gbp_rindex_sweep(gbp_rindex *x, uint64_t open)
 {
     if (x->nbuckets < 2 * open + 1024)
         return;
-    rebuild(x, x->tabsize, 1);
+    uint32_t size = x->tabsize; /* shrink only a table mostly empty for good */
+    while (size > 64 && size / 2 >= 16 * (uint64_t)x->nonempty)
+        size /= 2;
+    rebuild(x, size, 1);
 }
 
 void gbp_rindex_clear(gbp_rindex *x)

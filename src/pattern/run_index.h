@@ -60,6 +60,7 @@ typedef struct gbp_rbucket {
 typedef struct gbp_rindex {
     gbp_rbucket *tab;
     uint32_t tabsize, nbuckets;
+    uint32_t nonempty; /* buckets holding runs */
     uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
     uint32_t active;                    /* bit m set when mask_runs[m] > 0, m >= 1 */
     gbp_rbucket unkeyed;
@@ -74,7 +75,16 @@ void *gbp_alloc_big(size_t size, int zero);
 
 /* *k = the key of the fields in mask (at most GBP_RKEY_VALUES of them are
  * kept, the lowest), full[f] being the required value of field f. */
-void gbp_rkey_make(gbp_rkey *k, uint32_t mask, const int64_t full[GBP_RKEY_FIELDS]);
+static inline void gbp_rkey_make(gbp_rkey *k, uint32_t mask, const int64_t full[GBP_RKEY_FIELDS])
+{
+    k->mask = 0;
+    k->v[0] = k->v[1] = 0;
+    for (uint32_t n = 0; mask && n < GBP_RKEY_VALUES; n++, mask &= mask - 1) {
+        uint32_t f = (uint32_t)__builtin_ctz(mask);
+        k->mask |= 1u << f;
+        k->v[n] = full[f];
+    }
+}
 
 /* Add run (creation number seq) under key k, keeping seq order.
  * 0, or -1 out of memory (the index is unchanged). */
