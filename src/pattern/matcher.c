@@ -80,6 +80,8 @@ typedef struct pstate {
      * the key all its possible next bindings and negations require */
     keyreq *ksteps;        /* per positive step */
     keyreq *knegs;         /* per negation */
+    uint64_t start_evno;   /* the event start_ok was computed for (0: none) */
+    int start_ok;          /* that event satisfies the first step */
     gbp_rindex idx;
 } pstate;
 
@@ -96,6 +98,7 @@ struct gb_matcher {
     gb_match **coll;
     size_t ncoll, capcoll;
     run *zero;     /* a blank run (per largest pattern) for starting-step predicates */
+    run *scratch;  /* a blank run too, briefly made a run just started (start_key) */
     int64_t evf[GBP_RKEY_FIELDS]; /* the integer fields of the event being pushed */
 };
 
@@ -694,28 +697,56 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
      * event is dropped, so this event starts none if it just completed one */
     if (p->past_last && ps->last_match_ev == m->evno)
         return;
-    if (step_holds(m, ps, m->zero, 0, e))
+    int start = ps->start_evno == m->evno ? ps->start_ok : step_holds(m, ps, m->zero, 0, e);
+    if (start)
         start_run(m, ps, e);
 }
 
 #define PREFETCH_RUNS 2048
 
-/* Before the patterns take an event one after the other, start loading what
- * each will read first (its oldest run's block if it expires, its free
- * block, its index buckets), so that the cache misses of all patterns
- * overlap instead of coming one by one. A hint: changes nothing. */
-static void prefetch(const gb_matcher *m, const pstate *ps, const gb_event *e)
+/* The key a run started by e will be placed under: run_key of m->scratch
+ * made that run for a moment (first event bound, as bind() leaves it). */
+static void start_key(gb_matcher *m, pstate *ps, const gb_event *e, gbp_rkey *key)
 {
-    if (ps->st.runs_open < PREFETCH_RUNS)
-        return; /* a small pattern's state stays in the caches */
-    if (ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns))
+    run *r = m->scratch;
+    r->step = ps->p->steps[0].nmax == 1 ? 1 : 0;
+    run_counts(ps, r)[0] = 1;
+    run_last(ps, r)[0] = *e;
+    run_key(ps, r, key);
+    r->step = 0;
+    run_counts(ps, r)[0] = 0;
+    memset(&run_last(ps, r)[0], 0, sizeof(gb_event));
+}
+
+/* Before the patterns take an event one after the other, start loading what
+ * each will read first (its oldest run's block if it expires, its index
+ * buckets, and when the event starts a run, a free block and the bucket
+ * the run will go to), so that the cache misses of all patterns overlap
+ * instead of coming one by one. Only a hint, apart from keeping whether
+ * the event satisfies the first step (start_ok) for process(). */
+static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
+{
+    int big = ps->st.runs_open >= PREFETCH_RUNS; /* a small pattern's state stays in the caches */
+    if (big && ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns))
         __builtin_prefetch(ps->runs[ps->head]);
     if (!relevant(ps->p, e->type))
         return;
+    ps->start_evno = m->evno;
+    ps->start_ok = step_holds(m, ps, m->zero, 0, e);
+    if (!big)
+        return;
+    int keyed = ps->p->part_field >= 0;
+    if (keyed)
+        gbp_rindex_prefetch(&ps->idx, m->evf);
+    if (!ps->start_ok || ps->st.runs_open >= m->o.max_runs_per_pattern)
+        return;
     if (ps->nfree)
         __builtin_prefetch(ps->freev[ps->nfree - 1], 1);
-    if (ps->p->part_field >= 0)
-        gbp_rindex_prefetch(&ps->idx, m->evf);
+    if (keyed) {
+        gbp_rkey key;
+        start_key(m, ps, e, &key);
+        gbp_rindex_prefetch_key(&ps->idx, &key);
+    }
 }
 
 /* ---- public API ------------------------------------------------------------- */
@@ -815,7 +846,8 @@ static gb_status create_states(gb_matcher *m)
     m->mvars = calloc(maxv, sizeof *m->mvars);
     m->mfields = calloc(maxf, sizeof *m->mfields);
     m->zero = calloc(1, maxsize);
-    return m->mvars && m->mfields && m->zero ? GB_OK : GB_ENOMEM;
+    m->scratch = calloc(1, maxsize);
+    return m->mvars && m->mfields && m->zero && m->scratch ? GB_OK : GB_ENOMEM;
 }
 
 gb_status gb_matcher_create(gb_matcher **out, const gb_pattern_set *set, const gb_matcher_opts *opts)
@@ -873,6 +905,7 @@ void gb_matcher_destroy(gb_matcher *m)
     free(m->mvars);
     free(m->mfields);
     free(m->zero);
+    free(m->scratch);
     free(m);
 }
 

@@ -239,6 +239,15 @@ void gbp_rindex_prefetch(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS])
     }
 }
 
+void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k)
+{
+    if (!x->tabsize || !k->mask)
+        return;
+    const gbp_rbucket *b = &x->tab[key_hash(k) & (x->tabsize - 1)];
+    __builtin_prefetch(b, 1);
+    __builtin_prefetch((const char *)(b + 1) - 1, 1);
+}
+
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open)
 {
     if (x->nbuckets < 2 * open + 1024)

@@ -102,6 +102,9 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
  * (a hint only: lets the lookups of many patterns overlap). */
 void gbp_rindex_prefetch(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS]);
 
+/* The same for the bucket of key k (where a run is about to be placed). */
+void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
+
 /* Free the empty buckets once they outnumber open (the runs held) by far:
  * amortised O(1) per run; out of memory they simply stay. */
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open);

@@ -6,7 +6,8 @@
  * VM, aggregates recomputed from the bound events. Pattern sets: the fraud
  * library (patterns/fraud.gbp) and extra keyed patterns (two-field keys,
  * keys on id and ts, negations, Kleene steps, skip past_last), with and
- * without a small run cap, with random advances. The seed is printed; set
+ * without a small run cap, with random advances, and two long-window
+ * patterns holding thousands of open runs. The seed is printed; set
  * GB_SEED to replay one. */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include "pattern_test_util.h"
 
 #define NEV 500   /* events per stream */
+#define NEV_BIG 3000
 #define MAXV 8    /* variables per pattern */
 
 typedef struct rrun {
@@ -134,7 +136,7 @@ static void emit(ref *R, rrun *r, int64_t ts)
     const gbp_pattern *p = &R->set->patterns[r->pat];
     gb_match_var vars[MAXV];
     gb_match_field fields[16];
-    uint64_t ids[NEV];
+    uint64_t ids[NEV_BIG];
     uint32_t n = 0;
     for (uint32_t v = 0; v < p->nsteps; v++) {
         vars[v] = (gb_match_var){.name = p->vars[v], .count = r->counts[v], .ids = ids + n};
@@ -315,17 +317,25 @@ static const char extra_src[] =
     "  c: transfer+ where source == b.target and id != a.id\n"
     "  not transfer where target == a.source\nend\n";
 
+/* Long windows and many accounts: thousands of open runs, past the size
+ * from which the matcher prefetches. */
+static const char big_src[] =
+    "pattern rt within 24h\n  a: transfer where value >= 1000\n"
+    "  b: transfer where source == a.target and target == a.source and value >= 0.9 * a.value\n"
+    "  emit r = b.value / a.value\nend\n"
+    "pattern cf within 1h skip past_last\n  a: transfer\n  b: transfer where source == a.target\n"
+    "  c: transfer where source == b.target and target == a.source\nend\n";
+
 /* Transfers among a few accounts; gaps from 0 (equal ts) to hours, so that
  * runs bind, die by negation and by skip, and expire. */
-static void random_stream(gb_event *ev, uint32_t n, uint32_t transfer)
+static void random_stream(gb_event *ev, uint32_t n, uint32_t transfer, uint64_t accounts, int calm)
 {
     int64_t ts = 1700000000000000000LL;
-    uint64_t accounts = 2 + rnd(5);
     static const int64_t gaps[] = {0, 1000000LL, 200000000LL, 3000000000LL, 120000000000LL, 2400000000000LL,
                                    30000000000000LL};
     static const uint64_t weight[] = {10, 30, 30, 15, 8, 5, 2};
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t w = rnd(100), g = 0;
+        uint64_t w = rnd(calm ? 50 : 100), g = 0;
         while (g + 1 < N(gaps) && w >= weight[g])
             w -= weight[g++];
         ts += gaps[g] ? (int64_t)rnd((uint64_t)gaps[g]) : 0;
@@ -342,7 +352,7 @@ static void on_match(void *ctx, const gb_match *mt)
     tbuf_match(ctx, mt);
 }
 
-static void compare_one(const char *src, uint64_t seed, int round)
+static void compare_one(const char *src, uint64_t seed, int round, uint32_t nev, uint64_t accounts)
 {
     gb_pattern_set *set = compile_ok(src);
     uint32_t transfer;
@@ -350,10 +360,11 @@ static void compare_one(const char *src, uint64_t seed, int round)
     cr_assert_leq(set->npatterns, 64);
     for (uint32_t p = 0; p < set->npatterns; p++)
         cr_assert_leq(set->patterns[p].nsteps, MAXV);
-    static gb_event ev[NEV];
-    uint32_t n = 50 + (uint32_t)rnd(NEV - 50);
-    random_stream(ev, n, transfer);
-    uint32_t cap = rnd(3) == 0 ? 1 + (uint32_t)rnd(12) : GB_MATCHER_DEFAULT_MAX_RUNS;
+    static gb_event ev[NEV_BIG];
+    uint32_t n = nev ? nev : 50 + (uint32_t)rnd(NEV - 50);
+    random_stream(ev, n, transfer, accounts ? accounts : 2 + rnd(5), nev != 0);
+    uint32_t cap = nev ? GB_MATCHER_DEFAULT_MAX_RUNS
+                       : rnd(3) == 0 ? 1 + (uint32_t)rnd(12) : GB_MATCHER_DEFAULT_MAX_RUNS;
     ref R = {.set = set, .ev = ev, .cap = cap};
     for (uint32_t p = 0; p < 64; p++)
         R.last_match[p] = -1;
@@ -417,7 +428,7 @@ Test(matcher_library_random, library_patterns_agree_with_plain_reference)
     const char *lib = library();
     for (int round = 0; round < 60; round++) {
         rng = seed * 2654435761u + (uint64_t)round * 0x9E3779B97F4A7C15ull + 1;
-        compare_one(lib, seed, round);
+        compare_one(lib, seed, round, 0, 0);
     }
 }
 
@@ -426,6 +437,15 @@ Test(matcher_library_random, keyed_extra_patterns_agree_with_plain_reference)
     uint64_t seed = test_seed("extra");
     for (int round = 0; round < 100; round++) {
         rng = seed * 0x2545F4914F6CDD1Dull + (uint64_t)round * 0x9E3779B97F4A7C15ull + 7;
-        compare_one(extra_src, seed, round);
+        compare_one(extra_src, seed, round, 0, 0);
+    }
+}
+
+Test(matcher_library_random, thousands_of_open_runs_agree_with_plain_reference)
+{
+    uint64_t seed = test_seed("big");
+    for (int round = 0; round < 2; round++) {
+        rng = seed * 0x9E3779B97F4A7C15ull + (uint64_t)round + 11;
+        compare_one(big_src, seed, round, NEV_BIG, 400);
     }
 }
