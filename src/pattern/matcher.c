@@ -50,13 +50,13 @@ typedef struct run {
     uint64_t *ids;     /* bound ids, variable by variable (inline or heap) */
 } run;
 
-/* The equalities `cur.F == var.G` (F an integer field) of one `where`
- * that every event satisfying it meets: bit F of mask set when there is
- * one, var[F] and vfield[F] naming the G (the first such conjunct). */
+/* The equalities `cur.F == var.G` (F, G 8-byte integer fields) of one
+ * `where` that every event satisfying it meets: bit F of mask set when
+ * there is one, off[F] the byte offset of var.G in the run's array of last
+ * events (the first such conjunct). */
 typedef struct keyreq {
     uint32_t mask;
-    uint32_t var[GBP_RKEY_FIELDS];
-    uint8_t vfield[GBP_RKEY_FIELDS];
+    uint32_t off[GBP_RKEY_FIELDS];
 } keyreq;
 
 typedef struct pstate {
@@ -339,11 +339,12 @@ typedef struct key_acc {
 /* Narrow a to the fields q requires too, with the same value. */
 static void key_add(const pstate *ps, run *r, const keyreq *q, key_acc *a)
 {
-    const gb_event *last = run_last(ps, r);
+    const char *last = (const char *)run_last(ps, r);
     uint32_t mask = a->have ? a->mask & q->mask : q->mask;
     for (uint32_t left = mask; left; left &= left - 1) {
         uint32_t f = (uint32_t)__builtin_ctz(left);
-        int64_t v = gbp_field_value(&last[q->var[f]], q->vfield[f]).i;
+        int64_t v;
+        memcpy(&v, last + q->off[f], sizeof v);
         if (a->have && v != a->val[f])
             mask &= ~(1u << f);
         a->val[f] = v;
@@ -365,7 +366,9 @@ static void run_key(const pstate *ps, run *r, gbp_rkey *key)
 {
     const gbp_pattern *p = ps->p;
     uint32_t k = p->nsteps, s = r->step;
-    key_acc a = {0};
+    key_acc a;
+    a.have = 0;
+    a.mask = 0;
     if (s < k) {
         uint32_t c = run_counts(ps, r)[s];
         if (c >= p->steps[s].nmin && s + 1 < k)
@@ -753,12 +756,13 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
 
 /* The integer field at byte offset off of an event (8-byte loads only:
  * `type` is 4 bytes), or -1. */
+static const size_t field_at[GBP_RKEY_FIELDS] = {offsetof(gb_event, id), SIZE_MAX, offsetof(gb_event, ts_ns),
+                                                  offsetof(gb_event, source), offsetof(gb_event, target)};
+
 static int int_field_at(uint32_t off)
 {
-    static const size_t at[GBP_RKEY_FIELDS] = {offsetof(gb_event, id), SIZE_MAX, offsetof(gb_event, ts_ns),
-                                                offsetof(gb_event, source), offsetof(gb_event, target)};
     for (int f = 0; f < GBP_RKEY_FIELDS; f++)
-        if (at[f] == off)
+        if (field_at[f] == off)
             return f;
     return -1;
 }
@@ -768,8 +772,7 @@ static void req_put(keyreq *q, int f, uint32_t var, int g)
     if (f < 0 || g < 0 || (q->mask & (1u << f)))
         return;
     q->mask |= 1u << f;
-    q->var[f] = var;
-    q->vfield[f] = (uint8_t)g;
+    q->off[f] = var * (uint32_t)sizeof(gb_event) + (uint32_t)field_at[g];
 }
 
 /* A decoded term `cur.F == var.G` on 8-byte integer fields, added to q. */
@@ -793,7 +796,8 @@ static void req_from_term(keyreq *q, const gbp_fast_term *t)
 static keyreq make_req(const gbp_key *k, const gbp_fast *f)
 {
     keyreq q = {0};
-    if (k->has && k->field < GBP_RKEY_FIELDS && k->field != GBP_F_TYPE && GBP_FIELD_IS_INT(k->vfield))
+    if (k->has && k->field < GBP_RKEY_FIELDS && k->field != GBP_F_TYPE && GBP_FIELD_IS_INT(k->vfield) &&
+        k->vfield != GBP_F_TYPE)
         req_put(&q, k->field, k->var, k->vfield);
     for (uint32_t i = 0; i < f->nterms; i++)
         req_from_term(&q, &f->t[i]);
