@@ -59,6 +59,20 @@ typedef struct keyreq {
     uint32_t off[GBP_RKEY_FIELDS];
 } keyreq;
 
+/* How to compute the key of a run in one state class (its step s and
+ * whether its count there is 0, below nmin or at least nmin): the fields
+ * every predicate that may take or kill it requires, and for each field
+ * the distinct offsets (in the run's last events) of the values they
+ * require; the field stays in the key when these values agree. slow: more
+ * than RECIPE_OFFS offsets for a field, computed by run_key_slow. */
+#define RECIPE_OFFS 3
+typedef struct recipe {
+    uint32_t mask;
+    uint8_t slow;
+    uint8_t noff[GBP_RKEY_FIELDS];
+    uint32_t off[GBP_RKEY_FIELDS][RECIPE_OFFS];
+} recipe;
+
 typedef struct pstate {
     const gbp_pattern *p;
     gbp_fast *fsteps;      /* per positive step: its `where` decoded (fastpred.h) */
@@ -80,6 +94,7 @@ typedef struct pstate {
      * the key all its possible next bindings and negations require */
     keyreq *ksteps;        /* per positive step */
     keyreq *knegs;         /* per negation */
+    recipe *recipes;       /* per state class (state_class) */
     uint64_t start_evno;   /* the event start_ok was computed for (0: none) */
     int start_ok;          /* that event satisfies the first step */
     gbp_rindex idx;
@@ -362,7 +377,7 @@ static void key_add_negs(const pstate *ps, run *r, uint32_t after, key_acc *a)
 
 /* The key every step or negation that may take the next event requires
  * (spec Semantics 3-5, the same cases as step_run); mask 0 if none. */
-static void run_key(const pstate *ps, run *r, gbp_rkey *key)
+static void run_key_slow(const pstate *ps, run *r, gbp_rkey *key)
 {
     const gbp_pattern *p = ps->p;
     uint32_t k = p->nsteps, s = r->step;
@@ -382,6 +397,41 @@ static void run_key(const pstate *ps, run *r, gbp_rkey *key)
         key_add_negs(ps, r, k - 1, &a);
     }
     gbp_rkey_make(key, a.have ? a.mask : 0, a.val);
+}
+
+/* 3 classes per step (count 0, below nmin, at least nmin), then one for a
+ * run whose positive steps are all full. */
+static uint32_t state_class(const pstate *ps, run *r)
+{
+    uint32_t s = r->step;
+    if (s == ps->p->nsteps)
+        return 3 * s;
+    uint32_t c = run_counts(ps, r)[s];
+    return 3 * s + (c == 0 ? 0 : c < ps->p->steps[s].nmin ? 1 : 2);
+}
+
+/* run_key_slow's result through the run's state-class recipe. */
+static void run_key(const pstate *ps, run *r, gbp_rkey *key)
+{
+    const recipe *rc = &ps->recipes[state_class(ps, r)];
+    if (rc->slow) {
+        run_key_slow(ps, r, key);
+        return;
+    }
+    const char *last = (const char *)run_last(ps, r);
+    int64_t val[GBP_RKEY_FIELDS];
+    uint32_t mask = rc->mask;
+    for (uint32_t left = mask; left; left &= left - 1) {
+        uint32_t f = (uint32_t)__builtin_ctz(left);
+        memcpy(&val[f], last + rc->off[f][0], sizeof val[f]);
+        for (uint32_t j = 1; j < rc->noff[f]; j++) {
+            int64_t v;
+            memcpy(&v, last + rc->off[f][j], sizeof v);
+            if (v != val[f])
+                mask &= ~(1u << f);
+        }
+    }
+    gbp_rkey_make(key, mask, val);
 }
 
 static int same_rkey(const gbp_rkey *a, const gbp_rkey *b)
@@ -804,6 +854,70 @@ static keyreq make_req(const gbp_key *k, const gbp_fast *f)
     return q;
 }
 
+/* The requirements of the predicates that may take or kill a run in state
+ * class cls of step s (run_key_slow's cases) into out; returns how many. */
+static uint32_t concerning(const pstate *ps, uint32_t s, uint32_t cls, const keyreq **out)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t n = 0, k = p->nsteps, from = 0, to = 0;
+    if (s == k) {
+        from = p->neg_begin[k - 1];
+        to = p->neg_begin[k];
+    } else {
+        if (cls == 2 && s + 1 < k)
+            out[n++] = &ps->ksteps[s + 1];
+        out[n++] = &ps->ksteps[s];
+        if (cls == 0 && s > 0) {
+            from = p->neg_begin[s - 1];
+            to = p->neg_begin[s];
+        } else if (cls == 2) {
+            from = p->neg_begin[s];
+            to = p->neg_begin[s + 1];
+        }
+    }
+    for (uint32_t i = from; i < to; i++)
+        out[n++] = &ps->knegs[i];
+    return n;
+}
+
+static void recipe_add(recipe *rc, const keyreq *q, int first)
+{
+    rc->mask = first ? q->mask : rc->mask & q->mask;
+    for (uint32_t f = 0; f < GBP_RKEY_FIELDS; f++) {
+        if (!(q->mask & (1u << f)))
+            continue;
+        uint32_t j = 0;
+        while (j < rc->noff[f] && rc->off[f][j] != q->off[f])
+            j++;
+        if (j < rc->noff[f])
+            continue;
+        if (j == RECIPE_OFFS)
+            rc->slow = 1;
+        else
+            rc->off[f][rc->noff[f]++] = q->off[f];
+    }
+}
+
+/* One recipe per state class. -1 on ENOMEM. */
+static int make_recipes(pstate *ps)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t nclass = 3 * p->nsteps + 1;
+    const keyreq **list = calloc(2 + (size_t)p->nnegs, sizeof *list);
+    ps->recipes = calloc(nclass, sizeof *ps->recipes);
+    if (!list || !ps->recipes) {
+        free(list);
+        return -1;
+    }
+    for (uint32_t c = 0; c < nclass; c++) {
+        uint32_t n = concerning(ps, c / 3, c % 3, list);
+        for (uint32_t i = 0; i < n; i++)
+            recipe_add(&ps->recipes[c], list[i], i == 0);
+    }
+    free(list);
+    return 0;
+}
+
 /* Decode each step's and negation's `where` for the fast path and the
  * index. -1 on ENOMEM. */
 static int decode_predicates(const gb_pattern_set *set, pstate *ps)
@@ -826,7 +940,7 @@ static int decode_predicates(const gb_pattern_set *set, pstate *ps)
             gbp_fast_compile(set->code, set->ncode, p->negs[k].where, &ps->fnegs[k]);
         ps->knegs[k] = make_req(&p->negs[k].key, &ps->fnegs[k]);
     }
-    return 0;
+    return make_recipes(ps);
 }
 
 static gb_status create_states(gb_matcher *m)
@@ -902,6 +1016,7 @@ void gb_matcher_destroy(gb_matcher *m)
         free(m->ps[i].fnegs);
         free(m->ps[i].ksteps);
         free(m->ps[i].knegs);
+        free(m->ps[i].recipes);
     }
     gb_matcher_clear_matches(m);
     free(m->coll);

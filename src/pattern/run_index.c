@@ -32,11 +32,36 @@ void *gbp_alloc_big(size_t size, int zero)
     return p;
 }
 
-static uint32_t key_hash(const gbp_rkey *k)
+/* The low 32 bits pick the home slot, the high 32 bits the filter bit. */
+static uint64_t key_hash(const gbp_rkey *k)
 {
     uint64_t x = ((uint64_t)k->v[0] + k->mask) * 0x9E3779B97F4A7C15ull;
     x ^= (uint64_t)k->v[1] * 0xC2B2AE3D27D4EB4Full;
-    return (uint32_t)(x >> 32) ^ (uint32_t)x;
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    return x ^ (x >> 29);
+}
+
+/* The filter: 8 bits per table slot. A bucket that holds runs has its bit
+ * set (set when it gets its first run, recomputed at every rebuild; a
+ * bucket that empties leaves it set until then), so a clear bit proves
+ * that no run waits for the key: the common case of a lookup for a key
+ * with no run reads only this small array, not the table. */
+static uint64_t filter_bit(const gbp_rindex *x, uint64_t h)
+{
+    return (h >> 32) & (8 * (uint64_t)x->tabsize - 1);
+}
+
+static int filter_has(const gbp_rindex *x, uint64_t h)
+{
+    uint64_t bit = filter_bit(x, h);
+    return (int)(x->filt[bit >> 6] >> (bit & 63)) & 1;
+}
+
+static void filter_set(gbp_rindex *x, uint64_t h)
+{
+    uint64_t bit = filter_bit(x, h);
+    x->filt[bit >> 6] |= 1ull << (bit & 63);
 }
 
 static int same_key(const gbp_rbucket *b, const gbp_rkey *k)
@@ -49,13 +74,19 @@ static gbp_rent *items(gbp_rbucket *b)
     return b->heap ? b->heap : b->in;
 }
 
-/* The bucket of k, or the free entry where it would go (table not empty). */
-static gbp_rbucket *slot(const gbp_rindex *x, const gbp_rkey *k)
+/* The bucket of k (hash h), or the free entry where it would go (table
+ * not empty). */
+static gbp_rbucket *slot_h(const gbp_rindex *x, const gbp_rkey *k, uint64_t h)
 {
-    uint32_t mask = x->tabsize - 1, i = key_hash(k) & mask;
+    uint32_t mask = x->tabsize - 1, i = (uint32_t)h & mask;
     while (x->tab[i].used && !same_key(&x->tab[i], k))
         i = (i + 1) & mask;
     return &x->tab[i];
+}
+
+static gbp_rbucket *slot(const gbp_rindex *x, const gbp_rkey *k)
+{
+    return slot_h(x, k, key_hash(k));
 }
 
 static gbp_rbucket *find(const gbp_rindex *x, const gbp_rkey *k)
@@ -73,11 +104,16 @@ static int rebuild(gbp_rindex *x, uint32_t size, int drop_empty)
 {
     size_t bytes = (size_t)size * sizeof(gbp_rbucket); /* size < 2^32: no overflow */
     gbp_rbucket *tab = bytes < HUGE_PAGE ? calloc(size, sizeof *tab) : gbp_alloc_big(bytes, 1);
-    if (!tab)
+    uint64_t *filt = tab ? calloc(size / 8 ? size / 8 : 1, sizeof *filt) : NULL; /* 8 bits per slot */
+    if (!filt) {
+        free(tab);
         return -1;
+    }
     uint32_t old = x->tabsize, n = 0;
     gbp_rbucket *from = x->tab;
+    free(x->filt);
     x->tab = tab;
+    x->filt = filt;
     x->tabsize = size;
     for (uint32_t i = 0; i < old; i++) {
         if (!from[i].used)
@@ -87,7 +123,10 @@ static int rebuild(gbp_rindex *x, uint32_t size, int drop_empty)
             continue;
         }
         gbp_rkey k = {.mask = from[i].mask, .v = {from[i].v[0], from[i].v[1]}};
-        *slot(x, &k) = from[i];
+        uint64_t h = key_hash(&k);
+        *slot_h(x, &k, h) = from[i];
+        if (from[i].n)
+            filter_set(x, h);
         n++;
     }
     free(from);
@@ -101,7 +140,9 @@ static gbp_rbucket *get(gbp_rindex *x, const gbp_rkey *k)
         return &x->unkeyed;
     if (2 * (x->nbuckets + 1) > x->tabsize && rebuild(x, x->tabsize ? x->tabsize * 2 : 64, 0))
         return NULL;
-    gbp_rbucket *b = slot(x, k);
+    uint64_t h = key_hash(k);
+    filter_set(x, h); /* the caller adds a run */
+    gbp_rbucket *b = slot_h(x, k, h);
     if (b->used)
         return b;
     *b = (gbp_rbucket){.v = {k->v[0], k->v[1]}, .mask = (uint8_t)k->mask, .used = 1};
@@ -217,8 +258,11 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
         uint32_t m = (uint32_t)__builtin_ctz(act);
         gbp_rkey k;
         gbp_rkey_make(&k, m, f);
-        gbp_rbucket *b = x->tabsize ? slot(x, &k) : NULL;
-        if (b && b->used && b->n && merge_in(x, &cur, b))
+        uint64_t h = key_hash(&k);
+        if (!x->tabsize || !filter_has(x, h))
+            continue;
+        gbp_rbucket *b = slot_h(x, &k, h);
+        if (b->used && b->n && merge_in(x, &cur, b))
             return NULL;
     }
     if (x->unkeyed.n && merge_in(x, &cur, &x->unkeyed))
@@ -233,7 +277,10 @@ void gbp_rindex_prefetch(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS])
     for (uint32_t act = x->active; act; act &= act - 1) {
         gbp_rkey k;
         gbp_rkey_make(&k, (uint32_t)__builtin_ctz(act), f);
-        const gbp_rbucket *b = &x->tab[key_hash(&k) & (x->tabsize - 1)];
+        uint64_t h = key_hash(&k);
+        if (!filter_has(x, h))
+            continue;
+        const gbp_rbucket *b = &x->tab[(uint32_t)h & (x->tabsize - 1)];
         __builtin_prefetch(b);
         __builtin_prefetch((const char *)(b + 1) - 1);
     }
@@ -243,7 +290,7 @@ void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k)
 {
     if (!x->tabsize || !k->mask)
         return;
-    const gbp_rbucket *b = &x->tab[key_hash(k) & (x->tabsize - 1)];
+    const gbp_rbucket *b = &x->tab[(uint32_t)key_hash(k) & (x->tabsize - 1)];
     __builtin_prefetch(b, 1);
     __builtin_prefetch((const char *)(b + 1) - 1, 1);
 }
@@ -264,6 +311,7 @@ void gbp_rindex_clear(gbp_rindex *x)
         if (x->tab[i].used)
             free(x->tab[i].heap);
     free(x->tab);
+    free(x->filt);
     free(x->unkeyed.heap);
     free(x->scratch[0].v);
     free(x->scratch[1].v);

@@ -59,6 +59,7 @@ typedef struct gbp_rbucket {
 
 typedef struct gbp_rindex {
     gbp_rbucket *tab;
+    uint64_t *filt;    /* 8 bits per slot of tab: see run_index.c */
     uint32_t tabsize, nbuckets;
     uint32_t nonempty; /* buckets holding runs */
     uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
