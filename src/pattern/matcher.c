@@ -755,7 +755,11 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
         start_run(m, ps, e);
 }
 
-#define PREFETCH_RUNS 2048
+/* Prefetching pays once the runs no longer stay in the caches: a lone
+ * pattern holding PREFETCH_ALONE bytes of runs, or a pattern holding
+ * PREFETCH_SHARED bytes among others (whose runs compete for the caches). */
+#define PREFETCH_ALONE ((uint64_t)8 << 20)
+#define PREFETCH_SHARED ((uint64_t)512 << 10)
 
 /* The key a run started by e will be placed under: run_key of m->scratch
  * made that run for a moment (first event bound, as bind() leaves it). */
@@ -779,7 +783,8 @@ static void start_key(gb_matcher *m, pstate *ps, const gb_event *e, gbp_rkey *ke
  * the event satisfies the first step (start_ok) for process(). */
 static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
 {
-    int big = ps->st.runs_open >= PREFETCH_RUNS; /* a small pattern's state stays in the caches */
+    uint64_t bytes = ps->st.runs_open * (uint64_t)ps->size;
+    int big = bytes >= (m->set->npatterns == 1 ? PREFETCH_ALONE : PREFETCH_SHARED);
     if (big && ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns))
         __builtin_prefetch(ps->runs[ps->head]);
     if (!relevant(ps->p, e->type))
