@@ -97,6 +97,8 @@ typedef struct pstate {
     recipe *recipes;       /* per state class (state_class) */
     uint64_t start_evno;   /* the event start_ok was computed for (0: none) */
     int start_ok;          /* that event satisfies the first step */
+    uint64_t probe_evno;   /* the event probe was started for (0: none) */
+    gbp_rprobe probe;      /* its index lookups being prefetched */
     gbp_rindex idx;
 } pstate;
 
@@ -794,8 +796,10 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
     if (!big)
         return;
     int keyed = ps->p->part_field >= 0;
-    if (keyed)
-        gbp_rindex_prefetch(&ps->idx, m->evf);
+    if (keyed) {
+        gbp_rindex_probe_start(&ps->idx, m->evf, &ps->probe);
+        ps->probe_evno = m->evno;
+    }
     if (!ps->start_ok || ps->st.runs_open >= m->o.max_runs_per_pattern)
         return;
     if (ps->nfree)
@@ -1055,9 +1059,16 @@ gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
     m->events++;
     for (uint32_t i = 0; i < GBP_RKEY_FIELDS; i++)
         m->evf[i] = gbp_field_value(ev, i).i;
-    for (uint32_t i = 0; i < m->set->npatterns; i++)
+    uint32_t np = m->set->npatterns;
+    for (uint32_t i = 0; i < np; i++)
         prefetch(m, &m->ps[i], ev);
-    for (uint32_t i = 0; i < m->set->npatterns; i++)
+    for (uint32_t i = 0; i < np; i++)
+        if (m->ps[i].probe_evno == m->evno)
+            gbp_rindex_probe_buckets(&m->ps[i].idx, &m->ps[i].probe);
+    for (uint32_t i = 0; i < np; i++)
+        if (m->ps[i].probe_evno == m->evno)
+            gbp_rindex_probe_runs(&m->ps[i].idx, &m->ps[i].probe);
+    for (uint32_t i = 0; i < np; i++)
         process(m, &m->ps[i], ev);
     return take_pending(m);
 }

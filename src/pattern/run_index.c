@@ -270,19 +270,44 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
     return &x->scratch[cur];
 }
 
-void gbp_rindex_prefetch(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS])
+void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr)
 {
+    pr->n = 0;
     if (!x->tabsize)
         return;
-    for (uint32_t act = x->active; act; act &= act - 1) {
-        gbp_rkey k;
-        gbp_rkey_make(&k, (uint32_t)__builtin_ctz(act), f);
-        uint64_t h = key_hash(&k);
-        if (!filter_has(x, h))
+    for (uint32_t act = x->active; act && pr->n < GBP_RPROBE_KEYS; act &= act - 1) {
+        gbp_rkey *k = &pr->k[pr->n];
+        gbp_rkey_make(k, (uint32_t)__builtin_ctz(act), f);
+        uint64_t h = key_hash(k);
+        pr->h[pr->n++] = h;
+        __builtin_prefetch(&x->filt[filter_bit(x, h) >> 6]);
+    }
+}
+
+void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < pr->n; i++) {
+        if (!filter_has(x, pr->h[i]))
             continue;
-        const gbp_rbucket *b = &x->tab[(uint32_t)h & (x->tabsize - 1)];
+        const gbp_rbucket *b = &x->tab[(uint32_t)pr->h[i] & (x->tabsize - 1)];
         __builtin_prefetch(b);
         __builtin_prefetch((const char *)(b + 1) - 1);
+        pr->h[n] = pr->h[i];
+        pr->k[n++] = pr->k[i];
+    }
+    pr->n = n;
+}
+
+void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr)
+{
+    for (uint32_t i = 0; i < pr->n; i++) {
+        gbp_rbucket *b = slot_h(x, &pr->k[i], pr->h[i]);
+        if (!b->used)
+            continue;
+        const gbp_rent *it = b->heap ? b->heap : b->in;
+        for (uint32_t j = 0; j < b->n && j < 4; j++)
+            __builtin_prefetch(it[j].run);
     }
 }
 

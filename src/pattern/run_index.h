@@ -99,9 +99,21 @@ void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run);
  * stays valid until the next call. NULL out of memory. */
 const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS]);
 
-/* Ask the memory system for the buckets gbp_rindex_gather(x, f) will read
- * (a hint only: lets the lookups of many patterns overlap). */
-void gbp_rindex_prefetch(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS]);
+/* Prefetching what gbp_rindex_gather(x, f) will read, in three steps so
+ * that a caller with many indexes (one per pattern) can run each step over
+ * all of them and overlap their cache misses: probe_start computes the
+ * keys of f and loads their filter words, probe_buckets loads the buckets
+ * the filter does not rule out, probe_runs reads those buckets and loads
+ * the first run blocks they list. Hints only: nothing changes. */
+#define GBP_RPROBE_KEYS 4
+typedef struct gbp_rprobe {
+    uint32_t n;
+    uint64_t h[GBP_RPROBE_KEYS];
+    gbp_rkey k[GBP_RPROBE_KEYS];
+} gbp_rprobe;
+void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr);
+void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr);
+void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr);
 
 /* The same for the bucket of key k (where a run is about to be placed). */
 void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
