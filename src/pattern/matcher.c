@@ -9,19 +9,31 @@
  * event bound to each variable (what `a.field` reads), its aggregate slots
  * and the ids it bound (inline, spilling to the heap for long Kleene runs).
  * Runs that die (match, negation, skip) are only flagged while the array is
- * walked and are unlinked and recycled in one compaction pass afterwards,
- * so a `skip past_last` drop can never touch a freed block. Memory is
- * bounded by the open runs (at most max_runs_per_pattern per pattern).
+ * walked and are unlinked and recycled (through a stack of free blocks) in
+ * one compaction pass afterwards, or when they reach the head, so a `skip
+ * past_last` drop can never touch a freed block. Memory is bounded by the
+ * open runs (at most max_runs_per_pattern per pattern) and the dead runs
+ * (compacted once they are half of the array).
  *
- * Partition index: when every step after the first and every negation of a
- * pattern has a conjunct `F == var.G` on the same event field F (compiler:
- * part_field), a run in a given state can only be concerned by events whose
- * F equals one value (the G of the variables those conjuncts name). Such a
- * run sits in the bucket of that value; a run whose possible next steps
- * need different values (or none) sits in `unindexed`. An event is offered
- * to its bucket and the unindexed runs, merged in creation order, so the
- * result is exactly that of offering it to every run. Runs move between
- * buckets as they bind (reindex) and leave them when they die (run_kill).
+ * Partition index (run_index.h): when every step after the first and every
+ * negation of a pattern has a conjunct `F == var.G` on the same event field
+ * F (compiler: part_field), a run in a given state can only be concerned by
+ * events that meet the equalities `cur.F == var.G` all the predicates that
+ * may take or kill it next share (the compiler's key and every equality
+ * conjunct the fast path decoded; keyreq, recipe). The run sits under that
+ * key (up to two fields); a run without one is unkeyed. An event is offered
+ * to the runs of its own values for each key shape in use and the unkeyed
+ * runs, merged in creation order, so the result is exactly that of offering
+ * it to every run. Runs move between keys as they bind (reindex) and leave
+ * the index when they die (run_kill).
+ *
+ * Memory latency: with many patterns and many runs, the cost is cache and
+ * TLB misses, not instructions. gb_matcher_push first runs three prefetch
+ * passes over the patterns (prefetch: expiring run, free block, the bucket
+ * a new run will go to, the index filter words; then buckets; then the
+ * first candidate blocks), so the misses of all patterns overlap, and only
+ * then lets each pattern take the event. Prefetching is a hint: the result
+ * does not depend on it.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -322,7 +322,7 @@ void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k)
 
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open)
 {
-    if (x->nbuckets < 2 * open + 1024)
+    if (x->nbuckets < 4 * open + 4096)
         return;
     uint32_t size = x->tabsize; /* shrink only a table mostly empty for good */
     while (size > 64 && size / 2 >= 16 * (uint64_t)x->nonempty)

@@ -118,8 +118,9 @@ void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr);
 /* The same for the bucket of key k (where a run is about to be placed). */
 void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
 
-/* Free the empty buckets once they outnumber open (the runs held) by far:
- * amortised O(1) per run; out of memory they simply stay. */
+/* Free the empty buckets once there are more than 4 * open + 4096 buckets
+ * (open: the runs held): amortised O(1) per run; out of memory they simply
+ * stay. */
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open);
 
 /* Free everything; the index is empty and reusable afterwards. */
