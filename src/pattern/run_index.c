@@ -103,7 +103,14 @@ static gbp_rbucket *find(const gbp_rindex *x, const gbp_rkey *k)
 static int rebuild(gbp_rindex *x, uint32_t size, int drop_empty)
 {
     size_t bytes = (size_t)size * sizeof(gbp_rbucket); /* size < 2^32: no overflow */
-    gbp_rbucket *tab = bytes < HUGE_PAGE ? calloc(size, sizeof *tab) : gbp_alloc_big(bytes, 1);
+    gbp_rbucket *tab = NULL;
+    if (x->spare && x->sparesize == size) { /* a sweep: reuse the last table's memory, no page faults */
+        tab = x->spare;
+        x->spare = NULL;
+        memset(tab, 0, bytes);
+    } else {
+        tab = bytes < HUGE_PAGE ? calloc(size, sizeof *tab) : gbp_alloc_big(bytes, 1);
+    }
     uint64_t *filt = tab ? calloc(size / 8 ? size / 8 : 1, sizeof *filt) : NULL; /* 8 bits per slot */
     if (!filt) {
         free(tab);
@@ -129,7 +136,9 @@ static int rebuild(gbp_rindex *x, uint32_t size, int drop_empty)
             filter_set(x, h);
         n++;
     }
-    free(from);
+    free(x->spare);
+    x->spare = from; /* kept for the next sweep at this size */
+    x->sparesize = old;
     x->nbuckets = n;
     return 0;
 }
@@ -322,7 +331,7 @@ void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k)
 
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open)
 {
-    if (x->nbuckets < 4 * open + 4096)
+    if (x->nbuckets < 2 * open + 1024)
         return;
     uint32_t size = x->tabsize; /* shrink only a table mostly empty for good */
     while (size > 64 && size / 2 >= 16 * (uint64_t)x->nonempty)
@@ -336,6 +345,7 @@ void gbp_rindex_clear(gbp_rindex *x)
         if (x->tab[i].used)
             free(x->tab[i].heap);
     free(x->tab);
+    free(x->spare);
     free(x->filt);
     free(x->unkeyed.heap);
     free(x->scratch[0].v);

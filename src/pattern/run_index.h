@@ -60,6 +60,8 @@ typedef struct gbp_rbucket {
 typedef struct gbp_rindex {
     gbp_rbucket *tab;
     uint64_t *filt;    /* 8 bits per slot of tab: see run_index.c */
+    gbp_rbucket *spare; /* the previous table (sparesize slots), reused by the next sweep */
+    uint32_t sparesize;
     uint32_t tabsize, nbuckets;
     uint32_t nonempty; /* buckets holding runs */
     uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
@@ -118,7 +120,7 @@ void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr);
 /* The same for the bucket of key k (where a run is about to be placed). */
 void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
 
-/* Free the empty buckets once there are more than 4 * open + 4096 buckets
+/* Free the empty buckets once there are more than 2 * open + 1024 buckets
  * (open: the runs held): amortised O(1) per run; out of memory they simply
  * stay. */
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open);
