@@ -9,26 +9,41 @@
  * event bound to each variable (what `a.field` reads), its aggregate slots
  * and the ids it bound (inline, spilling to the heap for long Kleene runs).
  * Runs that die (match, negation, skip) are only flagged while the array is
- * walked and are unlinked and recycled in one compaction pass afterwards,
- * so a `skip past_last` drop can never touch a freed block. Memory is
- * bounded by the open runs (at most max_runs_per_pattern per pattern).
+ * walked and are unlinked and recycled (through a stack of free blocks) in
+ * one compaction pass afterwards, or when they reach the head, so a `skip
+ * past_last` drop can never touch a freed block. Memory is bounded by the
+ * open runs (at most max_runs_per_pattern per pattern) and the dead runs
+ * (compacted once they are half of the array).
  *
- * Partition index: when every step after the first and every negation of a
- * pattern has a conjunct `F == var.G` on the same event field F (compiler:
- * part_field), a run in a given state can only be concerned by events whose
- * F equals one value (the G of the variables those conjuncts name). Such a
- * run sits in the bucket of that value; a run whose possible next steps
- * need different values (or none) sits in `unindexed`. An event is offered
- * to its bucket and the unindexed runs, merged in creation order, so the
- * result is exactly that of offering it to every run. Runs move between
- * buckets as they bind (reindex) and leave them when they die (run_kill).
+ * Partition index (run_index.h): when every step after the first and every
+ * negation of a pattern has a conjunct `F == var.G` on the same event field
+ * F (compiler: part_field), a run in a given state can only be concerned by
+ * events that meet the equalities `cur.F == var.G` all the predicates that
+ * may take or kill it next share (the compiler's key and every equality
+ * conjunct the fast path decoded; keyreq, recipe). The run sits under that
+ * key (up to two fields); a run without one is unkeyed. An event is offered
+ * to the runs of its own values for each key shape in use and the unkeyed
+ * runs, merged in creation order, so the result is exactly that of offering
+ * it to every run. Runs move between keys as they bind (reindex) and leave
+ * the index when they die (run_kill).
+ *
+ * Memory latency: with many patterns and many runs, the cost is cache and
+ * TLB misses, not instructions. gb_matcher_push first runs three prefetch
+ * passes over the patterns (prefetch: expiring run, free block, the bucket
+ * a new run will go to, the index filter words; then buckets; then the
+ * first candidate blocks), so the misses of all patterns overlap, and only
+ * then lets each pattern take the event. Prefetching is a hint: the result
+ * does not depend on it.
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "pattern/fastpred.h"
 #include "pattern/internal.h"
+#include "pattern/run_index.h"
 
 /* A run block: this header, then (per pattern layout) the per-variable
  * counts, the last event bound to each variable, the aggregate slots and
@@ -37,66 +52,66 @@
 typedef struct run {
     uint32_t step;     /* current positive step; nsteps when all are full */
     uint8_t dead;
-    uint8_t placed;    /* partitioned patterns: PLACED_NONE, _UNINDEXED or _BUCKET */
+    uint8_t placed;    /* partitioned patterns: held in the index under key */
     uint32_t nids, capids;
     uint64_t seq;      /* creation order across all patterns */
     uint64_t first_ev; /* arrival number of the first bound event */
     uint64_t last_ev;  /* arrival number of the last bound event */
     int64_t first_ts;
-    int64_t key;       /* the bucket key when placed in a bucket */
+    gbp_rkey key;      /* its key in the index when placed */
     uint64_t *ids;     /* bound ids, variable by variable (inline or heap) */
-    struct run *next_free;
 } run;
 
-enum { PLACED_NONE, PLACED_UNINDEXED, PLACED_BUCKET };
+/* The equalities `cur.F == var.G` (F, G 8-byte integer fields) of one
+ * `where` that every event satisfying it meets: bit F of mask set when
+ * there is one, off[F] the byte offset of var.G in the run's array of last
+ * events (the first such conjunct). */
+typedef struct keyreq {
+    uint32_t mask;
+    uint32_t off[GBP_RKEY_FIELDS];
+} keyreq;
 
-/* Runs in creation order: the first LIST_INLINE in the list itself (most
- * buckets hold one or two runs: no allocation, one cache miss less), more
- * in a heap array v (then cap is its size). list_items gives the storage. */
-#define LIST_INLINE 2u
-typedef struct run_list {
-    run **v;
-    uint32_t n, cap;
-    run *in[LIST_INLINE];
-} run_list;
-
-static run **list_items(run_list *l)
-{
-    return l->v ? l->v : l->in;
-}
-
-/* Runs of a partitioned pattern waiting for events whose partition field
- * equals key, in creation order. Buckets live inline in an open-addressing
- * table (linear probing, load <= 1/2), so a lookup touches the table and
- * the list, no chain of separate blocks; a bucket pointer is valid until
- * the next bucket_get or sweep_buckets (either may move the table). */
-typedef struct bucket {
-    int64_t key;
-    run_list l;
-    uint32_t used;
-} bucket;
+/* How to compute the key of a run in one state class (its step s and
+ * whether its count there is 0, below nmin or at least nmin): the fields
+ * every predicate that may take or kill it requires, and for each field
+ * the distinct offsets (in the run's last events) of the values they
+ * require; the field stays in the key when these values agree. slow: more
+ * than RECIPE_OFFS offsets for a field, computed by run_key_slow. */
+#define RECIPE_OFFS 3
+typedef struct recipe {
+    uint32_t mask;
+    uint8_t slow;
+    uint8_t noff[GBP_RKEY_FIELDS];
+    uint32_t off[GBP_RKEY_FIELDS][RECIPE_OFFS];
+} recipe;
 
 typedef struct pstate {
     const gbp_pattern *p;
     gbp_fast *fsteps;      /* per positive step: its `where` decoded (fastpred.h) */
     gbp_fast *fnegs;       /* per negation */
     run **runs;
+    int64_t *first_ts;     /* first_ts[i] = runs[i]->first_ts: expiry reads no block */
     uint32_t head, n, cap; /* runs[head..n) in creation order */
     uint32_t ndead;        /* flagged dead but still in runs[head..n) */
-    run *free_list;
+    run **freev;           /* free blocks (a stack: release never reads a block) */
+    uint32_t nfree, capfree;
+    int may_spill;         /* a run may bind more ids than fit inline */
     void **slabs;          /* what the run blocks are carved from (slab_grow) */
     uint32_t nslabs, capslabs;
     size_t size, off_last, off_slots, off_ids, off_counts;
     uint32_t inline_ids;
     uint64_t last_match_ev; /* arrival number of the last event of the latest match */
     gb_matcher_stats st;
-    /* partition index (p->part_field >= 0): every live run is either in the
-     * bucket of the one key all its possible next bindings and negations
-     * require, or in `unindexed`; both keep creation order */
-    bucket *tab;
-    uint32_t tabsize, nbuckets;
-    run_list unindexed;
-    run_list snap; /* scratch: the runs one event is offered to */
+    /* partition index (p->part_field >= 0): every live run is held under
+     * the key all its possible next bindings and negations require */
+    keyreq *ksteps;        /* per positive step */
+    keyreq *knegs;         /* per negation */
+    recipe *recipes;       /* per state class (state_class) */
+    uint64_t start_evno;   /* the event start_ok was computed for (0: none) */
+    int start_ok;          /* that event satisfies the first step */
+    uint64_t probe_evno;   /* the event probe was started for (0: none) */
+    gbp_rprobe probe;      /* its index lookups being prefetched */
+    gbp_rindex idx;
 } pstate;
 
 struct gb_matcher {
@@ -112,6 +127,8 @@ struct gb_matcher {
     gb_match **coll;
     size_t ncoll, capcoll;
     run *zero;     /* a blank run (per largest pattern) for starting-step predicates */
+    run *scratch;  /* a blank run too, briefly made a run just started (start_key) */
+    int64_t evf[GBP_RKEY_FIELDS]; /* the integer fields of the event being pushed */
 };
 
 /* ---- run blocks --------------------------------------------------------------- */
@@ -140,9 +157,13 @@ static void layout(pstate *ps)
 {
     const gbp_pattern *p = ps->p;
     uint32_t inl = 0;
-    for (uint32_t i = 0; i < p->nsteps; i++)
+    uint64_t most = 0;
+    for (uint32_t i = 0; i < p->nsteps; i++) {
         inl += p->steps[i].nmax < 16 ? p->steps[i].nmax : 16;
+        most += p->steps[i].nmax; /* GBP_UNBOUNDED is large enough */
+    }
     ps->inline_ids = inl < 64 ? inl : 64;
+    ps->may_spill = most > ps->inline_ids;
     ps->off_counts = sizeof(run);
     ps->off_last = align8(ps->off_counts + p->nsteps * sizeof(uint32_t));
     ps->off_slots = ps->off_last + p->nsteps * sizeof(gb_event);
@@ -150,12 +171,24 @@ static void layout(pstate *ps)
     ps->size = (ps->off_ids + ps->inline_ids * sizeof(uint64_t) + 63) & ~(size_t)63;
 }
 
-/* Carve a new slab of run blocks onto the free list (one aligned_alloc per
- * slab, not per run: blocks are recycled through the free list and only
- * freed with their slab at destroy). -1 on allocation failure. */
+#define SLAB_BIG ((size_t)2 << 20)
+
+/* Carve a new slab of run blocks onto the free stack (one aligned_alloc per
+ * slab, not per run: blocks are recycled through the free stack and only
+ * freed with their slab at destroy). The stack has room for every block.
+ * -1 on allocation failure. */
 static int slab_grow(pstate *ps)
 {
-    uint32_t n = ps->nslabs < 6 ? 4u << ps->nslabs : 256u; /* 4, 8, ... 128, then 256 blocks */
+    /* 4, 8, ... 128, 256, 256, then 2 MiB slabs (huge pages: fewer TLB misses) */
+    uint32_t n = ps->nslabs < 6 ? 4u << ps->nslabs : 256u;
+    if (ps->nslabs >= 8 && ps->size < SLAB_BIG / 256)
+        n = (uint32_t)(SLAB_BIG / ps->size);
+    uint32_t total = ps->capfree + n;
+    run **fv = total > UINT32_MAX / 2 ? NULL : realloc(ps->freev, (size_t)total * sizeof *fv);
+    if (!fv)
+        return -1;
+    ps->freev = fv;
+    ps->capfree = total;
     if (ps->nslabs == ps->capslabs) {
         uint32_t cap = ps->capslabs ? ps->capslabs * 2 : 16;
         void **v = realloc(ps->slabs, (size_t)cap * sizeof *v);
@@ -164,24 +197,20 @@ static int slab_grow(pstate *ps)
         ps->slabs = v;
         ps->capslabs = cap;
     }
-    char *slab = aligned_alloc(64, n * ps->size); /* size is a multiple of 64 */
+    char *slab = gbp_alloc_big(n * ps->size, 0); /* size is a multiple of 64 */
     if (!slab)
         return -1;
     ps->slabs[ps->nslabs++] = slab;
-    for (uint32_t i = n; i-- > 0;) {
-        run *r = (run *)(slab + (size_t)i * ps->size);
-        r->next_free = ps->free_list;
-        ps->free_list = r;
-    }
+    for (uint32_t i = n; i-- > 0;)
+        ps->freev[ps->nfree++] = (run *)(slab + (size_t)i * ps->size);
     return 0;
 }
 
 static run *run_alloc(pstate *ps)
 {
-    if (!ps->free_list && slab_grow(ps))
+    if (!ps->nfree && slab_grow(ps))
         return NULL;
-    run *r = ps->free_list;
-    ps->free_list = r->next_free;
+    run *r = ps->freev[--ps->nfree];
     /* the inline ids are written before they are read (nids): not cleared */
     memset(r, 0, ps->off_ids);
     r->ids = (uint64_t *)((char *)r + ps->off_ids);
@@ -191,145 +220,19 @@ static run *run_alloc(pstate *ps)
 
 static void run_release(pstate *ps, run *r)
 {
-    if (r->ids != (uint64_t *)((char *)r + ps->off_ids))
+    if (ps->may_spill && r->ids != (uint64_t *)((char *)r + ps->off_ids))
         free(r->ids);
-    r->next_free = ps->free_list;
-    ps->free_list = r;
+    ps->freev[ps->nfree++] = r;
 }
 
 
 /* ---- partition index ----------------------------------------------------------- */
 
-static uint32_t key_hash(int64_t k)
-{
-    uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(x >> 32) ^ (uint32_t)x;
-}
-
-/* Insert r into list l keeping creation (seq) order. -1 on allocation failure. */
-static int list_insert(run_list *l, run *r)
-{
-    uint32_t have = l->v ? l->cap : LIST_INLINE;
-    if (l->n == have) {
-        uint32_t cap = have * 2;
-        run **v = realloc(l->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        if (!l->v)
-            memcpy(v, l->in, (size_t)l->n * sizeof *v);
-        l->v = v;
-        l->cap = cap;
-    }
-    run **it = list_items(l);
-    uint32_t i = l->n;
-    while (i > 0 && it[i - 1]->seq > r->seq) {
-        it[i] = it[i - 1];
-        i--;
-    }
-    it[i] = r;
-    l->n++;
-    return 0;
-}
-
-static void list_remove(run_list *l, const run *r)
-{
-    run **it = list_items(l);
-    uint32_t i = l->n;
-    while (i > 0 && it[i - 1] != r)
-        i--;
-    if (i == 0)
-        return;
-    memmove(&it[i - 1], &it[i], (size_t)(l->n - i) * sizeof *it);
-    l->n--;
-}
-
-/* The bucket of key, or the free entry where it would go (table not empty). */
-static bucket *bucket_slot(const pstate *ps, int64_t key)
-{
-    uint32_t mask = ps->tabsize - 1, i = key_hash(key) & mask;
-    while (ps->tab[i].used && ps->tab[i].key != key)
-        i = (i + 1) & mask;
-    return &ps->tab[i];
-}
-
-static bucket *bucket_find(pstate *ps, int64_t key)
-{
-    bucket *b = ps->tabsize ? bucket_slot(ps, key) : NULL;
-    return b && b->used ? b : NULL;
-}
-
-/* Move the buckets into a table of size entries, dropping the empty ones
- * when drop_empty (their lists are freed). -1 on allocation failure (the
- * table is then unchanged). */
-static int rebuild_table(pstate *ps, uint32_t size, int drop_empty)
-{
-    bucket *tab = calloc(size, sizeof *tab);
-    if (!tab)
-        return -1;
-    uint32_t old = ps->tabsize, n = 0;
-    bucket *from = ps->tab;
-    ps->tab = tab;
-    ps->tabsize = size;
-    for (uint32_t i = 0; i < old; i++) {
-        if (!from[i].used)
-            continue;
-        if (drop_empty && from[i].l.n == 0) {
-            free(from[i].l.v);
-            continue;
-        }
-        *bucket_slot(ps, from[i].key) = from[i];
-        n++;
-    }
-    free(from);
-    ps->nbuckets = n;
-    return 0;
-}
-
-static bucket *bucket_get(pstate *ps, int64_t key)
-{
-    if (2 * (ps->nbuckets + 1) > ps->tabsize && rebuild_table(ps, ps->tabsize ? ps->tabsize * 2 : 64, 0))
-        return NULL;
-    bucket *b = bucket_slot(ps, key);
-    if (b->used)
-        return b;
-    *b = (bucket){.key = key, .used = 1};
-    ps->nbuckets++;
-    return b;
-}
-
 static void unplace(pstate *ps, run *r)
 {
-    if (r->placed == PLACED_UNINDEXED) {
-        list_remove(&ps->unindexed, r);
-    } else if (r->placed == PLACED_BUCKET) {
-        list_remove(&bucket_slot(ps, r->key)->l, r);
-    }
-    r->placed = PLACED_NONE;
-}
-
-/* Free the empty buckets once they outnumber the open runs: an account
- * that comes back soon keeps its bucket (no malloc churn), and memory still
- * follows the open runs. Amortised O(1) per run. Out of memory, the empty
- * buckets simply stay. */
-static void sweep_buckets(pstate *ps)
-{
-    if (ps->nbuckets < 2 * ps->st.runs_open + 1024)
-        return;
-    rebuild_table(ps, ps->tabsize, 1);
-}
-
-static void index_clear(pstate *ps)
-{
-    for (uint32_t i = 0; i < ps->tabsize; i++)
-        if (ps->tab[i].used)
-            free(ps->tab[i].l.v);
-    free(ps->tab);
-    ps->tab = NULL;
-    ps->tabsize = ps->nbuckets = 0;
-    free(ps->unindexed.v);
-    free(ps->snap.v);
-    memset(&ps->unindexed, 0, sizeof ps->unindexed);
-    memset(&ps->snap, 0, sizeof ps->snap);
+    if (r->placed)
+        gbp_rindex_remove(&ps->idx, &r->key, r);
+    r->placed = 0;
 }
 
 static void run_kill(pstate *ps, run *r)
@@ -454,21 +357,28 @@ static int bind(gb_matcher *m, pstate *ps, run *r, uint32_t v, const gb_event *e
 
 /* ---- placing runs in the partition index ---------------------------------------- */
 
+/* What the predicates that may take or kill a run next all require: the
+ * fields in mask, with the values in val. */
 typedef struct key_acc {
-    int keyed, have;
-    int64_t value;
+    int have;
+    uint32_t mask;
+    int64_t val[GBP_RKEY_FIELDS];
 } key_acc;
 
-static void key_add(const pstate *ps, run *r, const gbp_key *k, key_acc *a)
+/* Narrow a to the fields q requires too, with the same value. */
+static void key_add(const pstate *ps, run *r, const keyreq *q, key_acc *a)
 {
-    if (!k->has) {
-        a->keyed = 0;
-        return;
+    const char *last = (const char *)run_last(ps, r);
+    uint32_t mask = a->have ? a->mask & q->mask : q->mask;
+    for (uint32_t left = mask; left; left &= left - 1) {
+        uint32_t f = (uint32_t)__builtin_ctz(left);
+        int64_t v;
+        memcpy(&v, last + q->off[f], sizeof v);
+        if (a->have && v != a->val[f])
+            mask &= ~(1u << f);
+        a->val[f] = v;
     }
-    int64_t v = gbp_field_value(&run_last(ps, r)[k->var], k->vfield).i;
-    if (a->have && v != a->value)
-        a->keyed = 0;
-    a->value = v;
+    a->mask = mask;
     a->have = 1;
 }
 
@@ -476,21 +386,23 @@ static void key_add_negs(const pstate *ps, run *r, uint32_t after, key_acc *a)
 {
     const gbp_pattern *p = ps->p;
     for (uint32_t k = p->neg_begin[after]; k < p->neg_begin[after + 1]; k++)
-        key_add(ps, r, &p->negs[k].key, a);
+        key_add(ps, r, &ps->knegs[k], a);
 }
 
-/* The one key every step or negation that may take the next event requires
- * (spec Semantics 3-5, the same cases as step_run); 0 if there is none. */
-static int run_key(const pstate *ps, run *r, int64_t *key)
+/* The key every step or negation that may take the next event requires
+ * (spec Semantics 3-5, the same cases as step_run); mask 0 if none. */
+static void run_key_slow(const pstate *ps, run *r, gbp_rkey *key)
 {
     const gbp_pattern *p = ps->p;
     uint32_t k = p->nsteps, s = r->step;
-    key_acc a = {.keyed = 1};
+    key_acc a;
+    a.have = 0;
+    a.mask = 0;
     if (s < k) {
         uint32_t c = run_counts(ps, r)[s];
         if (c >= p->steps[s].nmin && s + 1 < k)
-            key_add(ps, r, &p->steps[s + 1].key, &a);
-        key_add(ps, r, &p->steps[s].key, &a);
+            key_add(ps, r, &ps->ksteps[s + 1], &a);
+        key_add(ps, r, &ps->ksteps[s], &a);
         if (c == 0 && s > 0)
             key_add_negs(ps, r, s - 1, &a);
         if (c >= p->steps[s].nmin)
@@ -498,8 +410,47 @@ static int run_key(const pstate *ps, run *r, int64_t *key)
     } else {
         key_add_negs(ps, r, k - 1, &a);
     }
-    *key = a.value;
-    return a.keyed && a.have;
+    gbp_rkey_make(key, a.have ? a.mask : 0, a.val);
+}
+
+/* 3 classes per step (count 0, below nmin, at least nmin), then one for a
+ * run whose positive steps are all full. */
+static uint32_t state_class(const pstate *ps, run *r)
+{
+    uint32_t s = r->step;
+    if (s == ps->p->nsteps)
+        return 3 * s;
+    uint32_t c = run_counts(ps, r)[s];
+    return 3 * s + (c == 0 ? 0 : c < ps->p->steps[s].nmin ? 1 : 2);
+}
+
+/* run_key_slow's result through the run's state-class recipe. */
+static void run_key(const pstate *ps, run *r, gbp_rkey *key)
+{
+    const recipe *rc = &ps->recipes[state_class(ps, r)];
+    if (rc->slow) {
+        run_key_slow(ps, r, key);
+        return;
+    }
+    const char *last = (const char *)run_last(ps, r);
+    int64_t val[GBP_RKEY_FIELDS];
+    uint32_t mask = rc->mask;
+    for (uint32_t left = mask; left; left &= left - 1) {
+        uint32_t f = (uint32_t)__builtin_ctz(left);
+        memcpy(&val[f], last + rc->off[f][0], sizeof val[f]);
+        for (uint32_t j = 1; j < rc->noff[f]; j++) {
+            int64_t v;
+            memcpy(&v, last + rc->off[f][j], sizeof v);
+            if (v != val[f])
+                mask &= ~(1u << f);
+        }
+    }
+    gbp_rkey_make(key, mask, val);
+}
+
+static int same_rkey(const gbp_rkey *a, const gbp_rkey *b)
+{
+    return a->mask == b->mask && a->v[0] == b->v[0] && a->v[1] == b->v[1];
 }
 
 /* Put a live run of a partitioned pattern where its next events will look. */
@@ -507,16 +458,14 @@ static void reindex(gb_matcher *m, pstate *ps, run *r)
 {
     if (ps->p->part_field < 0 || r->dead)
         return;
-    int64_t key = 0;
-    int keyed = run_key(ps, r, &key);
-    if (keyed ? r->placed == PLACED_BUCKET && r->key == key : r->placed == PLACED_UNINDEXED)
+    gbp_rkey key;
+    run_key(ps, r, &key);
+    if (r->placed && same_rkey(&key, &r->key))
         return;
     unplace(ps, r);
-    sweep_buckets(ps);
-    bucket *b = keyed ? bucket_get(ps, key) : NULL;
-    run_list *l = keyed ? (b ? &b->l : NULL) : &ps->unindexed;
-    if (l && list_insert(l, r) == 0) {
-        r->placed = keyed ? PLACED_BUCKET : PLACED_UNINDEXED;
+    gbp_rindex_sweep(&ps->idx, ps->st.runs_open);
+    if (gbp_rindex_insert(&ps->idx, &key, r, r->seq) == 0) {
+        r->placed = 1;
         r->key = key;
         return;
     }
@@ -578,11 +527,27 @@ nomem:
     m->pending = GB_ENOMEM;
 }
 
+/* Walking runs[] in order (skip_past kills the runs it meets): load the
+ * block AHEAD runs on, and the bucket of the run AHEAD/2 on (its block has
+ * had time to arrive), so that walking costs no miss per run. */
+#define AHEAD 16
+static void prefetch_ahead(const pstate *ps, uint32_t i)
+{
+    if (i + AHEAD < ps->n)
+        __builtin_prefetch(ps->runs[i + AHEAD]);
+    if (i + AHEAD / 2 < ps->n) {
+        const run *o = ps->runs[i + AHEAD / 2];
+        if (o->placed && !o->dead)
+            gbp_rindex_prefetch_key(&ps->idx, &o->key);
+    }
+}
+
 /* `skip past_last`: drop every other open run whose first event came at or
  * before the match's last event (a prefix of runs[head..n)). */
 static void skip_past(pstate *ps, const run *r)
 {
     for (uint32_t i = ps->head; i < ps->n; i++) {
+        prefetch_ahead(ps, i);
         run *o = ps->runs[i];
         if (o->first_ev > r->last_ev)
             break;
@@ -690,25 +655,21 @@ static void step_run(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
 
 /* ---- one event, one pattern (Semantics 1, 6, 8) -------------------------------- */
 
-static int window_over(const pstate *ps, const run *r, int64_t ts)
+static int window_over(const pstate *ps, int64_t first_ts, int64_t ts)
 {
     /* ts >= first_ts always, so the unsigned difference is exact */
-    return (uint64_t)ts - (uint64_t)r->first_ts > (uint64_t)ps->p->within;
+    return (uint64_t)ts - (uint64_t)first_ts > (uint64_t)ps->p->within;
 }
 
-/* Close the runs whose window ended before ts, oldest first. */
+/* Close the runs whose window ended before ts, oldest first. Dead runs
+ * leave the array here too, or at compaction, whichever comes first. */
 static void expire(gb_matcher *m, pstate *ps, int64_t ts)
 {
-    while (ps->head < ps->n) {
+    while (ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], ts)) {
         run *r = ps->runs[ps->head];
-        if (r->dead) {
-            ps->ndead--;
-        } else if (window_over(ps, r, ts)) {
-            close_run(m, ps, r, ts);
-            ps->ndead--; /* close_run flagged it; it leaves the array now */
-        } else {
-            return;
-        }
+        if (!r->dead)
+            close_run(m, ps, r, ts); /* flags it dead */
+        ps->ndead--;
         ps->head++;
         run_release(ps, r);
     }
@@ -718,11 +679,15 @@ static void compact(pstate *ps)
 {
     uint32_t j = 0;
     for (uint32_t i = ps->head; i < ps->n; i++) {
+        if (i + AHEAD < ps->n)
+            __builtin_prefetch(ps->runs[i + AHEAD]);
         run *r = ps->runs[i];
-        if (r->dead)
+        if (r->dead) {
             run_release(ps, r);
-        else
+        } else {
+            ps->first_ts[j] = ps->first_ts[i];
             ps->runs[j++] = r;
+        }
     }
     ps->n = j;
     ps->head = 0;
@@ -748,9 +713,12 @@ static void start_run(gb_matcher *m, pstate *ps, const gb_event *e)
         if (ps->n == ps->cap) {
             uint32_t cap = ps->cap ? ps->cap * 2 : 16;
             run **runs = realloc(ps->runs, (size_t)cap * sizeof *runs);
-            if (!runs)
+            if (runs)
+                ps->runs = runs;
+            int64_t *ts = runs ? realloc(ps->first_ts, (size_t)cap * sizeof *ts) : NULL;
+            if (!ts)
                 goto nomem;
-            ps->runs = runs;
+            ps->first_ts = ts;
             ps->cap = cap;
         }
     }
@@ -764,6 +732,7 @@ static void start_run(gb_matcher *m, pstate *ps, const gb_event *e)
         run_release(ps, r);
         return;
     }
+    ps->first_ts[ps->n] = r->first_ts;
     ps->runs[ps->n++] = r;
     ps->st.runs_started++;
     ps->st.runs_open++;
@@ -774,28 +743,6 @@ nomem:
     m->pending = GB_ENOMEM;
 }
 
-/* The runs of a partitioned pattern that e may concern: its bucket and the
- * unindexed runs, merged in creation order into ps->snap. NULL on ENOMEM. */
-static run_list *candidates(pstate *ps, const gb_event *e)
-{
-    bucket *b = bucket_find(ps, gbp_field_value(e, (uint32_t)ps->p->part_field).i);
-    uint32_t nx = b ? b->l.n : 0, ny = ps->unindexed.n, n = nx + ny;
-    run **x = b ? list_items(&b->l) : NULL, **y = list_items(&ps->unindexed);
-    run_list *out = &ps->snap;
-    if (n > out->cap) {
-        run **v = realloc(out->v, (size_t)n * sizeof *v);
-        if (!v)
-            return NULL;
-        out->v = v;
-        out->cap = n;
-    }
-    uint32_t i = 0, j = 0, k = 0;
-    while (i < nx || j < ny)
-        out->v[k++] = j == ny || (i < nx && x[i]->seq < y[j]->seq) ? x[i++] : y[j++];
-    out->n = n;
-    return out;
-}
-
 static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     if (ps->p->part_field < 0) {
@@ -804,16 +751,21 @@ static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
                 step_run(m, ps, ps->runs[i], e);
         return;
     }
-    run_list *c = candidates(ps, e);
+    const gbp_rlist *c = gbp_rindex_gather(&ps->idx, m->evf);
     if (!c) {
         ps->st.nomem++;
         m->pending = GB_ENOMEM;
         return;
     }
-    /* a run may move between buckets while it is offered: walk the snapshot */
+    /* the candidates' blocks are read below: start loading them all */
     for (uint32_t i = 0; i < c->n; i++)
-        if (!c->v[i]->dead)
-            step_run(m, ps, c->v[i], e);
+        __builtin_prefetch(c->v[i].run);
+    /* runs move between lists while they are offered: c is a copy */
+    for (uint32_t i = 0; i < c->n; i++) {
+        run *r = c->v[i].run;
+        if (!r->dead)
+            step_run(m, ps, r, e);
+    }
 }
 
 static void process(gb_matcher *m, pstate *ps, const gb_event *e)
@@ -830,27 +782,204 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
      * event is dropped, so this event starts none if it just completed one */
     if (p->past_last && ps->last_match_ev == m->evno)
         return;
-    if (step_holds(m, ps, m->zero, 0, e))
+    int start = ps->start_evno == m->evno ? ps->start_ok : step_holds(m, ps, m->zero, 0, e);
+    if (start)
         start_run(m, ps, e);
+}
+
+/* Prefetching pays once the runs no longer stay in the caches: a lone
+ * pattern holding PREFETCH_ALONE bytes of runs, or a pattern holding
+ * PREFETCH_SHARED bytes among others (whose runs compete for the caches). */
+#define PREFETCH_ALONE ((uint64_t)8 << 20)
+#define PREFETCH_SHARED ((uint64_t)512 << 10)
+
+/* The key a run started by e will be placed under: run_key of m->scratch
+ * made that run for a moment (first event bound, as bind() leaves it). */
+static void start_key(gb_matcher *m, pstate *ps, const gb_event *e, gbp_rkey *key)
+{
+    run *r = m->scratch;
+    r->step = ps->p->steps[0].nmax == 1 ? 1 : 0;
+    run_counts(ps, r)[0] = 1;
+    run_last(ps, r)[0] = *e;
+    run_key(ps, r, key);
+    r->step = 0;
+    run_counts(ps, r)[0] = 0;
+    memset(&run_last(ps, r)[0], 0, sizeof(gb_event));
+}
+
+/* Before the patterns take an event one after the other, start loading what
+ * each will read first (its oldest run's block if it expires, its index
+ * buckets, and when the event starts a run, a free block and the bucket
+ * the run will go to), so that the cache misses of all patterns overlap
+ * instead of coming one by one. Only a hint, apart from keeping whether
+ * the event satisfies the first step (start_ok) for process(). */
+static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
+{
+    uint64_t bytes = ps->st.runs_open * (uint64_t)ps->size;
+    int big = bytes >= (m->set->npatterns == 1 ? PREFETCH_ALONE : PREFETCH_SHARED);
+    if (big && ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns))
+        __builtin_prefetch(ps->runs[ps->head]);
+    if (!relevant(ps->p, e->type))
+        return;
+    ps->start_evno = m->evno;
+    ps->start_ok = step_holds(m, ps, m->zero, 0, e);
+    if (!big)
+        return;
+    int keyed = ps->p->part_field >= 0;
+    if (keyed) {
+        gbp_rindex_probe_start(&ps->idx, m->evf, &ps->probe);
+        ps->probe_evno = m->evno;
+    }
+    if (!ps->start_ok || ps->st.runs_open >= m->o.max_runs_per_pattern)
+        return;
+    if (ps->nfree)
+        __builtin_prefetch(ps->freev[ps->nfree - 1], 1);
+    if (keyed) {
+        gbp_rkey key;
+        start_key(m, ps, e, &key);
+        gbp_rindex_prefetch_key(&ps->idx, &key);
+    }
 }
 
 /* ---- public API ------------------------------------------------------------- */
 
-/* Decode each step's and negation's `where` for the fast path. -1 on ENOMEM. */
+/* The integer field at byte offset off of an event (8-byte loads only:
+ * `type` is 4 bytes), or -1. */
+static const size_t field_at[GBP_RKEY_FIELDS] = {offsetof(gb_event, id), SIZE_MAX, offsetof(gb_event, ts_ns),
+                                                  offsetof(gb_event, source), offsetof(gb_event, target)};
+
+static int int_field_at(uint32_t off)
+{
+    for (int f = 0; f < GBP_RKEY_FIELDS; f++)
+        if (field_at[f] == off)
+            return f;
+    return -1;
+}
+
+static void req_put(keyreq *q, int f, uint32_t var, int g)
+{
+    if (f < 0 || g < 0 || (q->mask & (1u << f)))
+        return;
+    q->mask |= 1u << f;
+    q->off[f] = var * (uint32_t)sizeof(gb_event) + (uint32_t)field_at[g];
+}
+
+/* A decoded term `cur.F == var.G` on 8-byte integer fields, added to q. */
+static void req_from_term(keyreq *q, const gbp_fast_term *t)
+{
+    const gbp_fast_opnd *c = &t->l, *v = &t->r;
+    if (t->cmp != GBP_OP_EQ_I || c->arith || v->arith || c->a.i2d || v->a.i2d || !c->a.wide || !v->a.wide)
+        return;
+    if (c->a.base != GBP_FAST_CUR) {
+        c = &t->r;
+        v = &t->l;
+    }
+    if (c->a.base != GBP_FAST_CUR || v->a.base != GBP_FAST_VARS)
+        return;
+    uint32_t var = v->a.off / (uint32_t)sizeof(gb_event);
+    req_put(q, int_field_at(c->a.off), var, int_field_at(v->a.off - var * (uint32_t)sizeof(gb_event)));
+}
+
+/* Everything an event must meet to satisfy a `where`: the compiler's key
+ * and, when the fast path decoded it, every equality conjunct. */
+static keyreq make_req(const gbp_key *k, const gbp_fast *f)
+{
+    keyreq q = {0};
+    if (k->has && k->field < GBP_RKEY_FIELDS && k->field != GBP_F_TYPE && GBP_FIELD_IS_INT(k->vfield) &&
+        k->vfield != GBP_F_TYPE)
+        req_put(&q, k->field, k->var, k->vfield);
+    for (uint32_t i = 0; i < f->nterms; i++)
+        req_from_term(&q, &f->t[i]);
+    return q;
+}
+
+/* The requirements of the predicates that may take or kill a run in state
+ * class cls of step s (run_key_slow's cases) into out; returns how many. */
+static uint32_t concerning(const pstate *ps, uint32_t s, uint32_t cls, const keyreq **out)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t n = 0, k = p->nsteps, from = 0, to = 0;
+    if (s == k) {
+        from = p->neg_begin[k - 1];
+        to = p->neg_begin[k];
+    } else {
+        if (cls == 2 && s + 1 < k)
+            out[n++] = &ps->ksteps[s + 1];
+        out[n++] = &ps->ksteps[s];
+        if (cls == 0 && s > 0) {
+            from = p->neg_begin[s - 1];
+            to = p->neg_begin[s];
+        } else if (cls == 2) {
+            from = p->neg_begin[s];
+            to = p->neg_begin[s + 1];
+        }
+    }
+    for (uint32_t i = from; i < to; i++)
+        out[n++] = &ps->knegs[i];
+    return n;
+}
+
+static void recipe_add(recipe *rc, const keyreq *q, int first)
+{
+    rc->mask = first ? q->mask : rc->mask & q->mask;
+    for (uint32_t f = 0; f < GBP_RKEY_FIELDS; f++) {
+        if (!(q->mask & (1u << f)))
+            continue;
+        uint32_t j = 0;
+        while (j < rc->noff[f] && rc->off[f][j] != q->off[f])
+            j++;
+        if (j < rc->noff[f])
+            continue;
+        if (j == RECIPE_OFFS)
+            rc->slow = 1;
+        else
+            rc->off[f][rc->noff[f]++] = q->off[f];
+    }
+}
+
+/* One recipe per state class. -1 on ENOMEM. */
+static int make_recipes(pstate *ps)
+{
+    const gbp_pattern *p = ps->p;
+    uint32_t nclass = 3 * p->nsteps + 1;
+    const keyreq **list = calloc(2 + (size_t)p->nnegs, sizeof *list);
+    ps->recipes = calloc(nclass, sizeof *ps->recipes);
+    if (!list || !ps->recipes) {
+        free(list);
+        return -1;
+    }
+    for (uint32_t c = 0; c < nclass; c++) {
+        uint32_t n = concerning(ps, c / 3, c % 3, list);
+        for (uint32_t i = 0; i < n; i++)
+            recipe_add(&ps->recipes[c], list[i], i == 0);
+    }
+    free(list);
+    return 0;
+}
+
+/* Decode each step's and negation's `where` for the fast path and the
+ * index. -1 on ENOMEM. */
 static int decode_predicates(const gb_pattern_set *set, pstate *ps)
 {
     const gbp_pattern *p = ps->p;
-    ps->fsteps = calloc(p->nsteps ? p->nsteps : 1, sizeof *ps->fsteps);
-    ps->fnegs = calloc(p->nnegs ? p->nnegs : 1, sizeof *ps->fnegs);
-    if (!ps->fsteps || !ps->fnegs)
+    uint32_t ns = p->nsteps ? p->nsteps : 1, nn = p->nnegs ? p->nnegs : 1;
+    ps->fsteps = calloc(ns, sizeof *ps->fsteps);
+    ps->fnegs = calloc(nn, sizeof *ps->fnegs);
+    ps->ksteps = calloc(ns, sizeof *ps->ksteps);
+    ps->knegs = calloc(nn, sizeof *ps->knegs);
+    if (!ps->fsteps || !ps->fnegs || !ps->ksteps || !ps->knegs)
         return -1;
-    for (uint32_t i = 0; i < p->nsteps; i++)
+    for (uint32_t i = 0; i < p->nsteps; i++) {
         if (p->steps[i].where != GBP_NO_CODE)
             gbp_fast_compile(set->code, set->ncode, p->steps[i].where, &ps->fsteps[i]);
-    for (uint32_t k = 0; k < p->nnegs; k++)
+        ps->ksteps[i] = make_req(&p->steps[i].key, &ps->fsteps[i]);
+    }
+    for (uint32_t k = 0; k < p->nnegs; k++) {
         if (p->negs[k].where != GBP_NO_CODE)
             gbp_fast_compile(set->code, set->ncode, p->negs[k].where, &ps->fnegs[k]);
-    return 0;
+        ps->knegs[k] = make_req(&p->negs[k].key, &ps->fnegs[k]);
+    }
+    return make_recipes(ps);
 }
 
 static gb_status create_states(gb_matcher *m)
@@ -874,7 +1003,8 @@ static gb_status create_states(gb_matcher *m)
     m->mvars = calloc(maxv, sizeof *m->mvars);
     m->mfields = calloc(maxf, sizeof *m->mfields);
     m->zero = calloc(1, maxsize);
-    return m->mvars && m->mfields && m->zero ? GB_OK : GB_ENOMEM;
+    m->scratch = calloc(1, maxsize);
+    return m->mvars && m->mfields && m->zero && m->scratch ? GB_OK : GB_ENOMEM;
 }
 
 gb_status gb_matcher_create(gb_matcher **out, const gb_pattern_set *set, const gb_matcher_opts *opts)
@@ -899,12 +1029,12 @@ gb_status gb_matcher_create(gb_matcher **out, const gb_pattern_set *set, const g
 
 static void free_runs(pstate *ps)
 {
-    index_clear(ps);
+    gbp_rindex_clear(&ps->idx);
     for (uint32_t i = ps->head; i < ps->n; i++)
         run_release(ps, ps->runs[i]);
     ps->head = ps->n = ps->ndead = 0;
     ps->st.runs_open = 0;
-    ps->free_list = NULL;
+    ps->nfree = 0;
     for (uint32_t i = 0; i < ps->nslabs; i++)
         free(ps->slabs[i]);
     free(ps->slabs);
@@ -919,8 +1049,13 @@ void gb_matcher_destroy(gb_matcher *m)
     for (uint32_t i = 0; m->ps && i < m->set->npatterns; i++) {
         free_runs(&m->ps[i]);
         free(m->ps[i].runs);
+        free(m->ps[i].first_ts);
+        free(m->ps[i].freev);
         free(m->ps[i].fsteps);
         free(m->ps[i].fnegs);
+        free(m->ps[i].ksteps);
+        free(m->ps[i].knegs);
+        free(m->ps[i].recipes);
     }
     gb_matcher_clear_matches(m);
     free(m->coll);
@@ -928,6 +1063,7 @@ void gb_matcher_destroy(gb_matcher *m)
     free(m->mvars);
     free(m->mfields);
     free(m->zero);
+    free(m->scratch);
     free(m);
 }
 
@@ -951,7 +1087,18 @@ gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
     m->has_now = 1;
     m->evno++;
     m->events++;
-    for (uint32_t i = 0; i < m->set->npatterns; i++)
+    for (uint32_t i = 0; i < GBP_RKEY_FIELDS; i++)
+        m->evf[i] = gbp_field_value(ev, i).i;
+    uint32_t np = m->set->npatterns;
+    for (uint32_t i = 0; i < np; i++)
+        prefetch(m, &m->ps[i], ev);
+    for (uint32_t i = 0; i < np; i++)
+        if (m->ps[i].probe_evno == m->evno)
+            gbp_rindex_probe_buckets(&m->ps[i].idx, &m->ps[i].probe);
+    for (uint32_t i = 0; i < np; i++)
+        if (m->ps[i].probe_evno == m->evno)
+            gbp_rindex_probe_runs(&m->ps[i].idx, &m->ps[i].probe);
+    for (uint32_t i = 0; i < np; i++)
         process(m, &m->ps[i], ev);
     return take_pending(m);
 }

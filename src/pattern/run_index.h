@@ -1,0 +1,131 @@
+/*
+ * Internal, host only: the CPU matcher's index of open runs by the values
+ * the next event must carry.
+ *
+ * A run of a keyed pattern knows, from the `where` clauses that may take or
+ * kill it next, equalities `cur.F == var.G` that every concerning event
+ * satisfies: F is an integer field (id, type, ts, source, target) and the
+ * run knows each required value. A key is the set of such fields (a mask,
+ * reduced to at most GBP_RKEY_VALUES of them) with their values. The index
+ * keeps, per key, the runs waiting for it in creation (seq) order, plus one
+ * list of runs without a key (mask 0). An event gathers the lists of every
+ * key mask in use, computed from its own fields, merged in creation order:
+ * exactly the runs it may concern, without touching any other run.
+ *
+ * List entries carry the run's creation number inline, so inserting in
+ * order and merging never read a run block. Buckets live inline in an
+ * open-addressing table (linear probing, load <= 1/2). Not thread-safe: a
+ * matcher is used by one thread at a time.
+ */
+#ifndef GBP_RUN_INDEX_H
+#define GBP_RUN_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GBP_RKEY_FIELDS 5 /* fields id..target: the integer fields a key may use */
+#define GBP_RKEY_VALUES 2 /* values kept per key (the lowest fields of its mask) */
+#define GBP_RKEY_MASKS (1u << GBP_RKEY_FIELDS)
+
+/* mask: bit f set when field f is part of the key; v: the values of the set
+ * fields in field order (unused ones 0). mask 0: no key. */
+typedef struct gbp_rkey {
+    uint32_t mask;
+    int64_t v[GBP_RKEY_VALUES];
+} gbp_rkey;
+
+typedef struct gbp_rent {
+    void *run;
+    uint64_t seq;
+} gbp_rent;
+
+/* Entries in a heap array, in seq order. */
+typedef struct gbp_rlist {
+    gbp_rent *v;
+    uint32_t n, cap;
+} gbp_rlist;
+
+/* The runs of one key in seq order: the first GBP_RBUCKET_INLINE entries in
+ * the bucket itself (most keys hold one run: no allocation, no second cache
+ * line), more in a heap array (then cap is its size). */
+#define GBP_RBUCKET_INLINE 1u
+typedef struct gbp_rbucket {
+    int64_t v[GBP_RKEY_VALUES];
+    uint8_t mask, used;
+    uint32_t n, cap;
+    gbp_rent *heap;
+    gbp_rent in[GBP_RBUCKET_INLINE];
+} gbp_rbucket;
+
+typedef struct gbp_rindex {
+    gbp_rbucket *tab;
+    uint64_t *filt;    /* 8 bits per slot of tab: see run_index.c */
+    gbp_rbucket *spare; /* the previous table (sparesize slots), reused by the next sweep */
+    uint32_t sparesize;
+    uint32_t tabsize, nbuckets;
+    uint32_t nonempty; /* buckets holding runs */
+    uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
+    uint32_t active;                    /* bit m set when mask_runs[m] > 0, m >= 1 */
+    gbp_rbucket unkeyed;
+    gbp_rlist scratch[2]; /* gathered candidates */
+} gbp_rindex;
+
+/* size bytes, 64-byte aligned, zeroed when zero is set; from 2 MiB up,
+ * 2 MiB aligned and marked for transparent huge pages where the OS has
+ * them (a hint: a table or slab read at random then costs fewer TLB
+ * misses). NULL on failure; release with free(). */
+void *gbp_alloc_big(size_t size, int zero);
+
+/* *k = the key of the fields in mask (at most GBP_RKEY_VALUES of them are
+ * kept, the lowest), full[f] being the required value of field f. */
+static inline void gbp_rkey_make(gbp_rkey *k, uint32_t mask, const int64_t full[GBP_RKEY_FIELDS])
+{
+    k->mask = 0;
+    k->v[0] = k->v[1] = 0;
+    for (uint32_t n = 0; mask && n < GBP_RKEY_VALUES; n++, mask &= mask - 1) {
+        uint32_t f = (uint32_t)__builtin_ctz(mask);
+        k->mask |= 1u << f;
+        k->v[n] = full[f];
+    }
+}
+
+/* Add run (creation number seq) under key k, keeping seq order.
+ * 0, or -1 out of memory (the index is unchanged). */
+int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq);
+
+/* Remove run from the list of key k (no-op when it is not there). */
+void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run);
+
+/* The runs an event with integer fields f[0..4] may concern: its list for
+ * every key mask in use and the unkeyed runs, merged in seq order. The list
+ * stays valid until the next call. NULL out of memory. */
+const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS]);
+
+/* Prefetching what gbp_rindex_gather(x, f) will read, in three steps so
+ * that a caller with many indexes (one per pattern) can run each step over
+ * all of them and overlap their cache misses: probe_start computes the
+ * keys of f and loads their filter words, probe_buckets loads the buckets
+ * the filter does not rule out, probe_runs reads those buckets and loads
+ * the first run blocks they list. Hints only: nothing changes. */
+#define GBP_RPROBE_KEYS 4
+typedef struct gbp_rprobe {
+    uint32_t n;
+    uint64_t h[GBP_RPROBE_KEYS];
+    gbp_rkey k[GBP_RPROBE_KEYS];
+} gbp_rprobe;
+void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr);
+void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr);
+void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr);
+
+/* The same for the bucket of key k (where a run is about to be placed). */
+void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
+
+/* Free the empty buckets once there are more than 2 * open + 1024 buckets
+ * (open: the runs held): amortised O(1) per run; out of memory they simply
+ * stay. */
+void gbp_rindex_sweep(gbp_rindex *x, uint64_t open);
+
+/* Free everything; the index is empty and reusable afterwards. */
+void gbp_rindex_clear(gbp_rindex *x);
+
+#endif
