@@ -249,14 +249,18 @@ static gb_status hold(gb_actor_ctx *ctx, void *state, const gb_msg_header *m, co
 
 GB_TEST(device_calls, device_actor_with_a_call_out_keeps_its_state_past_its_idle_timeout)
 {
-    gb_silo_opts so = {.collect_period_ns = 1000000};
+    /* The idle timeout must be long against one K_GET round trip (slow under
+     * ThreadSanitizer on a loaded machine): once the reply is in, nothing
+     * protects the state, and a gap between two polls longer than the
+     * timeout would legitimately reset it. */
+    gb_silo_opts so = {.collect_period_ns = 5000000};
     gb_silo *s = test_silo(&so);
     gb_actor_device d = {.source = cl_src,
                          .fn = "cl_on_message",
                          .host_fn = cl_on_message,
                          .state_size = sizeof(cl_state),
                          .devices = "cpu"};
-    gb_actor_type t = {.name = "caller", .device = &d, .idle_timeout_ns = 1000000};
+    gb_actor_type t = {.name = "caller", .device = &d, .idle_timeout_ns = 200000000};
     gb_actor_type h = {.name = "holder", .state_size = sizeof(holder), .handler = hold};
     GB_CHECK(gb_actor_type_register(s, &t) == GB_OK && gb_actor_type_register(s, &h) == GB_OK, "%s",
              gb_last_error());
