@@ -14,52 +14,8 @@
 #include "device/cuda.h"
 #include "gpubridge/pattern_device.h"
 #include "pattern/device_kernel.h"
-#include "pattern_test_util.h"
-#include "support/pattern_random.h"
+#include "library_stream_util.h"
 
-#define S 1000000000LL
-
-static gb_pattern_set *library(void)
-{
-    gb_pattern_set *set;
-    cr_assert_eq(gb_pattern_compile_file(&set, NULL, GB_SOURCE_DIR "/patterns/fraud.gbp"), GB_OK, "%s",
-                 gb_last_error());
-    return set;
-}
-
-/* n transfers among 12 accounts, 0.1-3 s apart, some large, some just under 10000. */
-static gb_event *transfers(gb_pattern_set *set, size_t n, uint64_t seed)
-{
-    uint32_t tr;
-    cr_assert_eq(gb_type_intern(gb_pattern_set_types(set), "transfer", &tr), GB_OK);
-    gbt_rng r;
-    gbt_rng_seed(&r, seed);
-    gb_event *ev = calloc(n, sizeof *ev);
-    int64_t ts = 1700000000 * S;
-    for (size_t i = 0; i < n; i++) {
-        ts += (int64_t)(1 + gbt_rnd(&r, 30)) * (S / 10);
-        uint32_t k = gbt_rnd(&r, 10);
-        double v = k == 0 ? 10000.0 + gbt_rnd(&r, 5000) : k == 1 ? 9000.0 + gbt_rnd(&r, 999) : 1.0 + gbt_rnd(&r, 3000);
-        ev[i] = (gb_event){.id = i + 1, .type = tr, .ts_ns = ts, .source = gbt_rnd(&r, 12),
-                           .target = gbt_rnd(&r, 12), .value = v};
-    }
-    return ev;
-}
-
-static char *cpu_output(gb_pattern_set *set, const gb_event *ev, size_t n, gb_matcher_stats *st)
-{
-    tbuf b = {0};
-    tbuf_put(&b, "");
-    gb_matcher_opts o = {.on_match = tbuf_on_match, .ctx = &b};
-    gb_matcher *m;
-    cr_assert_eq(gb_matcher_create(&m, set, &o), GB_OK);
-    for (size_t i = 0; i < n; i++)
-        cr_assert_eq(gb_matcher_push(m, &ev[i]), GB_OK);
-    cr_assert_eq(gb_matcher_flush(m), GB_OK);
-    gb_matcher_stats_get(m, UINT32_MAX, st);
-    gb_matcher_destroy(m);
-    return b.s;
-}
 
 static char *device_output(gb_pattern_set *set, const gb_event *ev, size_t n, gb_device_matcher_opts o,
                            size_t batch, gb_device_matcher_stats *st)

@@ -9,56 +9,7 @@
 #include <string.h>
 
 #include "gpubridge/pattern_device.h"
-#include "pattern_test_util.h"
-#include "support/pattern_random.h"
-
-#define S 1000000000LL
-
-static gb_pattern_set *library(void)
-{
-    gb_pattern_set *set;
-    cr_assert_eq(gb_pattern_compile_file(&set, NULL, GB_SOURCE_DIR "/patterns/fraud.gbp"), GB_OK, "%s",
-                 gb_last_error());
-    return set;
-}
-
-/* n transfers among 12 accounts, 0.1-3 s apart, some large. */
-static gb_event *transfers(gb_pattern_set *set, size_t n, uint64_t seed)
-{
-    uint32_t tr;
-    cr_assert_eq(gb_type_intern(gb_pattern_set_types(set), "transfer", &tr), GB_OK);
-    gbt_rng r;
-    gbt_rng_seed(&r, seed);
-    gb_event *ev = calloc(n, sizeof *ev);
-    int64_t ts = 1700000000 * S;
-    for (size_t i = 0; i < n; i++) {
-        ts += (int64_t)(1 + gbt_rnd(&r, 30)) * (S / 10);
-        uint32_t k = gbt_rnd(&r, 10);
-        double v = k == 0   ? 10000.0 + gbt_rnd(&r, 5000)
-                   : k == 1 ? 9000.0 + gbt_rnd(&r, 999)
-                            : 1.0 + gbt_rnd(&r, 3000);
-        ev[i] = (gb_event){.id = i + 1,
-                           .type = tr,
-                           .ts_ns = ts,
-                           .source = gbt_rnd(&r, 12),
-                           .target = gbt_rnd(&r, 12),
-                           .value = v};
-    }
-    return ev;
-}
-
-static char *cpu_output(gb_pattern_set *set, const gb_event *ev, size_t n)
-{
-    tbuf b = {0};
-    tbuf_put(&b, "");
-    gb_matcher *m;
-    cr_assert_eq(gb_matcher_create(&m, set, &(gb_matcher_opts){.on_match = tbuf_on_match, .ctx = &b}), GB_OK);
-    for (size_t i = 0; i < n; i++)
-        cr_assert_eq(gb_matcher_push(m, &ev[i]), GB_OK);
-    cr_assert_eq(gb_matcher_flush(m), GB_OK);
-    gb_matcher_destroy(m);
-    return b.s;
-}
+#include "library_stream_util.h"
 
 /* Batches of 100; before batch `fault_at` (if any), the broker's first
  * entry loses its next launch and its next state read. */
@@ -93,7 +44,7 @@ Test(device_matcher_resident, frequent_checkpoints_keep_the_cpu_matchers_output)
     gb_pattern_set *set = library();
     size_t n = 3000;
     gb_event *ev = transfers(set, n, seed);
-    char *want = cpu_output(set, ev, n);
+    char *want = cpu_output(set, ev, n, NULL);
     gb_device_matcher_stats ds;
     char *got = device_output(set, ev, n, (gb_device_matcher_opts){.chain = "cpu", .checkpoint_events = 150},
                               NULL, 0, &ds);
@@ -116,7 +67,7 @@ Test(device_matcher_resident, a_lost_device_is_rebuilt_from_the_checkpoint_and_t
     gb_pattern_set *set = library();
     size_t n = 3000;
     gb_event *ev = transfers(set, n, seed);
-    char *want = cpu_output(set, ev, n);
+    char *want = cpu_output(set, ev, n, NULL);
     gb_device_matcher_stats ds;
     /* checkpoints every 1000 events: at batch 17 the log holds 6 or 7 batches */
     char *got = device_output(set, ev, n, (gb_device_matcher_opts){.broker = b, .checkpoint_events = 1000},
