@@ -16,7 +16,6 @@
 #include "pattern/device_kernel.h"
 #include "library_stream_util.h"
 
-
 static char *device_output(gb_pattern_set *set, const gb_event *ev, size_t n, gb_device_matcher_opts o,
                            size_t batch, gb_device_matcher_stats *st)
 {
