@@ -154,11 +154,10 @@ GB_TEST(device_calls, device_handler_calls_a_cpu_actor_and_gets_the_reply)
 GB_TEST(device_calls, pocl_handler_calls_a_cpu_actor_and_gets_the_reply)
 {
 #if defined(__SANITIZE_THREAD__)
-    fprintf(stderr, "skipped: PoCL's kernel threads are not instrumented for ThreadSanitizer\n");
-    return;
+    GB_SKIP("PoCL's kernel threads are not instrumented for ThreadSanitizer");
 #else
     if (gb_backend_available("opencl") != GB_OK)
-        cr_skip_test("no OpenCL here: %s", gb_last_error());
+        GB_SKIP("no OpenCL here: %s", gb_last_error());
     gb_silo *s = call_silo_on("opencl");
     const char *be = NULL;
     GB_CHECK(gb_actor_type_backend(s, "caller", &be) == GB_OK && strcmp(be, "opencl") == 0, "on %s", be);

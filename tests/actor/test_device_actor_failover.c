@@ -16,17 +16,6 @@
 #include "gpubridge/kernel_lang.h"
 #include "ring/kernels.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define SKIP(...)                                                                                            \
-    do {                                                                                                     \
-        fprintf(stderr, "skipped: " __VA_ARGS__);                                                            \
-        fprintf(stderr, "\n");                                                                               \
-        return;                                                                                              \
-    } while (0)
-#else
-#define SKIP(...) cr_skip_test(__VA_ARGS__)
-#endif
-
 #define C_ADD 1u /* [producer, seq]: count it, check the producer's order; a request gets [count] */
 #define C_GET 2u /* reply [count, violations] */
 #define PRODUCERS 4u
@@ -202,10 +191,10 @@ GB_TEST(device_failover, cpu_ring_fails_over_to_a_second_cpu_ring_without_loss)
 GB_TEST(device_failover, pocl_ring_fails_over_to_the_cpu_ring_without_loss)
 {
 #if defined(__SANITIZE_THREAD__)
-    SKIP("PoCL's kernel threads are not instrumented for ThreadSanitizer");
+    GB_SKIP("PoCL's kernel threads are not instrumented for ThreadSanitizer");
 #endif
     if (gb_backend_available("opencl") != GB_OK)
-        SKIP("no OpenCL here: %s", gb_last_error());
+        GB_SKIP("no OpenCL here: %s", gb_last_error());
     fail_while_sending("opencl,cpu", "opencl", "cpu");
 }
 

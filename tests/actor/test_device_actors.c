@@ -24,17 +24,6 @@
 #define H_FROMDEV 2u /* from a device actor: count it */
 #define H_GET 3u     /* reply the host state */
 
-#if defined(__SANITIZE_THREAD__)
-#define SKIP(...)                                                                                            \
-    do {                                                                                                     \
-        fprintf(stderr, "skipped: " __VA_ARGS__);                                                            \
-        fprintf(stderr, "\n");                                                                               \
-        return;                                                                                              \
-    } while (0)
-#else
-#define SKIP(...) cr_skip_test(__VA_ARGS__)
-#endif
-
 GB_DUAL_SOURCE(dacc_src, typedef struct dacc {
     gb_u64 count;
     gb_u64 sum;
@@ -305,10 +294,10 @@ static void run_sequence(const char *devices, gb_ring_mode mode, uint64_t *repli
 GB_TEST(device_actors, cpu_ring_and_pocl_give_identical_results)
 {
 #if defined(__SANITIZE_THREAD__)
-    SKIP("PoCL's kernel threads are not instrumented for ThreadSanitizer");
+    GB_SKIP("PoCL's kernel threads are not instrumented for ThreadSanitizer");
 #endif
     if (gb_backend_available("opencl") != GB_OK)
-        SKIP("no OpenCL here: %s", gb_last_error());
+        GB_SKIP("no OpenCL here: %s", gb_last_error());
     uint64_t rc[130], ro[130], fc[3], fo[3];
     run_sequence("cpu", GB_RING_PERSISTENT, rc, fc);
     run_sequence("opencl", GB_RING_EVENT_DRIVEN, ro, fo);
@@ -362,10 +351,10 @@ GB_TEST(device_actors, destroy_with_messages_in_flight_loses_nothing)
 GB_TEST(device_actors, destroy_with_messages_in_flight_on_pocl_loses_nothing)
 {
 #if defined(__SANITIZE_THREAD__)
-    SKIP("PoCL's kernel threads are not instrumented for ThreadSanitizer");
+    GB_SKIP("PoCL's kernel threads are not instrumented for ThreadSanitizer");
 #endif
     if (gb_backend_available("opencl") != GB_OK)
-        SKIP("no OpenCL here: %s", gb_last_error());
+        GB_SKIP("no OpenCL here: %s", gb_last_error());
     destroy_in_flight("opencl", GB_RING_PERSISTENT);
     destroy_in_flight("opencl", GB_RING_EVENT_DRIVEN);
 }

@@ -64,6 +64,14 @@ static void gb_harness_register(const char *suite, const char *name, void (*body
         }                                                                            \
     } while (0)
 
+/* Skip the rest of a test, saying why (Criterion: cr_skip_test). */
+#define GB_SKIP(...)                                                                 \
+    do {                                                                             \
+        fprintf(stderr, "skipped: " __VA_ARGS__);                                    \
+        fputc('\n', stderr);                                                         \
+        return;                                                                      \
+    } while (0)
+
 int main(void)
 {
     for (int i = 0; i < gb_harness_count; i++) {
@@ -81,6 +89,7 @@ int main(void)
 
 #define GB_TEST(suite, name) Test(suite, name)
 #define GB_CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
+#define GB_SKIP(...) cr_skip_test(__VA_ARGS__)
 
 #endif
 #endif
