@@ -27,6 +27,17 @@ static inline gb_silo *test_silo(const gb_silo_opts *extra)
     return s;
 }
 
+/* Poll an atomic until it reaches n, for at most 10 s (a bound on a hang,
+ * never a timing check); whether it did. */
+static inline int wait_atomic(_Atomic int *v, int n)
+{
+    int64_t until = gb_time_monotonic_ns() + 10000000000LL;
+    struct timespec p = {0, 200000};
+    while (atomic_load(v) < n && gb_time_monotonic_ns() < until)
+        nanosleep(&p, NULL);
+    return atomic_load(v) >= n;
+}
+
 /* Poll a counter of the silo until pred holds, for at most 10 s (a bound on
  * a broken runtime, not a synchronisation: the condition is what we wait
  * for). Returns whether it held. */

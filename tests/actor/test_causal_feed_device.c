@@ -62,15 +62,6 @@ static gb_status host_handler(gb_actor_ctx *ctx, void *state, const gb_msg_heade
     return GB_OK;
 }
 
-static int wait_atomic(_Atomic int *v, int n)
-{
-    int64_t until = gb_time_monotonic_ns() + 10000000000LL;
-    struct timespec p = {0, 200000};
-    while (atomic_load(v) < n && gb_time_monotonic_ns() < until)
-        nanosleep(&p, NULL);
-    return atomic_load(v) >= n;
-}
-
 /* The first or last event of kind by actor (0: none). */
 static uint64_t event_of(gb_causal_graph *g, gb_causal_kind kind, uint64_t actor, int first)
 {

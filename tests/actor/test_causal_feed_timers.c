@@ -107,16 +107,6 @@ static gb_silo *setup(gb_causal_graph *g, gb_waitfor *w)
     return s;
 }
 
-/* Poll an atomic until it reaches n (bounded like WAIT_FOR). */
-static int wait_atomic(_Atomic int *v, int n)
-{
-    int64_t until = gb_time_monotonic_ns() + 10000000000LL;
-    struct timespec p = {0, 200000};
-    while (atomic_load(v) < n && gb_time_monotonic_ns() < until)
-        nanosleep(&p, NULL);
-    return atomic_load(v) >= n;
-}
-
 static void verify_ok(gb_causal_graph *g)
 {
     gb_causal_violation v;
