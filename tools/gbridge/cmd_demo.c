@@ -22,12 +22,16 @@
 #include "gpubridge/time.h"
 
 #define DEMO_PROGRESS_EVERY 32768u
+#ifndef DEMO_CHUNKS_PER_WINDOW
+#define DEMO_CHUNKS_PER_WINDOW 4u /* submit / receive batches per in-flight window */
+#endif
 #define DEMO_SPIN_ROUNDS 256u /* idle turns spun before yielding the core */
 
 typedef struct demo_run {
     demo_opts o;
     const char *alerts_path;
     uint32_t window; /* most transfers in flight (submitted, not yet matched); 0 = by backend */
+    uint32_t chunk;  /* most transfers per submit or receive batch */
     demo_gen *gen;
     demo_bank *bank;
     demo_detect *det;
@@ -122,23 +126,27 @@ static void fail(demo_run *r, const char *what)
         snprintf(r->error, sizeof r->error, "%s", what);
 }
 
-/* Hand every ACK waiting on the ring to detection (in-order ones are
- * matched at once); how many were taken. Never waits. */
+/* Take the ACKs waiting on the ring, one batch of at most a chunk, and
+ * hand them to detection (in-order ones are matched at once); how many
+ * were taken. Never waits. */
 static uint32_t drain(demo_run *r)
 {
-    uint32_t n = 0;
-    for (;;) {
-        demo_tx tx;
-        uint64_t hlc = 0;
-        gb_status st = demo_bank_receive(r->bank, &tx, &hlc, 0);
-        if (st == GB_EAGAIN)
-            return n;
-        if (st != GB_OK || demo_detect_accept(r->det, &tx, hlc) != 0) {
-            fail(r, st != GB_OK ? gb_last_error() : "detection failed (out of order or out of memory)");
-            return n;
-        }
-        n++;
+    demo_tx tx[DEMO_BATCH_MAX];
+    uint64_t hlc[DEMO_BATCH_MAX];
+    uint32_t got = 0;
+    gb_status st = demo_bank_receive(r->bank, tx, hlc, r->chunk, &got, 0);
+    if (st == GB_EAGAIN)
+        return 0;
+    if (st != GB_OK) {
+        fail(r, gb_last_error());
+        return 0;
     }
+    for (uint32_t i = 0; i < got; i++)
+        if (demo_detect_accept(r->det, &tx[i], hlc[i]) != 0) {
+            fail(r, "detection failed (out of order or out of memory)");
+            return i;
+        }
+    return got;
 }
 
 static void progress(const demo_run *r, uint64_t sent, int64_t t0, int final)
@@ -162,23 +170,30 @@ static int may_submit(const demo_run *r, uint64_t id, int64_t t0)
     return r->o.rate <= 0 || gb_time_monotonic_ns() >= t0 + (int64_t)((double)id * 1e9 / r->o.rate);
 }
 
-/* Submit up to half a window of transfers (fewer when the window is full
- * or --rate holds them back); how many went. *tx is the next transfer,
- * *more whether there is one. */
+/* Submit up to a chunk of transfers in one ring batch (fewer when the
+ * window is full or --rate holds them back); how many went. *tx is the
+ * next transfer, *more whether there is one. Every transfer of the batch
+ * gets the time taken just before the batch is sent. */
 static uint32_t submit_batch(demo_run *r, demo_tx *tx, int *more, int64_t t0)
 {
+    demo_tx batch[DEMO_BATCH_MAX];
     uint32_t n = 0;
-    while (*more && n < r->window / 2 && may_submit(r, tx->id, t0)) {
-        r->submit_ns[tx->id] = gb_time_monotonic_ns();
-        if (demo_bank_submit(r->bank, tx) != GB_OK) {
-            fail(r, gb_last_error());
-            return n;
-        }
-        if (r->o.progress && (tx->id + 1) % DEMO_PROGRESS_EVERY == 0)
-            progress(r, tx->id + 1, t0, 0);
-        n++;
+    while (*more && n < r->chunk && may_submit(r, tx->id, t0)) {
+        batch[n++] = *tx;
         *more = demo_gen_next(r->gen, tx);
     }
+    if (n == 0)
+        return 0;
+    int64_t now = gb_time_monotonic_ns();
+    for (uint32_t i = 0; i < n; i++)
+        r->submit_ns[batch[i].id] = now;
+    if (demo_bank_submit(r->bank, batch, n) != GB_OK) {
+        fail(r, gb_last_error());
+        return 0;
+    }
+    uint64_t last = batch[n - 1].id + 1;
+    if (r->o.progress && last / DEMO_PROGRESS_EVERY != batch[0].id / DEMO_PROGRESS_EVERY)
+        progress(r, last, t0, 0);
     return n;
 }
 
@@ -231,6 +246,8 @@ static int setup(demo_run *r, demo_result *res)
         return 1;
     }
     r->window = demo_bank_window(r->bank);
+    r->chunk = r->window / DEMO_CHUNKS_PER_WINDOW < DEMO_BATCH_MAX ? r->window / DEMO_CHUNKS_PER_WINDOW
+                                                                    : DEMO_BATCH_MAX;
     snprintf(res->backend, sizeof res->backend, "%s", demo_bank_backend(r->bank));
     snprintf(res->device, sizeof res->device, "%s", demo_bank_device(r->bank));
     if (demo_detect_create(&r->det, r->gen, r->submit_ns, r->window) != 0) {
