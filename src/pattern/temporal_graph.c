@@ -374,6 +374,31 @@ gb_status gb_tgraph_add(gb_tgraph *g, const gb_tedge *e)
     return GB_OK;
 }
 
+/* Stage 0 touches only the map's address; stages 1 and 2 read one bucket
+ * (and one node), which the earlier stage should have brought in. */
+void gb_tgraph_prefetch(const gb_tgraph *g, uint64_t node, int stage)
+{
+    if (!g)
+        return;
+    const tg_bucket *m = &g->map[home_bucket(g, node)];
+    if (stage == 0) {
+        __builtin_prefetch(m);
+        return;
+    }
+    if (m->slot == TG_EMPTY || m->id != node)
+        return; /* unknown, or not in its home bucket: not worth a probe */
+    const tg_node *n = &g->nodes[m->slot];
+    if (stage == 1) {
+        __builtin_prefetch(n);
+        __builtin_prefetch((const char *)n + sizeof *n - 1);
+        return;
+    }
+    if (n->out.v)
+        __builtin_prefetch(&n->out.v[n->out.len]);
+    if (n->in.v)
+        __builtin_prefetch(&n->in.v[n->in.len]);
+}
+
 static void evict_front(gb_tgraph *g)
 {
     tg_logent le = g->log[g->log_head];
