@@ -79,6 +79,15 @@ void gb_tgraph_destroy(gb_tgraph *g);
  * With a horizon, may evict old edges after inserting. Needs exclusive access. */
 gb_status gb_tgraph_add(gb_tgraph *g, const gb_tedge *edge);
 
+/* A hint that edges at node will be added or searched soon: starts
+ * loading what that costs cache misses, without waiting for it and
+ * without changing anything. Stage 0 loads the node's map bucket; stage 1
+ * (best a few edges after stage 0, once the bucket is in cache) reads the
+ * bucket and loads the node; stage 2 (after stage 1) reads the node and
+ * loads the tails of its edge lists. g NULL or an unknown node: nothing.
+ * Needs the same access as a read (no writer at the same time). */
+void gb_tgraph_prefetch(const gb_tgraph *g, uint64_t node, int stage);
+
 /* Evict every edge with ts_ns < t; later insertions older than t are then
  * refused with GB_EORDER. *n_evicted (may be NULL) gets the count.
  * Errors: GB_EINVAL (g NULL). Needs exclusive access. */

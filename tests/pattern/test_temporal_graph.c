@@ -1,7 +1,8 @@
 /*
  * Temporal graph: every query checked against a brute-force scan of a flat
  * edge list over random graphs (seed printed; set GB_TEST_SEED to replay),
- * eviction, the horizon option, ordering errors, truncation, bad arguments.
+ * eviction, the horizon option, ordering errors, truncation, bad arguments,
+ * node map growth and removal, prefetch hints.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -522,5 +523,54 @@ Test(temporal_graph, unknown_node_has_no_edges_or_paths)
     cr_assert_eq(gb_tgraph_each_path(g, 'Z', 'A', 0, 9, 4, count_path, &c), GB_OK);
     cr_assert_eq(gb_tgraph_each_path(g, 'A', 'Z', 0, 9, 4, count_path, &c), GB_OK);
     cr_assert_eq(c, 0);
+    gb_tgraph_destroy(g);
+}
+
+/* Every node still found after the map grew and half the nodes were
+ * removed (growth rehashes from the buckets, removal shifts them back). */
+Test(temporal_graph, nodes_are_found_after_map_growth_and_removal)
+{
+    gb_tgraph *g;
+    cr_assert_eq(gb_tgraph_create(&g, NULL), GB_OK);
+    for (uint64_t i = 0; i < 3000; i++) {
+        gb_tedge e = {i, i * 7919, i * 7919 + 1, (int64_t)i, 0};
+        cr_assert_eq(gb_tgraph_add(g, &e), GB_OK);
+    }
+    cr_assert_eq(gb_tgraph_evict_before(g, 1500, NULL), GB_OK);
+    for (uint64_t i = 0; i < 3000; i++) {
+        gb_tedge out[1];
+        size_t n;
+        cr_assert_eq(gb_tgraph_edges_at(g, i * 7919, GB_TGRAPH_OUT, INT64_MIN, INT64_MAX, out, 1, &n), GB_OK);
+        cr_assert_eq(n, i >= 1500 ? 1u : 0u, "node %llu", (unsigned long long)(i * 7919));
+        if (n)
+            cr_assert_eq(out[0].id, i);
+    }
+    gb_tgraph_destroy(g);
+}
+
+/* Prefetching is a hint: any stage, on known and unknown nodes, between
+ * insertions, leaves every query as the brute force says; NULL is ignored. */
+Test(temporal_graph, prefetch_changes_no_result)
+{
+    seed_from_env("prefetch");
+    gb_tgraph_prefetch(NULL, 1, 0);
+    gb_tgraph *g;
+    gb_tgraph_opts o = {.horizon_ns = 40};
+    cr_assert_eq(gb_tgraph_create(&g, &o), GB_OK);
+    R.n = 0;
+    int64_t t = 0;
+    for (int i = 0; i < 1000; i++) {
+        for (int stage = 0; stage < 3; stage++)
+            gb_tgraph_prefetch(g, rng() % 40, stage);
+        t += (int64_t)(rng() % 3);
+        gb_tedge e = {(uint64_t)i + 1, rng() % 30, rng() % 30, t, 1.0};
+        cr_assert_eq(gb_tgraph_add(g, &e), GB_OK);
+        R.e[R.n++] = e;
+        ref_evict(&R, t - 40);
+    }
+    for (uint64_t node = 0; node < 40; node++) {
+        check_edges_at(g, &R, node, GB_TGRAPH_OUT, INT64_MIN, INT64_MAX);
+        check_edges_at(g, &R, node, GB_TGRAPH_IN, INT64_MIN, INT64_MAX);
+    }
     gb_tgraph_destroy(g);
 }

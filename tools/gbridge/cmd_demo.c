@@ -2,8 +2,9 @@
  * `gbridge demo`: the synthetic bank end to end (docs/demo.md). This file
  * owns the options, the host pipeline and the progress bar. One host thread
  * alternates, without sleeping:
- *   submit   generator -> account ring (at most `window` transfers in
- *            flight, half a window per turn, paced by --rate)
+ *   submit   generator -> account ring in batches of an eighth of the
+ *            window (at most `limit` <= `window` transfers in flight,
+ *            the limit adapted to the latency; paced by --rate)
  *   drain    ring ACKs -> reorder -> pattern matcher + temporal graph
  * while the ring's consumer (a cpu thread, or the persistent kernel on a
  * device) runs on the other core; then the summary (demo_report.c).
@@ -22,12 +23,20 @@
 #include "gpubridge/time.h"
 
 #define DEMO_PROGRESS_EVERY 32768u
+#define DEMO_CHUNKS_PER_WINDOW 8u /* submit / receive batches per in-flight window */
+#define DEMO_ADAPT_PERIOD 1024u    /* transfers matched between limit adjustments */
+#define DEMO_LAT_TARGET_NS 85000   /* submit-to-matched time 99.x% of transfers should stay under */
+#define DEMO_OVER_HIGH 10u         /* per mille over target: one chunk less in flight */
+#define DEMO_OVER_LOW 2u           /* per mille over target, at most: one chunk more */
 #define DEMO_SPIN_ROUNDS 256u /* idle turns spun before yielding the core */
 
 typedef struct demo_run {
     demo_opts o;
     const char *alerts_path;
     uint32_t window; /* most transfers in flight (submitted, not yet matched); 0 = by backend */
+    uint32_t chunk;  /* most transfers per submit or receive batch */
+    uint32_t limit;  /* transfers kept in flight now: 2 chunks..window, adapted (adapt()) */
+    uint32_t period_n, period_over; /* transfers matched this period, and those over target */
     demo_gen *gen;
     demo_bank *bank;
     demo_detect *det;
@@ -122,23 +131,27 @@ static void fail(demo_run *r, const char *what)
         snprintf(r->error, sizeof r->error, "%s", what);
 }
 
-/* Hand every ACK waiting on the ring to detection (in-order ones are
- * matched at once); how many were taken. Never waits. */
+/* Take the ACKs waiting on the ring, one batch of at most a chunk, and
+ * hand them to detection (in-order ones are matched at once); how many
+ * were taken. Never waits. */
 static uint32_t drain(demo_run *r)
 {
-    uint32_t n = 0;
-    for (;;) {
-        demo_tx tx;
-        uint64_t hlc = 0;
-        gb_status st = demo_bank_receive(r->bank, &tx, &hlc, 0);
-        if (st == GB_EAGAIN)
-            return n;
-        if (st != GB_OK || demo_detect_accept(r->det, &tx, hlc) != 0) {
-            fail(r, st != GB_OK ? gb_last_error() : "detection failed (out of order or out of memory)");
-            return n;
-        }
-        n++;
+    demo_tx tx[DEMO_BATCH_MAX];
+    uint64_t hlc[DEMO_BATCH_MAX];
+    uint32_t got = 0;
+    gb_status st = demo_bank_receive(r->bank, tx, hlc, r->chunk, &got, 0);
+    if (st == GB_EAGAIN)
+        return 0;
+    if (st != GB_OK) {
+        fail(r, gb_last_error());
+        return 0;
     }
+    for (uint32_t i = 0; i < got; i++)
+        if (demo_detect_accept(r->det, &tx[i], hlc[i]) != 0) {
+            fail(r, "detection failed (out of order or out of memory)");
+            return i;
+        }
+    return got;
 }
 
 static void progress(const demo_run *r, uint64_t sent, int64_t t0, int final)
@@ -157,29 +170,60 @@ static void progress(const demo_run *r, uint64_t sent, int64_t t0, int final)
  * its slot has come? */
 static int may_submit(const demo_run *r, uint64_t id, int64_t t0)
 {
-    if (id - demo_detect_done(r->det) >= r->window)
+    if (id - demo_detect_done(r->det) >= r->limit)
         return 0;
     return r->o.rate <= 0 || gb_time_monotonic_ns() >= t0 + (int64_t)((double)id * 1e9 / r->o.rate);
 }
 
-/* Submit up to half a window of transfers (fewer when the window is full
- * or --rate holds them back); how many went. *tx is the next transfer,
- * *more whether there is one. */
+/* Submit up to a chunk of transfers in one ring batch (fewer when the
+ * window is full or --rate holds them back); how many went. *tx is the
+ * next transfer, *more whether there is one. Every transfer of the batch
+ * gets the time taken just before the batch is sent. */
 static uint32_t submit_batch(demo_run *r, demo_tx *tx, int *more, int64_t t0)
 {
+    demo_tx batch[DEMO_BATCH_MAX];
     uint32_t n = 0;
-    while (*more && n < r->window / 2 && may_submit(r, tx->id, t0)) {
-        r->submit_ns[tx->id] = gb_time_monotonic_ns();
-        if (demo_bank_submit(r->bank, tx) != GB_OK) {
-            fail(r, gb_last_error());
-            return n;
-        }
-        if (r->o.progress && (tx->id + 1) % DEMO_PROGRESS_EVERY == 0)
-            progress(r, tx->id + 1, t0, 0);
-        n++;
+    while (*more && n < r->chunk && may_submit(r, tx->id, t0)) {
+        batch[n++] = *tx;
         *more = demo_gen_next(r->gen, tx);
     }
+    if (n == 0)
+        return 0;
+    int64_t now = gb_time_monotonic_ns();
+    for (uint32_t i = 0; i < n; i++)
+        r->submit_ns[batch[i].id] = now;
+    if (demo_bank_submit(r->bank, batch, n) != GB_OK) {
+        fail(r, gb_last_error());
+        return 0;
+    }
+    uint64_t last = batch[n - 1].id + 1;
+    if (r->o.progress && last / DEMO_PROGRESS_EVERY != batch[0].id / DEMO_PROGRESS_EVERY)
+        progress(r, last, t0, 0);
     return n;
+}
+
+/* Adapt the in-flight limit to the latency the transfers [from, to) just
+ * matched saw (Little's law: latency ~ limit / rate, so the limit trades
+ * throughput for latency). Each period of DEMO_ADAPT_PERIOD transfers:
+ * more than DEMO_OVER_HIGH per mille over DEMO_LAT_TARGET_NS, one chunk
+ * less in flight (down to two chunks); at most DEMO_OVER_LOW per mille
+ * over, one chunk more (up to the window). Alerts do not depend on it
+ * (detection runs in transfer order). */
+static void adapt(demo_run *r, uint64_t from, uint64_t to)
+{
+    if (from == to)
+        return;
+    int64_t now = gb_time_monotonic_ns();
+    for (uint64_t id = from; id < to; id++)
+        r->period_over += now - r->submit_ns[id] > DEMO_LAT_TARGET_NS;
+    r->period_n += (uint32_t)(to - from);
+    if (r->period_n < DEMO_ADAPT_PERIOD)
+        return;
+    if (r->period_over * 1000 > DEMO_OVER_HIGH * r->period_n && r->limit >= 3 * r->chunk)
+        r->limit -= r->chunk;
+    else if (r->period_over * 1000 <= DEMO_OVER_LOW * r->period_n && r->limit + r->chunk <= r->window)
+        r->limit += r->chunk;
+    r->period_n = r->period_over = 0;
 }
 
 /* One host thread does everything but the ring's own consumer (its
@@ -194,7 +238,9 @@ static void pipeline(demo_run *r, int64_t t0)
     uint32_t idle = 0;
     while (demo_detect_done(r->det) < r->o.transfers && !atomic_load_explicit(&r->failed, memory_order_relaxed)) {
         uint32_t worked = submit_batch(r, &tx, &more, t0);
+        uint64_t done = demo_detect_done(r->det);
         worked += drain(r);
+        adapt(r, done, demo_detect_done(r->det));
         if (worked)
             idle = 0;
         else if (++idle < DEMO_SPIN_ROUNDS)
@@ -231,6 +277,9 @@ static int setup(demo_run *r, demo_result *res)
         return 1;
     }
     r->window = demo_bank_window(r->bank);
+    r->chunk = r->window / DEMO_CHUNKS_PER_WINDOW < DEMO_BATCH_MAX ? r->window / DEMO_CHUNKS_PER_WINDOW
+                                                                    : DEMO_BATCH_MAX;
+    r->limit = r->window;
     snprintf(res->backend, sizeof res->backend, "%s", demo_bank_backend(r->bank));
     snprintf(res->device, sizeof res->device, "%s", demo_bank_device(r->bank));
     if (demo_detect_create(&r->det, r->gen, r->submit_ns, r->window) != 0) {

@@ -88,9 +88,16 @@ uint32_t demo_bank_window(const demo_bank *b);
 void demo_bank_destroy(demo_bank *b);
 const char *demo_bank_backend(const demo_bank *b);
 const char *demo_bank_device(const demo_bank *b);
-gb_status demo_bank_submit(demo_bank *b, const demo_tx *tx);
-/* Next acknowledged transfer (0 ok, GB_EAGAIN none within timeout). */
-gb_status demo_bank_receive(demo_bank *b, demo_tx *tx, uint64_t *hlc, int64_t timeout_ns);
+/* Most transfers one submit or receive call takes. */
+#define DEMO_BATCH_MAX 64u
+/* Send tx[0..n) (n <= DEMO_BATCH_MAX) in one ring batch; GB_OK when all
+ * went (it waits for room). */
+gb_status demo_bank_submit(demo_bank *b, const demo_tx *tx, uint32_t n);
+/* Up to max (<= DEMO_BATCH_MAX) acknowledged transfers into tx[] and
+ * hlc[], *got of them (GB_OK, *got >= 1; GB_EAGAIN none within
+ * timeout). */
+gb_status demo_bank_receive(demo_bank *b, demo_tx *tx, uint64_t *hlc, uint32_t max, uint32_t *got,
+                            int64_t timeout_ns);
 gb_status demo_bank_stop(demo_bank *b);
 /* Credits the ring refused (K2K destination full) and the host resent. */
 uint64_t demo_bank_credits_resent(const demo_bank *b);

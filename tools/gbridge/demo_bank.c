@@ -149,12 +149,23 @@ const char *demo_bank_backend(const demo_bank *b) { return b->backend; }
 const char *demo_bank_device(const demo_bank *b) { return b->device; }
 uint32_t demo_bank_window(const demo_bank *b) { return b->window; }
 
-gb_status demo_bank_submit(demo_bank *b, const demo_tx *tx)
+gb_status demo_bank_submit(demo_bank *b, const demo_tx *tx, uint32_t n)
 {
-    uint64_t p[4] = {tx->id, tx->target, (uint64_t)tx->ts_ns, tx->value};
-    gb_msg_header h = {.target = tx->source, .hlc = gb_hlc_now(b->hlc), .method = DEMO_M_TRANSFER,
-                       .flags = GB_MSG_ONEWAY, .payload_len = sizeof p};
-    return gb_ring_send(b->ring, 0, &h, p, GB_SEND_BLOCK);
+    gb_msg_header h[DEMO_BATCH_MAX];
+    uint64_t p[DEMO_BATCH_MAX][4];
+    const void *pp[DEMO_BATCH_MAX];
+    if (n > DEMO_BATCH_MAX)
+        return GB_EINVAL;
+    for (uint32_t i = 0; i < n; i++) {
+        p[i][0] = tx[i].id;
+        p[i][1] = tx[i].target;
+        p[i][2] = (uint64_t)tx[i].ts_ns;
+        p[i][3] = tx[i].value;
+        pp[i] = p[i];
+        h[i] = (gb_msg_header){.target = tx[i].source, .hlc = gb_hlc_now(b->hlc), .method = DEMO_M_TRANSFER,
+                               .flags = GB_MSG_ONEWAY, .payload_len = sizeof p[i]};
+    }
+    return gb_ring_send_batch(b->ring, 0, h, pp, n, GB_SEND_BLOCK, NULL);
 }
 
 /* A credit the account actor could not send (its lane was full): resend it
@@ -168,21 +179,24 @@ static gb_status resend_credit(demo_bank *b, const demo_tx *tx)
     return gb_ring_send(b->ring, 0, &h, p, GB_SEND_SPILL);
 }
 
-gb_status demo_bank_receive(demo_bank *b, demo_tx *tx, uint64_t *hlc, int64_t timeout_ns)
+gb_status demo_bank_receive(demo_bank *b, demo_tx *tx, uint64_t *hlc, uint32_t max, uint32_t *got,
+                            int64_t timeout_ns)
 {
-    gb_msg_header h;
-    uint64_t p[DEMO_ACK_WORDS];
-    gb_status st = gb_ring_recv(b->ring, &h, p, sizeof p, timeout_ns);
-    if (st != GB_OK)
-        return st;
-    if (h.method != DEMO_M_ACK || h.payload_len != sizeof p)
-        return GB_EINTERNAL;
-    *tx = (demo_tx){.id = p[0], .source = p[1], .target = p[2], .ts_ns = (int64_t)p[3], .value = p[4],
-                    .case_index = -1};
-    *hlc = h.hlc;
-    if (!(p[6] >> 32))
-        return resend_credit(b, tx);
-    return GB_OK;
+    gb_msg_header h[DEMO_BATCH_MAX];
+    uint64_t p[DEMO_BATCH_MAX][DEMO_ACK_WORDS];
+    *got = 0;
+    gb_status st = gb_ring_recv_batch(b->ring, h, p, sizeof p[0], max < DEMO_BATCH_MAX ? max : DEMO_BATCH_MAX,
+                                      got, timeout_ns);
+    for (uint32_t i = 0; st == GB_OK && i < *got; i++) {
+        if (h[i].method != DEMO_M_ACK || h[i].payload_len != sizeof p[i])
+            return GB_EINTERNAL;
+        tx[i] = (demo_tx){.id = p[i][0], .source = p[i][1], .target = p[i][2], .ts_ns = (int64_t)p[i][3],
+                          .value = p[i][4], .case_index = -1};
+        hlc[i] = h[i].hlc;
+        if (!(p[i][6] >> 32))
+            st = resend_credit(b, &tx[i]);
+    }
+    return st;
 }
 
 gb_status demo_bank_stop(demo_bank *b) { return gb_ring_stop(b->ring, GB_RING_DRAIN); }
