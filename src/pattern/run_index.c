@@ -308,7 +308,7 @@ void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr)
     pr->n = n;
 }
 
-void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr)
+void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t bytes)
 {
     for (uint32_t i = 0; i < pr->n; i++) {
         gbp_rbucket *b = slot_h(x, &pr->k[i], pr->h[i]);
@@ -316,7 +316,8 @@ void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr)
             continue;
         const gbp_rent *it = b->heap ? b->heap : b->in;
         for (uint32_t j = 0; j < b->n && j < 4; j++)
-            __builtin_prefetch(it[j].run);
+            for (size_t off = 0; off < bytes; off += 64)
+                __builtin_prefetch((const char *)it[j].run + off, 1);
     }
 }
 

@@ -106,7 +106,8 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
  * all of them and overlap their cache misses: probe_start computes the
  * keys of f and loads their filter words, probe_buckets loads the buckets
  * the filter does not rule out, probe_runs reads those buckets and loads
- * the first run blocks they list. Hints only: nothing changes. */
+ * the first bytes of the first run blocks they list (every line a bind
+ * may write). Hints only: nothing changes. */
 #define GBP_RPROBE_KEYS 4
 typedef struct gbp_rprobe {
     uint32_t n;
@@ -115,7 +116,7 @@ typedef struct gbp_rprobe {
 } gbp_rprobe;
 void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr);
 void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr);
-void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr);
+void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t bytes);
 
 /* The same for the bucket of key k (where a run is about to be placed). */
 void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
