@@ -155,7 +155,8 @@ static gbp_rbucket *get(gbp_rindex *x, const gbp_rkey *k)
     if (b->used)
         return b;
     *b = (gbp_rbucket){.v = {k->v[0], k->v[1]}, .mask = (uint8_t)k->mask, .used = 1};
-    x->nbuckets++;
+    if (++x->nbuckets > x->peak)
+        x->peak = x->nbuckets;
     return b;
 }
 
@@ -334,10 +335,15 @@ void gbp_rindex_sweep(gbp_rindex *x, uint64_t open)
 {
     if (x->nbuckets < 2 * open + 1024)
         return;
-    uint32_t size = x->tabsize; /* shrink only a table mostly empty for good */
-    while (size > 64 && size / 2 >= 16 * (uint64_t)x->nonempty)
+    /* shrink only a table mostly empty for good: not below what the
+     * buckets in use since the last sweep (peak) needed, so that a pattern
+     * whose runs are dropped all at once (skip past_last) and come back
+     * does not regrow the table, doubling by doubling, every time */
+    uint32_t size = x->tabsize;
+    while (size > 64 && size / 2 >= 16 * (uint64_t)x->nonempty && size / 2 >= 4 * (uint64_t)x->peak)
         size /= 2;
-    rebuild(x, size, 1);
+    if (rebuild(x, size, 1) == 0)
+        x->peak = x->nbuckets;
 }
 
 void gbp_rindex_clear(gbp_rindex *x)

@@ -64,6 +64,7 @@ typedef struct gbp_rindex {
     uint32_t sparesize;
     uint32_t tabsize, nbuckets;
     uint32_t nonempty; /* buckets holding runs */
+    uint32_t peak;     /* most buckets in use since the last sweep */
     uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
     uint32_t active;                    /* bit m set when mask_runs[m] > 0, m >= 1 */
     gbp_rbucket unkeyed;
@@ -123,7 +124,8 @@ void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
 
 /* Free the empty buckets once there are more than 2 * open + 1024 buckets
  * (open: the runs held): amortised O(1) per run; out of memory they simply
- * stay. */
+ * stay. The table shrinks when it is mostly empty and was since the last
+ * sweep (never below 8 slots per bucket used since then). */
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open);
 
 /* Free everything; the index is empty and reusable afterwards. */
