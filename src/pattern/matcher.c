@@ -826,8 +826,13 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     uint64_t bytes = ps->st.runs_open * (uint64_t)ps->size;
     int big = bytes >= (m->set->npatterns == 1 ? PREFETCH_ALONE : PREFETCH_SHARED);
-    if (big && ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns))
+    if (big && ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns)) {
+        /* expiry walks runs[] from the head, about a run per event: the
+         * runs ahead of it will expire soon (their blocks, and the buckets
+         * they are removed from) */
         __builtin_prefetch(ps->runs[ps->head]);
+        prefetch_ahead(ps, ps->head);
+    }
     if (!relevant(ps->p, e->type))
         return;
     ps->start_evno = m->evno;
