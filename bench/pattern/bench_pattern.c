@@ -128,12 +128,22 @@ static void row(const char *name, const char *src, int64_t window, gb_type_table
     size_t done = 0;
     double naive = o->seconds > 0 ? run_naive(set, window, ev, o->events, o->seconds, &done) : 0;
     if (done)
-        printf("%-16s %4u %9" PRIu64 " %12.0f %14.0f %12.0f %8.0fx\n", name, np, matches, ours, ours * np, naive,
+        printf("%-20s %4u %9" PRIu64 " %12.0f %14.0f %12.0f %8.0fx\n", name, np, matches, ours, ours * np, naive,
                ours / naive);
     else /* --seconds 0: the naive matcher was not run */
-        printf("%-16s %4u %9" PRIu64 " %12.0f %14.0f %12s %9s\n", name, np, matches, ours, ours * np, "-", "-");
+        printf("%-20s %4u %9" PRIu64 " %12.0f %14.0f %12s %9s\n", name, np, matches, ours, ours * np, "-", "-");
     fflush(stdout);
     gb_pattern_set_destroy(set);
+}
+
+/* The first line of `lib` that starts with "pattern " (the word also
+ * occurs inside comments), or NULL. */
+static const char *first_pattern_line(const char *lib)
+{
+    if (strncmp(lib, "pattern ", 8) == 0)
+        return lib;
+    const char *at = strstr(lib, "\npattern ");
+    return at ? at + 1 : NULL;
 }
 
 /* Rows "lib:NAME": each pattern of the library alone (--each 1, or
@@ -141,7 +151,7 @@ static void row(const char *name, const char *src, int64_t window, gb_type_table
  * the next one. */
 static void library_rows(const char *lib, gb_type_table *types, const gb_event *ev, const opts *o)
 {
-    const char *at = strstr(lib, "pattern ");
+    const char *at = first_pattern_line(lib);
     while (at) {
         const char *next = strstr(at + 1, "\npattern ");
         size_t len = next ? (size_t)(next + 1 - at) : strlen(at);
@@ -177,7 +187,7 @@ int main(int argc, char **argv)
            o.accounts);
     printf("command: %s --events %zu --accounts %" PRIu64 " --seconds %g%s%s%s\n", argv[0], o.events, o.accounts,
            o.seconds, only ? " --only " : "", only ? only : "", each ? " --each 1" : "");
-    printf("%-16s %4s %9s %12s %14s %12s %9s\n", "set", "pats", "matches", "ours ev/s", "pattern-ev/s",
+    printf("%-20s %4s %9s %12s %14s %12s %9s\n", "set", "pats", "matches", "ours ev/s", "pattern-ev/s",
            "naive ev/s", "ratio");
     static const char *const names[4] = {"rapid_split", "circular_flow", "high_frequency", "velocity_change"};
     static const int64_t windows[4] = {5000000000LL, 3600000000000LL, 1000000000LL, 7200000000000LL};

@@ -743,6 +743,13 @@ nomem:
     m->pending = GB_ENOMEM;
 }
 
+/* Start loading every cache line of run block r, for writing. */
+static void prefetch_block(const pstate *ps, const void *r)
+{
+    for (size_t off = 0; off < ps->size; off += 64)
+        __builtin_prefetch((const char *)r + off, 1);
+}
+
 static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     if (ps->p->part_field < 0) {
@@ -757,9 +764,11 @@ static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
         m->pending = GB_ENOMEM;
         return;
     }
-    /* the candidates' blocks are read below: start loading them all */
+    /* the candidates' blocks are read and written below: start loading
+     * them all, every line (a bind writes the last event and the ids, lines
+     * past the header) */
     for (uint32_t i = 0; i < c->n; i++)
-        __builtin_prefetch(c->v[i].run);
+        prefetch_block(ps, c->v[i].run);
     /* runs move between lists while they are offered: c is a copy */
     for (uint32_t i = 0; i < c->n; i++) {
         run *r = c->v[i].run;
@@ -817,8 +826,13 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     uint64_t bytes = ps->st.runs_open * (uint64_t)ps->size;
     int big = bytes >= (m->set->npatterns == 1 ? PREFETCH_ALONE : PREFETCH_SHARED);
-    if (big && ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns))
+    if (big && ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns)) {
+        /* expiry walks runs[] from the head, about a run per event: the
+         * runs ahead of it will expire soon (their blocks, and the buckets
+         * they are removed from) */
         __builtin_prefetch(ps->runs[ps->head]);
+        prefetch_ahead(ps, ps->head);
+    }
     if (!relevant(ps->p, e->type))
         return;
     ps->start_evno = m->evno;
@@ -1097,7 +1111,7 @@ gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
             gbp_rindex_probe_buckets(&m->ps[i].idx, &m->ps[i].probe);
     for (uint32_t i = 0; i < np; i++)
         if (m->ps[i].probe_evno == m->evno)
-            gbp_rindex_probe_runs(&m->ps[i].idx, &m->ps[i].probe);
+            gbp_rindex_probe_runs(&m->ps[i].idx, &m->ps[i].probe, m->ps[i].size);
     for (uint32_t i = 0; i < np; i++)
         process(m, &m->ps[i], ev);
     return take_pending(m);

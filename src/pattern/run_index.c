@@ -155,7 +155,8 @@ static gbp_rbucket *get(gbp_rindex *x, const gbp_rkey *k)
     if (b->used)
         return b;
     *b = (gbp_rbucket){.v = {k->v[0], k->v[1]}, .mask = (uint8_t)k->mask, .used = 1};
-    x->nbuckets++;
+    if (++x->nbuckets > x->peak)
+        x->peak = x->nbuckets;
     return b;
 }
 
@@ -308,7 +309,7 @@ void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr)
     pr->n = n;
 }
 
-void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr)
+void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t bytes)
 {
     for (uint32_t i = 0; i < pr->n; i++) {
         gbp_rbucket *b = slot_h(x, &pr->k[i], pr->h[i]);
@@ -316,7 +317,8 @@ void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr)
             continue;
         const gbp_rent *it = b->heap ? b->heap : b->in;
         for (uint32_t j = 0; j < b->n && j < 4; j++)
-            __builtin_prefetch(it[j].run);
+            for (size_t off = 0; off < bytes; off += 64)
+                __builtin_prefetch((const char *)it[j].run + off, 1);
     }
 }
 
@@ -333,10 +335,15 @@ void gbp_rindex_sweep(gbp_rindex *x, uint64_t open)
 {
     if (x->nbuckets < 2 * open + 1024)
         return;
-    uint32_t size = x->tabsize; /* shrink only a table mostly empty for good */
-    while (size > 64 && size / 2 >= 16 * (uint64_t)x->nonempty)
+    /* shrink only a table mostly empty for good: not below what the
+     * buckets in use since the last sweep (peak) needed, so that a pattern
+     * whose runs are dropped all at once (skip past_last) and come back
+     * does not regrow the table, doubling by doubling, every time */
+    uint32_t size = x->tabsize;
+    while (size > 64 && size / 2 >= 16 * (uint64_t)x->nonempty && size / 2 >= 4 * (uint64_t)x->peak)
         size /= 2;
-    rebuild(x, size, 1);
+    if (rebuild(x, size, 1) == 0)
+        x->peak = x->nbuckets;
 }
 
 void gbp_rindex_clear(gbp_rindex *x)

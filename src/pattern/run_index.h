@@ -64,6 +64,7 @@ typedef struct gbp_rindex {
     uint32_t sparesize;
     uint32_t tabsize, nbuckets;
     uint32_t nonempty; /* buckets holding runs */
+    uint32_t peak;     /* most buckets in use since the last sweep */
     uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
     uint32_t active;                    /* bit m set when mask_runs[m] > 0, m >= 1 */
     gbp_rbucket unkeyed;
@@ -106,7 +107,8 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
  * all of them and overlap their cache misses: probe_start computes the
  * keys of f and loads their filter words, probe_buckets loads the buckets
  * the filter does not rule out, probe_runs reads those buckets and loads
- * the first run blocks they list. Hints only: nothing changes. */
+ * the first bytes of the first run blocks they list (every line a bind
+ * may write). Hints only: nothing changes. */
 #define GBP_RPROBE_KEYS 4
 typedef struct gbp_rprobe {
     uint32_t n;
@@ -115,14 +117,15 @@ typedef struct gbp_rprobe {
 } gbp_rprobe;
 void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr);
 void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr);
-void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr);
+void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t bytes);
 
 /* The same for the bucket of key k (where a run is about to be placed). */
 void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
 
 /* Free the empty buckets once there are more than 2 * open + 1024 buckets
  * (open: the runs held): amortised O(1) per run; out of memory they simply
- * stay. */
+ * stay. The table shrinks when it is mostly empty and was since the last
+ * sweep (never below 8 slots per bucket used since then). */
 void gbp_rindex_sweep(gbp_rindex *x, uint64_t open);
 
 /* Free everything; the index is empty and reusable afterwards. */
