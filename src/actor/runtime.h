@@ -162,6 +162,7 @@ typedef struct gbi_actor {
     uint8_t phantom;      /* 1 when the owner keeps an extra depth count */
     uint8_t active;
     uint8_t reactivated;
+    uint8_t linger_gap8;  /* a lingering turn's first gap in units of 8 ns (turn.c), 0 = unset */
 } gbi_actor;
 
 _Static_assert(sizeof(gbi_actor) == 2 * GBI_CACHE_LINE, "an actor record is two cache lines");

@@ -37,7 +37,8 @@
 #include "gpubridge/time.h"
 
 #define GBI_LINGER_NS 3000     /* longest wait for the next message */
-#define GBI_LINGER_STEP_NS 1000 /* between two looks at the mailbox */
+#define GBI_LINGER_STEP_NS 1024 /* longest gap between two looks at the mailbox */
+#define GBI_LINGER_FIRST_NS 128 /* shortest first gap; each next one doubles */
 
 _Thread_local gb_actor_ctx *gbi_tl_ctx;
 
@@ -184,15 +185,20 @@ static int may_linger(gb_silo *s)
 
 /* The mailbox ran dry: wait up to GBI_LINGER_NS for a sender to link the
  * next message after the tail; 1 when one came (pop again), 0 to release.
- * It looks at the link only every GBI_LINGER_STEP_NS and touches nothing
- * shared in between: a receiver that re-reads the link the sender is about
- * to write takes that line from the sender at every message, which made a
- * flood 3-4x slower than a receiver that lets messages pile up a little and
- * then takes them in one batch. */
-static int linger(gb_silo *s, gbi_actor *a)
+ * It looks at the link after first_gap, then at doubling gaps up to
+ * GBI_LINGER_STEP_NS, and touches nothing shared in between: a receiver
+ * that re-reads the link the sender is about to write takes that line from
+ * the sender at every message, which made a flood 3-4x slower than a
+ * receiver that lets messages pile up a little and then takes them in one
+ * batch. The first gap adapts per actor (linger_adapt): a flood keeps the
+ * long one; an exchange of single messages with an actor on another worker
+ * (a ping-pong pair split over two workers, answering within a few hundred
+ * ns) shrinks it, where looking only every microsecond put a microsecond
+ * on each round trip. */
+static int linger(gb_silo *s, gbi_actor *a, int64_t first_gap)
 {
     gbi_mpsc_node *tail = atomic_load_explicit(&a->mb_tail, memory_order_relaxed);
-    int64_t start = 0, next = 0;
+    int64_t start = 0, next = 0, step = first_gap;
     for (;;) {
         if (gbi_sched_has_work(s)) /* the run queues' lines change only when an actor is queued */
             return 0;
@@ -201,7 +207,7 @@ static int linger(gb_silo *s, gbi_actor *a)
         int64_t now = gb_time_fast_ns();
         if (!start) {
             start = now;
-            next = now + GBI_LINGER_STEP_NS;
+            next = now + step;
         }
         if (now < next)
             continue;
@@ -209,9 +215,26 @@ static int linger(gb_silo *s, gbi_actor *a)
             return 1;
         if (now - start >= GBI_LINGER_NS)
             return 0;
-        sched_yield(); /* the sender may be waiting for this CPU */
-        next = gb_time_fast_ns() + GBI_LINGER_STEP_NS;
+        if (step < GBI_LINGER_STEP_NS) {
+            step *= 2;
+        } else {
+            sched_yield(); /* the sender may be waiting for this CPU */
+            now = gb_time_fast_ns();
+        }
+        next = now + step;
     }
+}
+
+/* The next first gap of an actor's linger, from the messages its last
+ * linger brought (taken before the mailbox ran dry again): one means single
+ * messages answered from afar (look sooner), several a flood (look later). */
+static int64_t linger_adapt(int64_t gap, uint32_t brought)
+{
+    if (brought <= 1)
+        return gap / 2 > GBI_LINGER_FIRST_NS ? gap / 2 : GBI_LINGER_FIRST_NS;
+    if (brought >= 4)
+        return gap * 2 < GBI_LINGER_STEP_NS ? gap * 2 : GBI_LINGER_STEP_NS;
+    return gap;
 }
 
 int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
@@ -225,6 +248,9 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
     int busy = 0;
     int feed = GBI_FEED_ON(s); /* read once per turn: fixed for the silo's life */
     int lingering = may_linger(s);
+    int64_t gap = a->linger_gap8 ? (int64_t)a->linger_gap8 * 8 : GBI_LINGER_STEP_NS;
+    uint32_t brought = 0; /* messages taken since the last linger, if any */
+    int lingered = 0;
     for (uint32_t n = 0; n < s->o.batch; n++) {
         int open = gate_open(a);
         gbi_msg *m;
@@ -233,11 +259,17 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
         } else {
             m = (gbi_msg *)(void *)gbi_mbox_pop(a);
             if (!m) {
-                if (lingering && linger(s, a))
+                if (lingered)
+                    gap = linger_adapt(gap, brought);
+                if (lingering && linger(s, a, gap)) {
+                    lingered = 1;
+                    brought = 0;
                     continue; /* one batch slot spent: the turn stays bounded */
-                break;        /* empty, or a sender is mid-push: requeue if depth says so */
+                }
+                break; /* empty, or a sender is mid-push: requeue if depth says so */
             }
             consumed++;
+            brought++;
             /* causal receive at the pop, in mailbox (causal) order: the
              * gate may hold the message back, a local decision */
             if (__builtin_expect(feed, 0) && m->kind == GBI_MSG_USER)
@@ -248,6 +280,7 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
         else
             busy |= dispatch(&ctx, m);
     }
+    a->linger_gap8 = (uint8_t)(gap / 8);
     if (busy && a->type->desc.idle_timeout_ns > 0)
         atomic_store_explicit(&a->last_turn_ns, gbi_now_ns(), memory_order_relaxed);
     gbi_tl_ctx = outer;
