@@ -242,9 +242,11 @@ typedef void (*gb_ring_msg_fn)(void *arg, uint32_t type, const gb_msg_header *hd
  * Not thread-safe with other calls that change this ring (start, stop). */
 gb_status gb_ring_take_pending(gb_ring *ring, gb_ring_msg_fn fn, void *arg, uint64_t *taken);
 
-/* An actor of a ring: type, id and its state (state_size bytes: the
- * ring's state stride, valid during the call). */
-typedef void (*gb_ring_actor_fn)(void *arg, uint32_t type, uint64_t id, const void *state, uint32_t state_size);
+/* An actor of a ring: type, id, the calls it has out (gb_ring_begin_call
+ * not yet answered: its replies will come back to it) and its state
+ * (state_size bytes: the ring's state stride, valid during the call). */
+typedef void (*gb_ring_actor_fn)(void *arg, uint32_t type, uint64_t id, uint32_t calls_out, const void *state,
+                                 uint32_t state_size);
 
 /* Call fn for every active actor of a ring that is not running (before
  * start or after stop); *count (may be NULL) gets how many.
@@ -253,13 +255,16 @@ typedef void (*gb_ring_actor_fn)(void *arg, uint32_t type, uint64_t id, const vo
 gb_status gb_ring_export_actors(gb_ring *ring, gb_ring_actor_fn fn, void *arg, uint64_t *count);
 
 /* Activate actor id of `type` on a ring that has not started, with its
- * state set to the len bytes at state (the rest zero): the first message
- * to it then finds that state instead of a zeroed one.
+ * state set to the len bytes at state (the rest zero) and calls_out calls
+ * out (as exported; such an actor is not deactivated until their replies
+ * came back): the first message to it then finds that state instead of a
+ * zeroed one.
  * Errors: GB_EINVAL (NULL, type out of range, len above the ring's state
- * stride), GB_EBUSY (the ring was started), GB_EEXIST (id already active),
+ * stride, calls_out above 2^31 - 1), GB_EBUSY (the ring was started), GB_EEXIST (id already active),
  * GB_ENOMEM (its lane's actor table is full). Not thread-safe with
  * start or other imports. */
-gb_status gb_ring_import_actor(gb_ring *ring, uint32_t type, uint64_t id, const void *state, size_t len);
+gb_status gb_ring_import_actor(gb_ring *ring, uint32_t type, uint64_t id, uint32_t calls_out, const void *state,
+                               size_t len);
 
 /* Queue a deactivation of actor id (of `type`) behind the messages already
  * accepted for it: when its lane reaches it, the actor's table entry and

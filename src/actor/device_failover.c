@@ -41,11 +41,11 @@ typedef struct move_ctx {
     uint64_t moved, lost, actors;
 } move_ctx;
 
-static void move_actor(void *arg, uint32_t type, uint64_t id, const void *state, uint32_t len)
+static void move_actor(void *arg, uint32_t type, uint64_t id, uint32_t calls_out, const void *state, uint32_t len)
 {
     move_ctx *mc = arg;
     uint32_t keep = mc->dt->d.state_size < len ? mc->dt->d.state_size : len;
-    if (gb_ring_import_actor(mc->to, type, id, state, keep) == GB_OK)
+    if (gb_ring_import_actor(mc->to, type, id, calls_out, state, keep) == GB_OK)
         mc->actors++;
     else
         gb_log(GB_LOG_ERROR, "actor", "device type '%s': state of %016llx not moved: %s", mc->dt->type->name,

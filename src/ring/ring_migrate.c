@@ -96,8 +96,8 @@ gb_status gb_ring_export_actors(gb_ring *r, gb_ring_actor_fn fn, void *arg, uint
         for (uint32_t i = 0; i < h->table_size; i++) {
             if (!tab[i].used)
                 continue;
-            fn(arg, tab[i].type, tab[i].id, (char *)ln + ln->states_off + (size_t)i * h->state_size,
-               h->state_size);
+            fn(arg, tab[i].type, tab[i].id, tab[i].used >> 1, /* bit 0: in use; above: calls out */
+               (char *)ln + ln->states_off + (size_t)i * h->state_size, h->state_size);
             n++;
         }
     }
@@ -106,10 +106,11 @@ gb_status gb_ring_export_actors(gb_ring *r, gb_ring_actor_fn fn, void *arg, uint
     return GB_OK;
 }
 
-gb_status gb_ring_import_actor(gb_ring *r, uint32_t type, uint64_t id, const void *state, size_t len)
+gb_status gb_ring_import_actor(gb_ring *r, uint32_t type, uint64_t id, uint32_t calls_out, const void *state,
+                               size_t len)
 {
-    if (!r || (!state && len))
-        return gbi_error(GB_EINVAL, "ring_import_actor", "NULL ring or state");
+    if (!r || (!state && len) || calls_out > UINT32_MAX >> 1)
+        return gbi_error(GB_EINVAL, "ring_import_actor", "NULL ring or state, or calls_out out of range");
     if (r->state != GBI_RING_CREATED)
         return gbi_error(GB_EBUSY, "ring_import_actor", "the ring was started; import before gb_ring_start");
     gb_ring_shm *h = r->shm;
@@ -130,7 +131,7 @@ gb_status gb_ring_import_actor(gb_ring *r, uint32_t type, uint64_t id, const voi
         memset(st, 0, h->state_size);
         if (len)
             memcpy(st, state, len);
-        tab[i] = (gb_ring_entry){.id = id, .type = type, .used = 1};
+        tab[i] = (gb_ring_entry){.id = id, .type = type, .used = 1 | calls_out << 1};
         gb_atomic_fetch_add_relaxed(&ln->actors, (uint64_t)1);
         return GB_OK;
     }

@@ -96,10 +96,10 @@ typedef struct moved {
     uint64_t n;
 } moved;
 
-static void import_one(void *arg, uint32_t type, uint64_t id, const void *state, uint32_t len)
+static void import_one(void *arg, uint32_t type, uint64_t id, uint32_t calls_out, const void *state, uint32_t len)
 {
     moved *m = arg;
-    GB_CHECK(gb_ring_import_actor(m->to, type, id, state, len) == GB_OK, "%s", gb_last_error());
+    GB_CHECK(gb_ring_import_actor(m->to, type, id, calls_out, state, len) == GB_OK, "%s", gb_last_error());
     m->n++;
 }
 
@@ -116,10 +116,10 @@ GB_TEST(ring_failover, actor_states_move_into_a_ring_not_yet_started)
     GB_CHECK(gb_ring_export_actors(a, import_one, &m, &count) == GB_OK && count == 40 && m.n == 40,
              "exported %llu", (unsigned long long)count);
     uint8_t st[16] = {0};
-    GB_CHECK(gb_ring_import_actor(b, 0, 100, st, sizeof st) == GB_EEXIST, "an actor is imported once");
-    GB_CHECK(gb_ring_import_actor(b, 7, 999, st, sizeof st) == GB_EINVAL, "unknown type refused");
+    GB_CHECK(gb_ring_import_actor(b, 0, 100, 0, st, sizeof st) == GB_EEXIST, "an actor is imported once");
+    GB_CHECK(gb_ring_import_actor(b, 7, 999, 0, st, sizeof st) == GB_EINVAL, "unknown type refused");
     GB_CHECK(gb_ring_start(b) == GB_OK, "%s", gb_last_error());
-    GB_CHECK(gb_ring_import_actor(b, 0, 999, st, sizeof st) == GB_EBUSY, "a started ring is refused");
+    GB_CHECK(gb_ring_import_actor(b, 0, 999, 0, st, sizeof st) == GB_EBUSY, "a started ring is refused");
     for (uint64_t k = 0; k < 40; k++) {
         uint64_t g[4];
         add(b, 100 + k, 0, k + 2); /* the sequence goes on where the old ring left it */
@@ -188,6 +188,43 @@ GB_TEST(ring_failover, abort_and_move_under_senders_handles_each_accepted_messag
     }
     gb_ring_destroy(a);
     gb_ring_destroy(b);
+}
+
+typedef struct exported {
+    uint64_t id[4];
+    uint32_t calls_out[4];
+    int n;
+} exported;
+
+static void note_actor(void *arg, uint32_t type, uint64_t id, uint32_t calls_out, const void *state, uint32_t len)
+{
+    (void)type, (void)state, (void)len;
+    exported *e = arg;
+    GB_CHECK(e->n < 4, "more actors than imported");
+    e->id[e->n] = id;
+    e->calls_out[e->n++] = calls_out;
+}
+
+GB_TEST(ring_failover, calls_out_move_with_the_state_and_keep_the_actor_active)
+{
+    gb_ring *r = make_ring(1, 0, 8);
+    uint64_t st[2] = {3, 0}; /* count 3 */
+    GB_CHECK(gb_ring_import_actor(r, 0, 5, 2, st, sizeof st) == GB_OK, "%s", gb_last_error());
+    GB_CHECK(gb_ring_import_actor(r, 0, 6, 0, st, sizeof st) == GB_OK, "%s", gb_last_error());
+    GB_CHECK(gb_ring_import_actor(r, 0, 7, UINT32_MAX, st, sizeof st) == GB_EINVAL, "calls_out out of range");
+    exported e = {0};
+    GB_CHECK(gb_ring_export_actors(r, note_actor, &e, NULL) == GB_OK && e.n == 2, "%d actors", e.n);
+    for (int i = 0; i < 2; i++)
+        GB_CHECK(e.calls_out[i] == (e.id[i] == 5 ? 2u : 0u), "actor %llu: %u calls out",
+                 (unsigned long long)e.id[i], e.calls_out[i]);
+    GB_CHECK(gb_ring_start(r) == GB_OK, "%s", gb_last_error());
+    GB_CHECK(gb_ring_deactivate(r, 0, 5) == GB_OK && gb_ring_deactivate(r, 0, 6) == GB_OK, "%s", gb_last_error());
+    uint64_t g5[4], g6[4];
+    get(r, 5, g5);
+    get(r, 6, g6);
+    GB_CHECK(g5[0] == 3, "the actor with calls out kept its state: count %llu", (unsigned long long)g5[0]);
+    GB_CHECK(g6[0] == 0, "the other was deactivated: count %llu", (unsigned long long)g6[0]);
+    gb_ring_destroy(r);
 }
 
 GB_TEST(ring_failover, deactivation_frees_entries_and_keeps_the_others_reachable)
