@@ -1,11 +1,12 @@
 /*
  * Helpers shared by the tests that compare the device matcher with the
  * CPU matcher on the library patterns: the compiled library, a generated
- * transfer stream and the CPU matcher's rendered output for it.
+ * transfer stream and both matchers' rendered output for it.
  */
 #ifndef GB_TEST_LIBRARY_STREAM_UTIL_H
 #define GB_TEST_LIBRARY_STREAM_UTIL_H
 
+#include "gpubridge/pattern_device.h"
 #include "pattern_test_util.h"
 #include "support/pattern_random.h"
 
@@ -56,6 +57,33 @@ static inline char *cpu_output(gb_pattern_set *set, const gb_event *ev, size_t n
     if (st)
         gb_matcher_stats_get(m, UINT32_MAX, st);
     gb_matcher_destroy(m);
+    return b.s;
+}
+
+/* The device matcher's matches over ev[0..n) pushed in batches of `batch`,
+ * flushed, one line each; its counters into *st. When lose is not NULL,
+ * before batch number fault_at the broker's backend `lose` fails its next
+ * launch and its next state read (o.broker must be set). */
+static inline char *device_output(gb_pattern_set *set, const gb_event *ev, size_t n, gb_device_matcher_opts o,
+                                  size_t batch, const char *lose, size_t fault_at, gb_device_matcher_stats *st)
+{
+    tbuf b = {0};
+    tbuf_put(&b, "");
+    o.on_match = tbuf_on_match;
+    o.ctx = &b;
+    gb_device_matcher *dm;
+    cr_assert_eq(gb_device_matcher_create(&dm, set, &o), GB_OK, "%s", gb_last_error());
+    for (size_t i = 0, k = 0; i < n; i += batch, k++) {
+        if (lose && k == fault_at) {
+            cr_assert_eq(gb_broker_inject_fault(o.broker, lose, GB_OP_LAUNCH, 1), GB_OK);
+            cr_assert_eq(gb_broker_inject_fault(o.broker, lose, GB_OP_ALLOC, 1), GB_OK);
+        }
+        cr_assert_eq(gb_device_matcher_push(dm, ev + i, n - i < batch ? n - i : batch), GB_OK, "%s",
+                     gb_last_error());
+    }
+    cr_assert_eq(gb_device_matcher_flush(dm), GB_OK, "%s", gb_last_error());
+    cr_assert_eq(gb_device_matcher_stats_get(dm, UINT32_MAX, st), GB_OK);
+    gb_device_matcher_destroy(dm);
     return b.s;
 }
 

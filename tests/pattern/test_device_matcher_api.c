@@ -16,24 +16,6 @@
 #include "pattern/device_kernel.h"
 #include "library_stream_util.h"
 
-static char *device_output(gb_pattern_set *set, const gb_event *ev, size_t n, gb_device_matcher_opts o,
-                           size_t batch, gb_device_matcher_stats *st)
-{
-    tbuf b = {0};
-    tbuf_put(&b, "");
-    o.on_match = tbuf_on_match;
-    o.ctx = &b;
-    gb_device_matcher *dm;
-    cr_assert_eq(gb_device_matcher_create(&dm, set, &o), GB_OK, "%s", gb_last_error());
-    for (size_t i = 0; i < n; i += batch)
-        cr_assert_eq(gb_device_matcher_push(dm, ev + i, n - i < batch ? n - i : batch), GB_OK, "%s",
-                     gb_last_error());
-    cr_assert_eq(gb_device_matcher_flush(dm), GB_OK, "%s", gb_last_error());
-    cr_assert_eq(gb_device_matcher_stats_get(dm, UINT32_MAX, st), GB_OK);
-    gb_device_matcher_destroy(dm);
-    return b.s;
-}
-
 static void library_on(const char *chain)
 {
     uint64_t seed = gbt_seed();
@@ -44,7 +26,7 @@ static void library_on(const char *chain)
     gb_matcher_stats cs;
     gb_device_matcher_stats ds;
     char *want = cpu_output(set, ev, n, &cs);
-    char *got = device_output(set, ev, n, (gb_device_matcher_opts){.chain = chain}, 500, &ds);
+    char *got = device_output(set, ev, n, (gb_device_matcher_opts){.chain = chain}, 500, NULL, 0, &ds);
     cr_assert_gt(cs.matches, 20, "the generated stream should trigger the library (%llu matches)",
                  (unsigned long long)cs.matches);
     cr_assert_str_eq(got, want, "seed %llu", (unsigned long long)seed);
@@ -83,7 +65,7 @@ Test(device_matcher_api, a_failing_device_falls_back_to_the_next_without_losing_
     gb_matcher_stats cs;
     gb_device_matcher_stats ds;
     char *want = cpu_output(set, ev, n, &cs);
-    char *got = device_output(set, ev, n, (gb_device_matcher_opts){.broker = b}, 300, &ds);
+    char *got = device_output(set, ev, n, (gb_device_matcher_opts){.broker = b}, 300, NULL, 0, &ds);
     cr_assert_str_eq(got, want);
     cr_assert_eq(ds.fallbacks, 2, "two launches moved to cpu");
     cr_assert_eq(ds.device_batches, ds.batches - 2, "the others ran on OpenCL");

@@ -11,31 +11,6 @@
 #include "gpubridge/pattern_device.h"
 #include "library_stream_util.h"
 
-/* Batches of 100; before batch `fault_at` (if any), the broker's first
- * entry loses its next launch and its next state read. */
-static char *device_output(gb_pattern_set *set, const gb_event *ev, size_t n, gb_device_matcher_opts o,
-                           const char *lose, size_t fault_at, gb_device_matcher_stats *st)
-{
-    tbuf b = {0};
-    tbuf_put(&b, "");
-    o.on_match = tbuf_on_match;
-    o.ctx = &b;
-    gb_device_matcher *dm;
-    cr_assert_eq(gb_device_matcher_create(&dm, set, &o), GB_OK, "%s", gb_last_error());
-    for (size_t i = 0, k = 0; i < n; i += 100, k++) {
-        if (lose && k == fault_at) {
-            cr_assert_eq(gb_broker_inject_fault(o.broker, lose, GB_OP_LAUNCH, 1), GB_OK);
-            cr_assert_eq(gb_broker_inject_fault(o.broker, lose, GB_OP_ALLOC, 1), GB_OK);
-        }
-        cr_assert_eq(gb_device_matcher_push(dm, ev + i, n - i < 100 ? n - i : 100), GB_OK, "%s",
-                     gb_last_error());
-    }
-    cr_assert_eq(gb_device_matcher_flush(dm), GB_OK, "%s", gb_last_error());
-    cr_assert_eq(gb_device_matcher_stats_get(dm, UINT32_MAX, st), GB_OK);
-    gb_device_matcher_destroy(dm);
-    return b.s;
-}
-
 Test(device_matcher_resident, frequent_checkpoints_keep_the_cpu_matchers_output)
 {
     uint64_t seed = gbt_seed();
@@ -47,7 +22,7 @@ Test(device_matcher_resident, frequent_checkpoints_keep_the_cpu_matchers_output)
     char *want = cpu_output(set, ev, n, NULL);
     gb_device_matcher_stats ds;
     char *got = device_output(set, ev, n, (gb_device_matcher_opts){.chain = "cpu", .checkpoint_events = 150},
-                              NULL, 0, &ds);
+                              100, NULL, 0, &ds);
     cr_assert_str_eq(got, want, "seed %llu", (unsigned long long)seed);
     free(want), free(got), free(ev);
     gb_pattern_set_destroy(set);
@@ -71,7 +46,7 @@ Test(device_matcher_resident, a_lost_device_is_rebuilt_from_the_checkpoint_and_t
     gb_device_matcher_stats ds;
     /* checkpoints every 1000 events: at batch 17 the log holds 6 or 7 batches */
     char *got = device_output(set, ev, n, (gb_device_matcher_opts){.broker = b, .checkpoint_events = 1000},
-                              "opencl", 17, &ds);
+                              100, "opencl", 17, &ds);
     cr_assert_str_eq(got, want, "seed %llu", (unsigned long long)seed);
     cr_assert_eq(ds.fallbacks, 1, "one launch moved to cpu");
     cr_assert_eq(ds.device_batches, ds.batches - 1, "the others ran on OpenCL");
