@@ -38,7 +38,7 @@
 
 #define GBI_LINGER_NS 3000     /* longest wait for the next message */
 #define GBI_LINGER_STEP_NS 1024 /* longest gap between two looks at the mailbox */
-#define GBI_LINGER_FIRST_NS 128 /* shortest first gap; each next one doubles */
+#define GBI_LINGER_FIRST_NS 32  /* shortest first gap */
 
 _Thread_local gb_actor_ctx *gbi_tl_ctx;
 
@@ -185,8 +185,8 @@ static int may_linger(gb_silo *s)
 
 /* The mailbox ran dry: wait up to GBI_LINGER_NS for a sender to link the
  * next message after the tail; 1 when one came (pop again), 0 to release.
- * It looks at the link after first_gap, then at doubling gaps up to
- * GBI_LINGER_STEP_NS, and touches nothing shared in between: a receiver
+ * It looks at the link every first_gap for four gaps, then at doubling
+ * gaps up to GBI_LINGER_STEP_NS, and touches nothing shared in between: a receiver
  * that re-reads the link the sender is about to write takes that line from
  * the sender at every message, which made a flood 3-4x slower than a
  * receiver that lets messages pile up a little and then takes them in one
@@ -216,7 +216,8 @@ static int linger(gb_silo *s, gbi_actor *a, int64_t first_gap)
         if (now - start >= GBI_LINGER_NS)
             return 0;
         if (step < GBI_LINGER_STEP_NS) {
-            step *= 2;
+            if (now - start >= 4 * first_gap) /* a few looks at the first gap, then wider */
+                step *= 2;
         } else {
             sched_yield(); /* the sender may be waiting for this CPU */
             now = gb_time_fast_ns();
