@@ -347,25 +347,8 @@ gb_status gb_ring_recv(gb_ring *r, gb_msg_header *hdr, void *payload, size_t cap
 {
     if (!r || !hdr || (!payload && cap))
         return gbi_error(GB_EINVAL, "ring_recv", "NULL ring, header or payload buffer");
-    int64_t deadline = timeout_ns > 0 ? gb_time_monotonic_ns() + timeout_ns : 0;
-    gbi_wait w; /* spin through a round trip, then yield, then sleep */
-    gbi_wait_init(&w, atomic_load_explicit(&r->recv_spin_ns, memory_order_relaxed), GBI_WAIT_HOST_YIELD_NS);
-    gb_mpsc_queue *q = gb_ring_out_queue(r->shm);
-    for (;;) {
-        gb_status st = GB_EAGAIN;
-        if (gb_mpsc_peek(q)) { /* a look without the lock: a poll is two loads */
-            pthread_mutex_lock(&r->recv_lock);
-            st = gbi_mpsc_try_dequeue(q, hdr, payload, cap);
-            pthread_mutex_unlock(&r->recv_lock);
-        }
-        if (st == GB_OK)
-            gbi_wait_adapt(&w, &r->recv_spin_ns, GBI_WAIT_HOST_SPIN_MIN_NS, GBI_WAIT_HOST_SPIN_NS);
-        if (st != GB_EAGAIN)
-            return st;
-        if (timeout_ns <= 0 || w.now >= deadline) /* w.now: the wait's last clock read */
-            return GB_EAGAIN;
-        gbi_wait_step(&w, 1);
-    }
+    uint32_t got; /* one message: a batch of one (ring_batch.c), same wait */
+    return gb_ring_recv_batch(r, hdr, payload, cap, 1, &got, timeout_ns);
 }
 
 static void add_lane_counters(gb_ring *r, uint32_t l, gb_ring_counters *c)

@@ -109,12 +109,12 @@ gb_status gb_ring_recv_batch(gb_ring *r, gb_msg_header *hdrs, void *payloads, si
         return gbi_error(GB_EINVAL, "ring_recv_batch", "NULL ring, headers, count or payloads, or max 0");
     *got = 0;
     int64_t deadline = timeout_ns > 0 ? gb_time_monotonic_ns() + timeout_ns : 0;
-    gbi_wait w; /* as gb_ring_recv: spin through a round trip, yield, sleep */
+    gbi_wait w; /* spin through a round trip, then yield, then sleep */
     gbi_wait_init(&w, atomic_load_explicit(&r->recv_spin_ns, memory_order_relaxed), GBI_WAIT_HOST_YIELD_NS);
     gb_mpsc_queue *q = gb_ring_out_queue(r->shm);
     for (;;) {
         gb_status st = GB_EAGAIN;
-        if (gb_mpsc_peek(q)) { /* a look without the lock, as gb_ring_recv */
+        if (gb_mpsc_peek(q)) { /* a look without the lock: a poll is two loads */
             pthread_mutex_lock(&r->recv_lock);
             st = gbi_mpsc_try_dequeue_batch(q, hdrs, payloads, stride, max, got);
             pthread_mutex_unlock(&r->recv_lock);
@@ -123,7 +123,7 @@ gb_status gb_ring_recv_batch(gb_ring *r, gb_msg_header *hdrs, void *payloads, si
             gbi_wait_adapt(&w, &r->recv_spin_ns, GBI_WAIT_HOST_SPIN_MIN_NS, GBI_WAIT_HOST_SPIN_NS);
         if (st != GB_EAGAIN)
             return st;
-        if (timeout_ns <= 0 || w.now >= deadline)
+        if (timeout_ns <= 0 || w.now >= deadline) /* w.now: the wait's last clock read */
             return GB_EAGAIN;
         gbi_wait_step(&w, 1);
     }
