@@ -420,10 +420,12 @@ gb_status gbi_ring_route_put(gb_silo *s, gbi_actor *a, gbi_msg *m)
 
 /* ---- public queries ---------------------------------------------------------------- */
 
-static gb_status find_dev(gb_silo *s, const char *type, gbi_devtype **out, const char *where)
+/* The device part of type, for an accessor whose result goes to `result`
+ * (checked not NULL). */
+static gb_status find_dev(gb_silo *s, const char *type, const void *result, gbi_devtype **out, const char *where)
 {
-    if (!s || !type)
-        return gbi_error(GB_EINVAL, where, "silo and type must not be NULL");
+    if (!s || !type || !result)
+        return gbi_error(GB_EINVAL, where, "silo, type and output must not be NULL");
     const gbi_type *t = gbi_type_find(s, type);
     if (!t)
         return gbi_error(GB_ENOENT, where, "type '%s' is not registered", type);
@@ -435,9 +437,8 @@ static gb_status find_dev(gb_silo *s, const char *type, gbi_devtype **out, const
 
 gb_status gb_actor_type_backend(gb_silo *s, const char *type, const char **backend)
 {
-    gbi_devtype *dt;
-    gb_status st = backend ? find_dev(s, type, &dt, "gb_actor_type_backend")
-                           : gbi_error(GB_EINVAL, "gb_actor_type_backend", "backend is NULL");
+    gbi_devtype *dt = NULL;
+    gb_status st = find_dev(s, type, backend, &dt, "gb_actor_type_backend");
     gb_ring *r;
     if (st == GB_OK && (st = gbi_devtype_ring(s, dt, &r)) == GB_OK)
         *backend = gb_ring_backend(r);
@@ -446,9 +447,8 @@ gb_status gb_actor_type_backend(gb_silo *s, const char *type, const char **backe
 
 gb_status gb_actor_type_clock(gb_silo *s, const char *type, gb_clock_fit *out)
 {
-    gbi_devtype *dt;
-    gb_status st = out ? find_dev(s, type, &dt, "gb_actor_type_clock")
-                       : gbi_error(GB_EINVAL, "gb_actor_type_clock", "out is NULL");
+    gbi_devtype *dt = NULL;
+    gb_status st = find_dev(s, type, out, &dt, "gb_actor_type_clock");
     if (st != GB_OK)
         return st;
     pthread_mutex_lock(&dt->fit_lock);
@@ -461,9 +461,8 @@ gb_status gb_actor_type_clock(gb_silo *s, const char *type, gb_clock_fit *out)
 
 gb_status gb_actor_type_device_stats(gb_silo *s, const char *type, gb_actor_device_stats *out)
 {
-    gbi_devtype *dt;
-    gb_status st = out ? find_dev(s, type, &dt, "gb_actor_type_device_stats")
-                       : gbi_error(GB_EINVAL, "gb_actor_type_device_stats", "out is NULL");
+    gbi_devtype *dt = NULL;
+    gb_status st = find_dev(s, type, out, &dt, "gb_actor_type_device_stats");
     if (st != GB_OK)
         return st;
     *out = (gb_actor_device_stats){
@@ -478,9 +477,8 @@ gb_status gb_actor_type_device_stats(gb_silo *s, const char *type, gb_actor_devi
 
 gb_status gb_actor_type_broker(gb_silo *s, const char *type, gb_broker **out)
 {
-    gbi_devtype *dt;
-    gb_status st = out ? find_dev(s, type, &dt, "gb_actor_type_broker")
-                       : gbi_error(GB_EINVAL, "gb_actor_type_broker", "out is NULL");
+    gbi_devtype *dt = NULL;
+    gb_status st = find_dev(s, type, out, &dt, "gb_actor_type_broker");
     gb_ring *r;
     if (st != GB_OK || (st = gbi_devtype_ring(s, dt, &r)) != GB_OK)
         return st;
