@@ -1,6 +1,8 @@
 # Every tests/<layer>/test_<name>.c is one Criterion test program, registered
 # with CTest as <layer>.<name>. A line "// gb-test-labels: a;b" in the file
-# adds CTest labels; "concurrency" marks the tests CI runs under TSan.
+# adds CTest labels; "concurrency" marks the tests CI runs under TSan,
+# "serial" the tests that must have the machine to themselves (they check
+# a measuring method's own error bound, which a concurrent test inflates).
 find_library(GB_CRITERION criterion REQUIRED
              DOC "Criterion test framework (Debian libcriterion-dev)")
 file(GLOB_RECURSE GB_TEST_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/*/test_*.c)
@@ -38,4 +40,7 @@ foreach(src ${GB_TEST_SOURCES})
   endif()
   set_tests_properties(${layer}.${short} PROPERTIES LABELS "${labels}" TIMEOUT 300
     ENVIRONMENT "POCL_CACHE_DIR=${CMAKE_BINARY_DIR}/pocl-cache;UCX_NET_DEVICES=lo;GB_KERNEL_CACHE=${CMAKE_BINARY_DIR}/kernel-cache")
+  if("serial" IN_LIST labels)
+    set_tests_properties(${layer}.${short} PROPERTIES RUN_SERIAL TRUE)
+  endif()
 endforeach()

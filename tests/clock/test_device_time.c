@@ -3,6 +3,7 @@
  * fast clock, on PoCL the host TSC read in the kernel) within its own error
  * bound, and after calibration the ring HLC carries physical time, so device
  * stamps order after the host's send stamps. */
+// gb-test-labels: serial
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
