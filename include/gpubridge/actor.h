@@ -134,6 +134,7 @@ typedef struct gb_silo_stats {
                               * (today: no memory for the actor's state at activation) */
     uint64_t actors;         /* identities known to the directory */
     uint64_t active;         /* actors activated now */
+    uint64_t helped_turns;   /* turns of a flooded actor run by its sender's worker (docs/actors.md) */
 } gb_silo_stats;
 
 /* Read the silo's counters (each read atomically; the set is not a snapshot).

@@ -13,6 +13,11 @@
  * gbi_mailbox_put_owned hands that ownership to the sender instead of a run
  * queue (an external gb_call then runs the turn itself, scheduler.c).
  *
+ * Flood brake: a turn that sends to an actor whose depth reached
+ * help_depth runs that actor's turns itself when it waits in a run queue
+ * (scheduler.c, gbi_sched_help), so a sender that holds a worker with one
+ * long turn cannot keep the receiver from running.
+ *
  * Backpressure: a full mailbox gives GB_EAGAIN; with GB_FULL_BLOCK an
  * external sender instead waits on the silo's `space_seq` futex, which turns
  * bump when they consume from a mailbox that was full.
@@ -90,6 +95,8 @@ gb_status gbi_mailbox_put(gb_silo *s, gbi_actor *a, gbi_msg *m, int force)
     uint32_t old = reserve(a, s->o.mailbox_capacity, force);
     if (old != UINT32_MAX) {
         enqueue(s, a, m, old);
+        if (__builtin_expect(old >= s->help_depth, 0) && !force)
+            gbi_sched_help(s, a);
         return GB_OK;
     }
     gbi_count(&gbi_counters_here(s)->full, 1);

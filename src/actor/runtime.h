@@ -187,7 +187,7 @@ static inline int gbi_mbox_maybe_nonempty(gbi_actor *a)
 
 typedef struct gbi_counters {
     _Atomic uint64_t sent, delivered, responses, activations, deactivations, deadlocks, timeouts, late, full,
-        stuck, dropped;
+        stuck, dropped, helped;
 } gbi_counters;
 
 /* A worker's run queue: an MPSC queue (mpsc.h) whose producers' end and
@@ -246,14 +246,22 @@ typedef struct gbi_worker {
     int64_t seen_at;           /* when seen_seq was first seen running */
     uint64_t reported_seq;     /* turn already reported */
     int64_t spin_cur;          /* this worker's adaptive spin budget */
+    int helping;               /* 1 while a sender's turn runs a flooded receiver's (gbi_sched_help) */
+    uint32_t help_skip;        /* sends over help_depth to let pass after a help found nothing */
 } gbi_worker;
 
 typedef struct gbi_directory gbi_directory;
 typedef struct gbi_calls gbi_calls;
 typedef struct gbi_service gbi_service;
 
+/* Depth of a mailbox at which a sender's worker runs the receiver's turns
+ * (gbi_sched_help; half the capacity when that is lower): 2048 envelopes
+ * (~256 KB) stay in a core's cache between the send and the handling. */
+#define GBI_HELP_DEPTH 2048u
+
 struct gb_silo {
     gb_silo_opts o;
+    uint32_t help_depth; /* GBI_HELP_DEPTH, or half the mailbox capacity when lower */
     gb_hlc *hlc;
     gbi_directory *dir;
     gbi_calls *calls;
@@ -391,6 +399,13 @@ int gbi_sched_has_work(gb_silo *s);
  * if the turn says so. Returns 0 without running anything when no slot is
  * free or the silo is closing: the caller must then gbi_sched_push(a). */
 int gbi_sched_caller_run(gb_silo *s, gbi_actor *a);
+/* A message was just put into a's mailbox at a depth of help_depth or
+ * more: if this thread is a worker inside a turn and a waits in a run
+ * queue as its oldest actor, run a's turns here, inside the sending turn,
+ * until a's depth is down to half of help_depth. Nothing happens outside a
+ * worker's turn, in a turn run by a help (one level only), or when a runs
+ * elsewhere (then the next 64 such sends of this worker do not look). */
+void gbi_sched_help(gb_silo *s, gbi_actor *a);
 /* Destroy, after closing = 2: wait until no caller slot is held, so that no
  * caller-run turn runs while the destroying thread runs the last turns. */
 void gbi_sched_wait_callers(gb_silo *s);

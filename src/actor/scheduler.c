@@ -245,6 +245,50 @@ static void run_turns(gb_silo *s, gbi_worker *w, gbi_actor *a)
     }
 }
 
+/* Take a from the run queue where it waits as the oldest actor, or NULL
+ * (it runs elsewhere, or others are queued before it). A pop that races
+ * with another may return the next actor of that queue instead: it is
+ * owned all the same, and the caller runs its turn. */
+static gbi_actor *take_if_oldest(gb_silo *s, gbi_worker *w, gbi_actor *a)
+{
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        gbi_runq *rq = &s->runqs[(w->index + i) % s->nworkers];
+        if (peek_oldest(rq) == &a->rq_node)
+            return try_pop(rq);
+    }
+    return NULL;
+}
+
+void gbi_sched_help(gb_silo *s, gbi_actor *a)
+{
+    gbi_worker *w = gbi_tl_worker;
+    if (!w || w->silo != s || w->index >= s->nworkers || w->helping || !gbi_tl_ctx)
+        return;
+    if (w->help_skip) {
+        w->help_skip--;
+        return;
+    }
+    gbi_actor *got = take_if_oldest(s, w, a);
+    if (!got) {
+        w->help_skip = 63; /* a runs elsewhere: look again 64 sends later */
+        return;
+    }
+    /* like run_turns: the receiver keeps this worker while it stays
+     * flooded and no other actor is queued (others are not made to wait
+     * behind it; it is queued again behind them) */
+    w->helping = 1;
+    int again;
+    do {
+        again = gbi_turn_run(s, got, &w->c);
+        atomic_store_explicit(&w->c.helped, atomic_load_explicit(&w->c.helped, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    } while (again && got == a && atomic_load_explicit(&a->depth, memory_order_relaxed) > s->help_depth / 2 &&
+             !any_queued(s) && !atomic_load_explicit(&s->stop_workers, memory_order_relaxed));
+    w->helping = 0;
+    if (again)
+        gbi_sched_push(s, got);
+}
+
 /* Claim a free caller slot (start at a per-thread one), or NULL. The claim
  * is seq_cst and so is the load of closing after it: destroy stores
  * closing = 2 and then reads the claims (gbi_sched_wait_callers), so either

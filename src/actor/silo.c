@@ -151,6 +151,9 @@ gb_status gb_silo_create(gb_silo **out, const gb_silo_opts *opts)
     pthread_mutex_init(&s->types_lock, NULL);
     gb_status st = normalise(&s->o);
     s->nworkers = s->o.workers;
+    s->help_depth = s->o.mailbox_capacity / 2 < GBI_HELP_DEPTH ? s->o.mailbox_capacity / 2 : GBI_HELP_DEPTH;
+    if (s->help_depth < 2)
+        s->help_depth = 2;
     atomic_init(&s->caller_spin_cur, s->o.caller_spin_ns);
     if (st == GB_OK)
         st = alloc_parts(s);
@@ -292,6 +295,7 @@ static void add(gb_silo_stats *o, const gbi_counters *c)
     GBI_ADD(mailbox_full, full);
     GBI_ADD(stuck_turns, stuck);
     GBI_ADD(dropped, dropped);
+    GBI_ADD(helped_turns, helped);
 #undef GBI_ADD
 }
 

@@ -175,11 +175,12 @@ static int settle(gb_silo *s, gbi_actor *a, uint32_t consumed)
 }
 
 /* Whether a turn of this thread may linger: workers only (never a caller
- * running a turn for its gb_call, nor destroy's last turns). */
+ * running a turn for its gb_call, nor destroy's last turns, nor a turn run
+ * inside a sender's turn by gbi_sched_help). */
 static int may_linger(gb_silo *s)
 {
     gbi_worker *w = gbi_tl_worker;
-    return w && w->silo == s && w->index < s->nworkers &&
+    return w && w->silo == s && w->index < s->nworkers && !w->helping &&
            !atomic_load_explicit(&s->closing, memory_order_relaxed);
 }
 
