@@ -5,9 +5,10 @@
  * events arrive in ts order, creation order is also first-event order, so
  * the runs whose window has ended always form a prefix: closing expired runs
  * pops from the front (O(expired)). A run is a fixed-size block (per pattern)
- * holding its NFA state (current step and per-variable counts), the last
- * event bound to each variable (what `a.field` reads), its aggregate slots
- * and the ids it bound (inline, spilling to the heap for long Kleene runs).
+ * holding its NFA state (current step and per-variable counts), of the last
+ * event bound to each variable the fields some program reads as `a.field`
+ * (run_layout.h: 8 bytes each, not the whole 96-byte event), its aggregate
+ * slots and the ids it bound (inline, spilling to the heap for long Kleene runs).
  * Runs that die (match, negation, skip) are only flagged while the array is
  * walked and are unlinked and recycled (through a stack of free blocks) in
  * one compaction pass afterwards, or when they reach the head, so a `skip
@@ -44,10 +45,11 @@
 #include "pattern/fastpred.h"
 #include "pattern/internal.h"
 #include "pattern/run_index.h"
+#include "pattern/run_layout.h"
 
 /* A run block: this header, then (per pattern layout) the per-variable
- * counts, the last event bound to each variable, the aggregate slots and
- * the inline ids. What an offered event reads first (dead, step, counts,
+ * counts, the kept fields of the last event bound to each variable (cells,
+ * run_layout.h), the aggregate slots and the inline ids. What an offered event reads first (dead, step, counts,
  * the first variable's event) sits in the block's first cache lines. */
 typedef struct run {
     uint32_t step;     /* current positive step; nsteps when all are full */
@@ -98,6 +100,7 @@ typedef struct pstate {
     int may_spill;         /* a run may bind more ids than fit inline */
     void **slabs;          /* what the run blocks are carved from (slab_grow) */
     uint32_t nslabs, capslabs;
+    gbp_layout lay;        /* the fields kept of each bound event (run_layout.h) */
     size_t size, off_last, off_slots, off_ids, off_counts;
     uint32_t inline_ids;
     uint64_t last_match_ev; /* arrival number of the last event of the latest match */
@@ -128,14 +131,16 @@ struct gb_matcher {
     size_t ncoll, capcoll;
     run *zero;     /* a blank run (per largest pattern) for starting-step predicates */
     run *scratch;  /* a blank run too, briefly made a run just started (start_key) */
+    gb_event *unpacked; /* a run's kept fields as events, for the VM (eval) */
     int64_t evf[GBP_RKEY_FIELDS]; /* the integer fields of the event being pushed */
 };
 
 /* ---- run blocks --------------------------------------------------------------- */
 
-static gb_event *run_last(const pstate *ps, run *r)
+/* The cells of the fields kept of the last event bound to each variable. */
+static int64_t *run_last(const pstate *ps, run *r)
 {
-    return (gb_event *)((char *)r + ps->off_last);
+    return (int64_t *)((char *)r + ps->off_last);
 }
 
 static gbp_val *run_slots(const pstate *ps, run *r)
@@ -166,7 +171,7 @@ static void layout(pstate *ps)
     ps->may_spill = most > ps->inline_ids;
     ps->off_counts = sizeof(run);
     ps->off_last = align8(ps->off_counts + p->nsteps * sizeof(uint32_t));
-    ps->off_slots = ps->off_last + p->nsteps * sizeof(gb_event);
+    ps->off_slots = ps->off_last + ps->lay.ncells * sizeof(int64_t);
     ps->off_ids = ps->off_slots + p->nslots * sizeof(gbp_val);
     ps->size = (ps->off_ids + ps->inline_ids * sizeof(uint64_t) + 63) & ~(size_t)63;
 }
@@ -245,9 +250,12 @@ static void run_kill(pstate *ps, run *r)
 
 /* ---- predicates --------------------------------------------------------------- */
 
+/* The VM reads whole events: it gets the run's kept fields unpacked (the
+ * only fields its programs read). */
 static int eval(const gb_matcher *m, const pstate *ps, run *r, uint32_t at, const gb_event *e, gbp_val *out)
 {
-    gbp_vm_ctx ctx = {.cur = e, .vars = run_last(ps, r), .slots = run_slots(ps, r), .counts = run_counts(ps, r)};
+    gbp_layout_unpack(&ps->lay, run_last(ps, r), m->unpacked);
+    gbp_vm_ctx ctx = {.cur = e, .vars = m->unpacked, .slots = run_slots(ps, r), .counts = run_counts(ps, r)};
     const gb_pattern_set *s = m->set;
     return gbp_vm_eval(s->code, s->ncode, at, s->consts, &ctx, out);
 }
@@ -260,7 +268,9 @@ static int holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t type, u
     if (where == GBP_NO_CODE)
         return 1;
     if (f->nterms) {
-        gbp_vm_ctx ctx = {.cur = e, .vars = run_last(ps, r), .slots = run_slots(ps, r), .counts = run_counts(ps, r)};
+        /* decoded loads of variables address the cells (gbp_layout_remap) */
+        gbp_vm_ctx ctx = {.cur = e, .vars = (const gb_event *)(void *)run_last(ps, r), .slots = run_slots(ps, r),
+                          .counts = run_counts(ps, r)};
         return gbp_fast_holds(f, m->set->consts, &ctx);
     }
     gbp_val v;
@@ -347,7 +357,7 @@ static int bind(gb_matcher *m, pstate *ps, run *r, uint32_t v, const gb_event *e
     for (uint32_t k = 0; k < p->nslots; k++)
         if (p->slots[k].var == v)
             update_slot(&slots[k], &p->slots[k], gbp_field_value(e, p->slots[k].field), counts[v] == 0);
-    run_last(ps, r)[v] = *e;
+    gbp_layout_pack(&ps->lay, v, e, run_last(ps, r));
     counts[v]++;
     r->last_ev = m->evno;
     r->step = counts[v] == p->steps[v].nmax ? v + 1 : v;
@@ -568,7 +578,9 @@ static void emit_match(gb_matcher *m, pstate *ps, run *r, int64_t ts)
         m->mvars[v] = (gb_match_var){.name = p->vars[v], .count = counts[v], .ids = r->ids + start};
         start += counts[v];
     }
-    const gb_event *any = run_last(ps, r);
+    /* emit programs read no current event (the parser refuses bare
+     * fields there): any event will do */
+    const gb_event *any = m->unpacked;
     for (uint32_t f = 0; f < p->nfields; f++) {
         gbp_val v = {.i = 0};
         eval(m, ps, r, p->field_code[f], any, &v);
@@ -809,11 +821,12 @@ static void start_key(gb_matcher *m, pstate *ps, const gb_event *e, gbp_rkey *ke
     run *r = m->scratch;
     r->step = ps->p->steps[0].nmax == 1 ? 1 : 0;
     run_counts(ps, r)[0] = 1;
-    run_last(ps, r)[0] = *e;
+    int64_t *cells = run_last(ps, r);
+    gbp_layout_pack(&ps->lay, 0, e, cells);
     run_key(ps, r, key);
     r->step = 0;
     run_counts(ps, r)[0] = 0;
-    memset(&run_last(ps, r)[0], 0, sizeof(gb_event));
+    memset(cells, 0, ps->lay.base[1] * sizeof *cells);
 }
 
 /* Before the patterns take an event one after the other, start loading what
@@ -870,16 +883,23 @@ static int int_field_at(uint32_t off)
     return -1;
 }
 
-static void req_put(keyreq *q, int f, uint32_t var, int g)
+/* Require cur.f == var.g: the offset of var.g among the run's cells. A
+ * field the layout does not keep (never: the predicate reads it) is left
+ * out, which only makes the key less selective. */
+static void req_put(const gbp_layout *L, keyreq *q, int f, uint32_t var, int g)
 {
     if (f < 0 || g < 0 || (q->mask & (1u << f)))
         return;
+    int64_t off = gbp_layout_cell_off(L, var, (uint32_t)g);
+    if (off < 0)
+        return;
     q->mask |= 1u << f;
-    q->off[f] = var * (uint32_t)sizeof(gb_event) + (uint32_t)field_at[g];
+    q->off[f] = (uint32_t)off;
 }
 
-/* A decoded term `cur.F == var.G` on 8-byte integer fields, added to q. */
-static void req_from_term(keyreq *q, const gbp_fast_term *t)
+/* A decoded term `cur.F == var.G` on 8-byte integer fields (its loads as
+ * fastpred.c decodes them, before gbp_layout_remap), added to q. */
+static void req_from_term(const gbp_layout *L, keyreq *q, const gbp_fast_term *t)
 {
     const gbp_fast_opnd *c = &t->l, *v = &t->r;
     if (t->cmp != GBP_OP_EQ_I || c->arith || v->arith || c->a.i2d || v->a.i2d || !c->a.wide || !v->a.wide)
@@ -891,19 +911,19 @@ static void req_from_term(keyreq *q, const gbp_fast_term *t)
     if (c->a.base != GBP_FAST_CUR || v->a.base != GBP_FAST_VARS)
         return;
     uint32_t var = v->a.off / (uint32_t)sizeof(gb_event);
-    req_put(q, int_field_at(c->a.off), var, int_field_at(v->a.off - var * (uint32_t)sizeof(gb_event)));
+    req_put(L, q, int_field_at(c->a.off), var, int_field_at(v->a.off - var * (uint32_t)sizeof(gb_event)));
 }
 
 /* Everything an event must meet to satisfy a `where`: the compiler's key
  * and, when the fast path decoded it, every equality conjunct. */
-static keyreq make_req(const gbp_key *k, const gbp_fast *f)
+static keyreq make_req(const gbp_layout *L, const gbp_key *k, const gbp_fast *f)
 {
     keyreq q = {0};
     if (k->has && k->field < GBP_RKEY_FIELDS && k->field != GBP_F_TYPE && GBP_FIELD_IS_INT(k->vfield) &&
         k->vfield != GBP_F_TYPE)
-        req_put(&q, k->field, k->var, k->vfield);
+        req_put(L, &q, k->field, k->var, k->vfield);
     for (uint32_t i = 0; i < f->nterms; i++)
-        req_from_term(&q, &f->t[i]);
+        req_from_term(L, &q, &f->t[i]);
     return q;
 }
 
@@ -986,12 +1006,14 @@ static int decode_predicates(const gb_pattern_set *set, pstate *ps)
     for (uint32_t i = 0; i < p->nsteps; i++) {
         if (p->steps[i].where != GBP_NO_CODE)
             gbp_fast_compile(set->code, set->ncode, p->steps[i].where, &ps->fsteps[i]);
-        ps->ksteps[i] = make_req(&p->steps[i].key, &ps->fsteps[i]);
+        ps->ksteps[i] = make_req(&ps->lay, &p->steps[i].key, &ps->fsteps[i]);
+        gbp_layout_remap(&ps->lay, &ps->fsteps[i]);
     }
     for (uint32_t k = 0; k < p->nnegs; k++) {
         if (p->negs[k].where != GBP_NO_CODE)
             gbp_fast_compile(set->code, set->ncode, p->negs[k].where, &ps->fnegs[k]);
-        ps->knegs[k] = make_req(&p->negs[k].key, &ps->fnegs[k]);
+        ps->knegs[k] = make_req(&ps->lay, &p->negs[k].key, &ps->fnegs[k]);
+        gbp_layout_remap(&ps->lay, &ps->fnegs[k]);
     }
     return make_recipes(ps);
 }
@@ -1007,6 +1029,8 @@ static gb_status create_states(gb_matcher *m)
     for (uint32_t i = 0; i < set->npatterns; i++) {
         pstate *ps = &m->ps[i];
         ps->p = &set->patterns[i];
+        if (gbp_layout_build(&ps->lay, set, ps->p))
+            return GB_ENOMEM;
         layout(ps);
         if (decode_predicates(set, ps))
             return GB_ENOMEM;
@@ -1018,7 +1042,8 @@ static gb_status create_states(gb_matcher *m)
     m->mfields = calloc(maxf, sizeof *m->mfields);
     m->zero = calloc(1, maxsize);
     m->scratch = calloc(1, maxsize);
-    return m->mvars && m->mfields && m->zero && m->scratch ? GB_OK : GB_ENOMEM;
+    m->unpacked = calloc(maxv, sizeof *m->unpacked);
+    return m->mvars && m->mfields && m->zero && m->scratch && m->unpacked ? GB_OK : GB_ENOMEM;
 }
 
 gb_status gb_matcher_create(gb_matcher **out, const gb_pattern_set *set, const gb_matcher_opts *opts)
@@ -1070,6 +1095,7 @@ void gb_matcher_destroy(gb_matcher *m)
         free(m->ps[i].ksteps);
         free(m->ps[i].knegs);
         free(m->ps[i].recipes);
+        gbp_layout_free(&m->ps[i].lay);
     }
     gb_matcher_clear_matches(m);
     free(m->coll);
@@ -1078,6 +1104,7 @@ void gb_matcher_destroy(gb_matcher *m)
     free(m->mfields);
     free(m->zero);
     free(m->scratch);
+    free(m->unpacked);
     free(m);
 }
 
