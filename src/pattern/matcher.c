@@ -473,7 +473,6 @@ static void reindex(gb_matcher *m, pstate *ps, run *r)
     if (r->placed && same_rkey(&key, &r->key))
         return;
     unplace(ps, r);
-    gbp_rindex_sweep(&ps->idx, ps->st.runs_open);
     if (gbp_rindex_insert(&ps->idx, &key, r, r->seq) == 0) {
         r->placed = 1;
         r->key = key;
