@@ -811,7 +811,7 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
  * pattern holding PREFETCH_ALONE bytes of runs, or a pattern holding
  * PREFETCH_SHARED bytes among others (whose runs compete for the caches). */
 #define PREFETCH_ALONE ((uint64_t)8 << 20)
-#define PREFETCH_SHARED ((uint64_t)512 << 10)
+#define PREFETCH_SHARED ((uint64_t)64 << 10)
 
 /* The key a run started by e will be placed under: run_key of m->scratch
  * made that run for a moment (first event bound, as bind() leaves it). */
