@@ -104,6 +104,7 @@ typedef struct pstate {
     size_t size, off_last, off_slots, off_ids, off_counts;
     uint32_t inline_ids;
     uint64_t last_match_ev; /* arrival number of the last event of the latest match */
+    uint32_t resets;        /* times skip_all dropped every run at once */
     gb_matcher_stats st;
     /* partition index (p->part_field >= 0): every live run is held under
      * the key all its possible next bindings and negations require */
@@ -567,8 +568,33 @@ static void skip_past(pstate *ps, const run *r)
     }
 }
 
-/* Emit r's match at time ts and retire r. */
-static void emit_match(gb_matcher *m, pstate *ps, run *r, int64_t ts)
+/* `skip past_last` when the match's last event is the newest event a run
+ * has seen (a match emitted as it binds, not at a window close): every open
+ * run is dropped, so rather than killing them one by one (a block read and
+ * an index removal each), release every block of runs[] unread and empty
+ * the index at once (O(its table), which must then be comparable to the
+ * runs it drops). Not for runs whose ids may sit on the heap (each would
+ * have to be read). Returns 1 when done (ps->resets counts it: callers
+ * walking runs stop), 0 to take the slow path. */
+static int skip_all(pstate *ps, const run *r)
+{
+    uint64_t open = ps->st.runs_open; /* r is already out */
+    if (ps->may_spill || ps->head == ps->n || ps->runs[ps->n - 1]->first_ev > r->last_ev)
+        return 0;
+    if (ps->p->part_field >= 0 && !gbp_rindex_reset(&ps->idx, 8 * open + 64))
+        return 0;
+    for (uint32_t i = ps->head; i < ps->n; i++)
+        ps->freev[ps->nfree++] = ps->runs[i];
+    ps->head = ps->n = ps->ndead = 0;
+    ps->st.runs_skipped += open;
+    ps->st.runs_open = 0;
+    ps->resets++;
+    return 1;
+}
+
+/* Emit r's match at time ts and retire r. at_bind: r matched as it bound
+ * the newest event (skip_all may apply). */
+static void emit_match(gb_matcher *m, pstate *ps, run *r, int64_t ts, int at_bind)
 {
     const gbp_pattern *p = ps->p;
     uint32_t *counts = run_counts(ps, r);
@@ -597,7 +623,8 @@ static void emit_match(gb_matcher *m, pstate *ps, run *r, int64_t ts)
     deliver(m, ps, &mt);
     if (p->past_last) {
         ps->last_match_ev = r->last_ev;
-        skip_past(ps, r);
+        if (!at_bind || !skip_all(ps, r))
+            skip_past(ps, r);
     }
 }
 
@@ -613,7 +640,7 @@ static int complete(const pstate *ps, run *r)
 static void close_run(gb_matcher *m, pstate *ps, run *r, int64_t ts)
 {
     if (complete(ps, r)) {
-        emit_match(m, ps, r, ts);
+        emit_match(m, ps, r, ts, 0);
     } else {
         run_kill(ps, r);
         ps->st.runs_expired++;
@@ -624,7 +651,7 @@ static void close_run(gb_matcher *m, pstate *ps, run *r, int64_t ts)
 static void after_bind(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
 {
     if (r->step == ps->p->nsteps && !ps->p->emit_at_close)
-        emit_match(m, ps, r, e->ts_ns);
+        emit_match(m, ps, r, e->ts_ns, 1);
     else
         reindex(m, ps, r);
 }
@@ -764,6 +791,7 @@ static void prefetch_block(const pstate *ps, const void *r)
 static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     if (ps->p->part_field < 0) {
+        /* after a skip_all, n is 0 */
         for (uint32_t i = ps->head; i < ps->n; i++)
             if (!ps->runs[i]->dead)
                 step_run(m, ps, ps->runs[i], e);
@@ -780,8 +808,10 @@ static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
      * past the header) */
     for (uint32_t i = 0; i < c->n; i++)
         prefetch_block(ps, c->v[i].run);
-    /* runs move between lists while they are offered: c is a copy */
-    for (uint32_t i = 0; i < c->n; i++) {
+    /* runs move between lists while they are offered: c is a copy; after
+     * a skip_all, every block it lists is free */
+    uint32_t resets = ps->resets;
+    for (uint32_t i = 0; i < c->n && ps->resets == resets; i++) {
         run *r = c->v[i].run;
         if (!r->dead)
             step_run(m, ps, r, e);

@@ -348,6 +348,22 @@ void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k)
     __builtin_prefetch((const char *)(b + 1) - 1, 1);
 }
 
+int gbp_rindex_reset(gbp_rindex *x, uint64_t max_slots)
+{
+    if (x->tabsize > max_slots)
+        return 0;
+    for (uint32_t i = 0; i < x->tabsize; i++)
+        if (x->tags[i])
+            free(x->tab[i].heap);
+    if (x->tabsize)
+        memset(x->tags, 0, x->tabsize);
+    x->nbuckets = 0;
+    x->unkeyed.n = 0;
+    memset(x->mask_runs, 0, sizeof x->mask_runs);
+    x->active = 0;
+    return 1;
+}
+
 void gbp_rindex_clear(gbp_rindex *x)
 {
     for (uint32_t i = 0; i < x->tabsize; i++)

@@ -126,6 +126,11 @@ void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t byt
 /* The same for the bucket of key k (where a run is about to be placed). */
 void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
 
+/* Drop every run at once, keeping the table, when it has at most
+ * max_slots slots (the cost is O(slots)): returns 1; else 0 and nothing
+ * changes. */
+int gbp_rindex_reset(gbp_rindex *x, uint64_t max_slots);
+
 /* Free everything; the index is empty and reusable afterwards. */
 void gbp_rindex_clear(gbp_rindex *x);
 
