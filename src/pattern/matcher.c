@@ -82,6 +82,7 @@ typedef struct keyreq {
 #define RECIPE_OFFS 3
 typedef struct recipe {
     uint32_t mask;
+    uint32_t vars;         /* bit v: the key reads a cell of variable v (bit 31: v >= 31) */
     uint8_t slow;
     uint8_t noff[GBP_RKEY_FIELDS];
     uint32_t off[GBP_RKEY_FIELDS][RECIPE_OFFS];
@@ -648,12 +649,27 @@ static void close_run(gb_matcher *m, pstate *ps, run *r, int64_t ts)
 }
 
 /* After a binding: emit at once unless the pattern emits at close. */
-static void after_bind(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
+static uint32_t var_bit(uint32_t v)
 {
-    if (r->step == ps->p->nsteps && !ps->p->emit_at_close)
+    return v < 31 ? 1u << v : 1u << 31;
+}
+
+/* After a binding to variable v of a run that was in state class cls
+ * (UINT32_MAX: a new run): emit at once unless the pattern emits at
+ * close, else move the run to its new key, unless its key cannot have
+ * changed (same state class, and the class's key reads no cell of v). */
+static void after_bind(gb_matcher *m, pstate *ps, run *r, const gb_event *e, uint32_t cls, uint32_t v)
+{
+    if (r->step == ps->p->nsteps && !ps->p->emit_at_close) {
         emit_match(m, ps, r, e->ts_ns, 1);
-    else
-        reindex(m, ps, r);
+        return;
+    }
+    if (r->placed && cls != UINT32_MAX && ps->p->part_field >= 0) {
+        const recipe *rc = &ps->recipes[cls];
+        if (!rc->slow && !(rc->vars & var_bit(v)) && state_class(ps, r) == cls)
+            return;
+    }
+    reindex(m, ps, r);
 }
 
 /* ---- one event, one run (Semantics 2-5) ---------------------------------------- */
@@ -666,14 +682,15 @@ static void step_run(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
     if (s < k) {
         const gbp_step *st = &p->steps[s];
         /* advance first: a satisfied Kleene step yields to the next step */
+        uint32_t cls = 3 * s + (c == 0 ? 0 : c < st->nmin ? 1 : 2); /* state_class */
         if (c >= st->nmin && s + 1 < k && step_holds(m, ps, r, s + 1, e)) {
             if (bind(m, ps, r, s + 1, e) == 0)
-                after_bind(m, ps, r, e);
+                after_bind(m, ps, r, e, cls, s + 1);
             return;
         }
         if (step_holds(m, ps, r, s, e)) {
             if (bind(m, ps, r, s, e) == 0)
-                after_bind(m, ps, r, e);
+                after_bind(m, ps, r, e, cls, s);
             return;
         }
     }
@@ -774,7 +791,7 @@ static void start_run(gb_matcher *m, pstate *ps, const gb_event *e)
     ps->runs[ps->n++] = r;
     ps->st.runs_started++;
     ps->st.runs_open++;
-    after_bind(m, ps, r, e);
+    after_bind(m, ps, r, e, UINT32_MAX, 0);
     return;
 nomem:
     ps->st.nomem++;
@@ -1000,6 +1017,17 @@ static void recipe_add(recipe *rc, const keyreq *q, int first)
     }
 }
 
+/* The variables whose cells run_key reads for recipe rc. */
+static void recipe_vars(const gbp_layout *L, recipe *rc)
+{
+    rc->vars = 0;
+    for (uint32_t left = rc->mask; left; left &= left - 1) {
+        uint32_t f = (uint32_t)__builtin_ctz(left);
+        for (uint32_t j = 0; j < rc->noff[f]; j++)
+            rc->vars |= var_bit(gbp_layout_var_of(L, rc->off[f][j]));
+    }
+}
+
 /* One recipe per state class. -1 on ENOMEM. */
 static int make_recipes(pstate *ps)
 {
@@ -1015,6 +1043,7 @@ static int make_recipes(pstate *ps)
         uint32_t n = concerning(ps, c / 3, c % 3, list);
         for (uint32_t i = 0; i < n; i++)
             recipe_add(&ps->recipes[c], list[i], i == 0);
+        recipe_vars(&ps->lay, &ps->recipes[c]);
     }
     free(list);
     return 0;

@@ -100,6 +100,14 @@ int64_t gbp_layout_cell_off(const gbp_layout *L, uint32_t v, uint32_t f)
     return (int64_t)(L->base[v] + (uint32_t)__builtin_popcount(below)) * (int64_t)sizeof(int64_t);
 }
 
+uint32_t gbp_layout_var_of(const gbp_layout *L, uint32_t off)
+{
+    uint32_t cell = off / (uint32_t)sizeof(int64_t), v = 0;
+    while (v + 1 < L->nvars && L->base[v + 1] <= cell)
+        v++;
+    return v;
+}
+
 /* The field at byte offset off of a gb_event, or -1. */
 static int64_t field_at(uint32_t off)
 {

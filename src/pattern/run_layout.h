@@ -49,6 +49,10 @@ void gbp_layout_free(gbp_layout *L);
  * the layout does not keep it. f as the VM reads it (>= GBP_F_COUNT: a3). */
 int64_t gbp_layout_cell_off(const gbp_layout *L, uint32_t v, uint32_t f);
 
+/* The variable whose cell is at byte offset off (a gbp_layout_cell_off
+ * result). */
+uint32_t gbp_layout_var_of(const gbp_layout *L, uint32_t off);
+
 /* Rewrite the VARS loads of a decoded predicate (offsets into gb_event[]
  * as fastpred.c decodes them) into cell offsets. When a load reads a field
  * the layout lacks (never, for a predicate of the same pattern), f is
