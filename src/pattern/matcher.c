@@ -835,7 +835,7 @@ static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
     }
 }
 
-static void process(gb_matcher *m, pstate *ps, const gb_event *e)
+static void process_event(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     const gbp_pattern *p = ps->p;
     expire(m, ps, e->ts_ns);
@@ -852,6 +852,14 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
     int start = ps->start_evno == m->evno ? ps->start_ok : step_holds(m, ps, m->zero, 0, e);
     if (start)
         start_run(m, ps, e);
+}
+
+/* One event for one pattern; then the index buckets it emptied go, unless
+ * it refilled them (a run killed and replaced under the same key). */
+static void process(gb_matcher *m, pstate *ps, const gb_event *e)
+{
+    process_event(m, ps, e);
+    gbp_rindex_settle(&ps->idx);
 }
 
 /* Prefetching pays once the runs no longer stay in the caches: a lone
@@ -905,8 +913,8 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
     }
     if (!ps->start_ok || ps->st.runs_open >= m->o.max_runs_per_pattern)
         return;
-    if (ps->nfree)
-        __builtin_prefetch(ps->freev[ps->nfree - 1], 1);
+    if (ps->nfree) /* the block run_alloc will clear */
+        prefetch_block(ps, ps->freev[ps->nfree - 1]);
     if (keyed) {
         gbp_rkey key;
         start_key(m, ps, e, &key);
@@ -1214,6 +1222,7 @@ gb_status gb_matcher_advance(gb_matcher *m, int64_t ts)
     for (uint32_t i = 0; i < m->set->npatterns; i++) {
         pstate *ps = &m->ps[i];
         expire(m, ps, ts);
+        gbp_rindex_settle(&ps->idx);
         if (ps->ndead)
             compact(ps);
     }
@@ -1296,8 +1305,10 @@ gb_status gb_matcher_flush(gb_matcher *m)
         if (!items[j].r->dead)
             close_run(m, items[j].ps, items[j].r, m->now);
     free(buf);
-    for (uint32_t i = 0; i < m->set->npatterns; i++)
+    for (uint32_t i = 0; i < m->set->npatterns; i++) {
+        gbp_rindex_settle(&m->ps[i].idx);
         compact(&m->ps[i]);
+    }
     return take_pending(m);
 }
 

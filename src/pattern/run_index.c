@@ -216,8 +216,30 @@ void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run)
     b->n--;
     if (--x->mask_runs[k->mask] == 0 && k->mask)
         x->active &= ~(1u << k->mask);
-    if (b->n == 0 && k->mask) /* the key has no run left: its slot goes at once */
-        drop_slot(x, (uint32_t)(b - x->tab));
+    if (b->n || !k->mask)
+        return;
+    /* the key has no run left: its slot goes at the next settle */
+    if (x->npending == x->cappending) {
+        uint32_t cap = x->cappending ? 2 * x->cappending : 16;
+        gbp_rkey *v = cap > x->cappending ? realloc(x->pending, (size_t)cap * sizeof *v) : NULL;
+        if (!v) {
+            drop_slot(x, (uint32_t)(b - x->tab));
+            return;
+        }
+        x->pending = v;
+        x->cappending = cap;
+    }
+    x->pending[x->npending++] = *k;
+}
+
+void gbp_rindex_settle(gbp_rindex *x)
+{
+    for (uint32_t i = 0; i < x->npending; i++) {
+        gbp_rbucket *b = find(x, &x->pending[i]);
+        if (b && b->n == 0)
+            drop_slot(x, (uint32_t)(b - x->tab));
+    }
+    x->npending = 0;
 }
 
 /* Room for n entries in l. -1 out of memory. */
@@ -273,7 +295,7 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
         gbp_rkey k;
         gbp_rkey_make(&k, (uint32_t)__builtin_ctz(act), f);
         uint32_t i = slot_h(x, &k, key_hash(&k));
-        if (x->tags[i] && merge_in(x, &cur, &x->tab[i])) /* a tagged bucket holds runs */
+        if (x->tags[i] && x->tab[i].n && merge_in(x, &cur, &x->tab[i]))
             return NULL;
     }
     if (x->unkeyed.n && merge_in(x, &cur, &x->unkeyed))
@@ -358,6 +380,7 @@ int gbp_rindex_reset(gbp_rindex *x, uint64_t max_slots)
     if (x->tabsize)
         memset(x->tags, 0, x->tabsize);
     x->nbuckets = 0;
+    x->npending = 0;
     x->unkeyed.n = 0;
     memset(x->mask_runs, 0, sizeof x->mask_runs);
     x->active = 0;
@@ -372,6 +395,7 @@ void gbp_rindex_clear(gbp_rindex *x)
     free(x->tab);
     free(x->tags);
     free(x->unkeyed.heap);
+    free(x->pending);
     free(x->scratch[0].v);
     free(x->scratch[1].v);
     memset(x, 0, sizeof *x);

@@ -16,9 +16,12 @@
  * order and merging never read a run block. Buckets live inline in an
  * open-addressing table (linear probing, load <= 1/2) beside a byte of
  * hash tag per slot. Invariant: a keyed bucket exists exactly while it
- * holds runs; the run that leaves last frees its slot at once (backward
- * shift, no tombstones), so every call costs O(its lists + a probe
- * cluster), with no periodic sweep; only growth (doubling, when the keys
+ * holds runs, outside of a caller's settle window: the run that leaves
+ * last frees its slot (backward shift, no tombstones) at once, or when
+ * the caller settles the index (gbp_rindex_settle, at the end of each
+ * event: a key emptied and refilled by the same event, the common case of
+ * a run killed and replaced, then keeps its slot). Every call costs
+ * O(its lists + a probe cluster), with no periodic sweep; only growth (doubling, when the keys
  * in use pass half the table) moves every bucket. The table never shrinks:
  * it stays at the size the most keys in use at once needed. Not
  * thread-safe: a matcher is used by one thread at a time.
@@ -67,7 +70,9 @@ typedef struct gbp_rindex {
     gbp_rbucket *tab;
     uint8_t *tags;     /* per slot of tab: 0 free, else 0x80 | 7 bits of the key's hash */
     uint32_t tabsize;  /* 0, or a power of two >= 64 */
-    uint32_t nbuckets; /* keyed buckets, each holding at least one run */
+    uint32_t nbuckets; /* keyed buckets, each holding at least one run (once settled) */
+    gbp_rkey *pending; /* keys whose bucket emptied since the last settle */
+    uint32_t npending, cappending;
     uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
     uint32_t active;                    /* bit m set when mask_runs[m] > 0, m >= 1 */
     gbp_rbucket unkeyed;
@@ -98,7 +103,8 @@ static inline void gbp_rkey_make(gbp_rkey *k, uint32_t mask, const int64_t full[
 int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq);
 
 /* Remove run from the list of key k (no-op when it is not there); the
- * bucket of k goes when this was its last run. */
+ * bucket of k goes when this was its last run: at the next
+ * gbp_rindex_settle (at once if the key cannot be noted, out of memory). */
 void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run);
 
 /* The runs an event with integer fields f[0..4] may concern: its list for
@@ -125,6 +131,10 @@ void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t byt
 
 /* The same for the bucket of key k (where a run is about to be placed). */
 void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
+
+/* Free the buckets emptied since the last settle that are still empty.
+ * O(keys emptied since then). */
+void gbp_rindex_settle(gbp_rindex *x);
 
 /* Drop every run at once, keeping the table, when it has at most
  * max_slots slots (the cost is O(slots)): returns 1; else 0 and nothing
