@@ -835,12 +835,11 @@ static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
     }
 }
 
-static void process_event(gb_matcher *m, pstate *ps, const gb_event *e)
+/* A relevant event for one pattern: offered to the runs it may concern,
+ * then perhaps starting one. */
+static void take(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     const gbp_pattern *p = ps->p;
-    expire(m, ps, e->ts_ns);
-    if (!relevant(p, e->type))
-        return;
     offer_all(m, ps, e);
     /* dead runs stay flagged in runs[] until they are half of it (amortised O(1)) */
     if (ps->ndead > 16 && ps->ndead * 2 > ps->n - ps->head)
@@ -858,8 +857,11 @@ static void process_event(gb_matcher *m, pstate *ps, const gb_event *e)
  * it refilled them (a run killed and replaced under the same key). */
 static void process(gb_matcher *m, pstate *ps, const gb_event *e)
 {
-    process_event(m, ps, e);
-    gbp_rindex_settle(&ps->idx);
+    expire(m, ps, e->ts_ns);
+    if (relevant(ps->p, e->type))
+        take(m, ps, e);
+    if (ps->idx.npending)
+        gbp_rindex_settle(&ps->idx);
 }
 
 /* Prefetching pays once the runs no longer stay in the caches: a lone

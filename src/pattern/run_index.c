@@ -79,15 +79,22 @@ static uint32_t slot_h(const gbp_rindex *x, const gbp_rkey *k, uint64_t h)
     return i;
 }
 
-static gbp_rbucket *find(const gbp_rindex *x, const gbp_rkey *k)
+/* The bucket of k (hash h), or NULL. */
+static gbp_rbucket *find_h(const gbp_rindex *x, const gbp_rkey *k, uint64_t h)
 {
     if (k->mask == 0)
         return (gbp_rbucket *)&x->unkeyed;
     if (!x->tabsize)
         return NULL;
-    uint32_t i = slot_h(x, k, key_hash(k));
+    uint32_t i = slot_h(x, k, h);
     return x->tags[i] ? &x->tab[i] : NULL;
 }
+
+/* A key whose bucket emptied, with its hash, waiting for the settle. */
+typedef struct gbp_rpending {
+    gbp_rkey k;
+    uint64_t h;
+} gbp_rpending;
 
 /* Move the buckets into a table of size slots. -1 out of memory (the
  * table is then unchanged). */
@@ -109,11 +116,11 @@ static int rebuild(gbp_rindex *x, uint32_t size)
     for (uint32_t i = 0; i < old; i++) {
         if (!oldtags[i])
             continue;
-        gbp_rkey k = {.mask = from[i].mask, .v = {from[i].v[0], from[i].v[1]}};
-        uint64_t h = key_hash(&k);
-        uint32_t j = slot_h(x, &k, h);
+        uint32_t j = from[i].hash & (size - 1); /* keys are distinct: the first free slot */
+        while (tags[j])
+            j = (j + 1) & (size - 1);
         tab[j] = from[i];
-        tags[j] = tag_of(h);
+        tags[j] = oldtags[i];
     }
     free(from);
     free(oldtags);
@@ -132,7 +139,7 @@ static gbp_rbucket *get(gbp_rindex *x, const gbp_rkey *k)
     gbp_rbucket *b = &x->tab[i];
     if (x->tags[i])
         return b;
-    *b = (gbp_rbucket){.v = {k->v[0], k->v[1]}, .mask = (uint8_t)k->mask};
+    *b = (gbp_rbucket){.v = {k->v[0], k->v[1]}, .mask = (uint8_t)k->mask, .hash = (uint32_t)h};
     x->tags[i] = tag_of(h);
     x->nbuckets++;
     return b;
@@ -147,8 +154,7 @@ static void drop_slot(gbp_rindex *x, uint32_t i)
     uint32_t mask = x->tabsize - 1;
     free(x->tab[i].heap);
     for (uint32_t j = (i + 1) & mask; x->tags[j]; j = (j + 1) & mask) {
-        gbp_rkey k = {.mask = x->tab[j].mask, .v = {x->tab[j].v[0], x->tab[j].v[1]}};
-        uint32_t h = home(x, key_hash(&k));
+        uint32_t h = x->tab[j].hash & mask;
         int stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
         if (stays)
             continue;
@@ -203,7 +209,8 @@ int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq)
 
 void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run)
 {
-    gbp_rbucket *b = find(x, k);
+    uint64_t h = k->mask ? key_hash(k) : 0;
+    gbp_rbucket *b = find_h(x, k, h);
     if (!b)
         return;
     gbp_rent *it = items(b);
@@ -221,7 +228,7 @@ void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run)
     /* the key has no run left: its slot goes at the next settle */
     if (x->npending == x->cappending) {
         uint32_t cap = x->cappending ? 2 * x->cappending : 16;
-        gbp_rkey *v = cap > x->cappending ? realloc(x->pending, (size_t)cap * sizeof *v) : NULL;
+        gbp_rpending *v = cap > x->cappending ? realloc(x->pending, (size_t)cap * sizeof *v) : NULL;
         if (!v) {
             drop_slot(x, (uint32_t)(b - x->tab));
             return;
@@ -229,13 +236,13 @@ void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run)
         x->pending = v;
         x->cappending = cap;
     }
-    x->pending[x->npending++] = *k;
+    x->pending[x->npending++] = (gbp_rpending){*k, h};
 }
 
 void gbp_rindex_settle(gbp_rindex *x)
 {
     for (uint32_t i = 0; i < x->npending; i++) {
-        gbp_rbucket *b = find(x, &x->pending[i]);
+        gbp_rbucket *b = find_h(x, &x->pending[i].k, x->pending[i].h);
         if (b && b->n == 0)
             drop_slot(x, (uint32_t)(b - x->tab));
     }
@@ -294,7 +301,10 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
     for (uint32_t act = x->tabsize ? x->active : 0; act; act &= act - 1) {
         gbp_rkey k;
         gbp_rkey_make(&k, (uint32_t)__builtin_ctz(act), f);
-        uint32_t i = slot_h(x, &k, key_hash(&k));
+        uint64_t h = key_hash(&k);
+        if (!x->tags[home(x, h)]) /* the common case: no key near it */
+            continue;
+        uint32_t i = slot_h(x, &k, h);
         if (x->tags[i] && x->tab[i].n && merge_in(x, &cur, &x->tab[i]))
             return NULL;
     }

@@ -62,6 +62,7 @@ typedef struct gbp_rbucket {
     int64_t v[GBP_RKEY_VALUES];
     uint8_t mask;
     uint32_t n, cap;
+    uint32_t hash;     /* low 32 bits of the key's hash: its home slot */
     gbp_rent *heap;
     gbp_rent in[GBP_RBUCKET_INLINE];
 } gbp_rbucket;
@@ -71,7 +72,7 @@ typedef struct gbp_rindex {
     uint8_t *tags;     /* per slot of tab: 0 free, else 0x80 | 7 bits of the key's hash */
     uint32_t tabsize;  /* 0, or a power of two >= 64 */
     uint32_t nbuckets; /* keyed buckets, each holding at least one run (once settled) */
-    gbp_rkey *pending; /* keys whose bucket emptied since the last settle */
+    struct gbp_rpending *pending; /* keys whose bucket emptied since the last settle */
     uint32_t npending, cappending;
     uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
     uint32_t active;                    /* bit m set when mask_runs[m] > 0, m >= 1 */
