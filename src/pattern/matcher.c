@@ -539,15 +539,15 @@ nomem:
 }
 
 /* Walking runs[] in order (skip_past kills the runs it meets): load the
- * block AHEAD runs on, and the bucket of the run AHEAD/2 on (its block has
+ * block `ahead` runs on, and the bucket of the run ahead/2 on (its block has
  * had time to arrive), so that walking costs no miss per run. */
 #define AHEAD 16
-static void prefetch_ahead(const pstate *ps, uint32_t i)
+static void prefetch_ahead(const pstate *ps, uint32_t i, uint32_t ahead)
 {
-    if (i + AHEAD < ps->n)
-        __builtin_prefetch(ps->runs[i + AHEAD]);
-    if (i + AHEAD / 2 < ps->n) {
-        const run *o = ps->runs[i + AHEAD / 2];
+    if (i + ahead < ps->n)
+        __builtin_prefetch(ps->runs[i + ahead]);
+    if (i + ahead / 2 < ps->n) {
+        const run *o = ps->runs[i + ahead / 2];
         if (o->placed && !o->dead)
             gbp_rindex_prefetch_key(&ps->idx, &o->key);
     }
@@ -558,7 +558,7 @@ static void prefetch_ahead(const pstate *ps, uint32_t i)
 static void skip_past(pstate *ps, const run *r)
 {
     for (uint32_t i = ps->head; i < ps->n; i++) {
-        prefetch_ahead(ps, i);
+        prefetch_ahead(ps, i, AHEAD);
         run *o = ps->runs[i];
         if (o->first_ev > r->last_ev)
             break;
@@ -895,12 +895,15 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     uint64_t bytes = ps->st.runs_open * (uint64_t)ps->size;
     int big = bytes >= (m->set->npatterns == 1 ? PREFETCH_ALONE : PREFETCH_SHARED);
-    if (big && ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns)) {
+    int expiring = ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns);
+    if (big && expiring) {
         /* expiry walks runs[] from the head, about a run per event: the
          * runs ahead of it will expire soon (their blocks, and the buckets
          * they are removed from) */
         __builtin_prefetch(ps->runs[ps->head]);
-        prefetch_ahead(ps, ps->head);
+        /* among many patterns an event takes long: lines loaded many
+         * events ahead would be evicted before use */
+        prefetch_ahead(ps, ps->head, m->set->npatterns > 4 ? 2 : AHEAD);
     }
     if (!relevant(ps->p, e->type))
         return;
@@ -915,7 +918,9 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
     }
     if (!ps->start_ok || ps->st.runs_open >= m->o.max_runs_per_pattern)
         return;
-    if (ps->nfree) /* the block run_alloc will clear */
+    /* the block run_alloc will clear: the expiring run's own when one
+     * expires (released just before), else the top of the free stack */
+    if (ps->nfree && !expiring)
         prefetch_block(ps, ps->freev[ps->nfree - 1]);
     if (keyed) {
         gbp_rkey key;

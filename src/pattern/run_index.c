@@ -13,6 +13,8 @@
 
 #include "pattern/run_index.h"
 
+_Static_assert(sizeof(gbp_rbucket) == 64, "a bucket is one cache line");
+
 #define HUGE_PAGE ((size_t)2 << 20)
 
 void *gbp_alloc_big(size_t size, int zero)
@@ -101,7 +103,7 @@ typedef struct gbp_rpending {
 static int rebuild(gbp_rindex *x, uint32_t size)
 {
     size_t bytes = (size_t)size * sizeof(gbp_rbucket); /* size < 2^32: no overflow */
-    gbp_rbucket *tab = bytes < HUGE_PAGE ? malloc(bytes) : gbp_alloc_big(bytes, 0);
+    gbp_rbucket *tab = gbp_alloc_big(bytes, 0); /* 64-byte aligned: a bucket is one line */
     uint8_t *tags = tab ? calloc(size, 1) : NULL;
     if (!tags) {
         free(tab);
@@ -348,7 +350,6 @@ void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr)
             continue;
         const gbp_rbucket *b = &x->tab[at];
         __builtin_prefetch(b);
-        __builtin_prefetch((const char *)(b + 1) - 1);
         pr->h[n] = pr->h[i];
         pr->k[n++] = pr->k[i];
     }
@@ -377,7 +378,6 @@ void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k)
     const gbp_rbucket *b = &x->tab[home(x, h)];
     __builtin_prefetch(&x->tags[home(x, h)], 1);
     __builtin_prefetch(b, 1);
-    __builtin_prefetch((const char *)(b + 1) - 1, 1);
 }
 
 int gbp_rindex_reset(gbp_rindex *x, uint64_t max_slots)

@@ -65,6 +65,7 @@ typedef struct gbp_rbucket {
     uint32_t hash;     /* low 32 bits of the key's hash: its home slot */
     gbp_rent *heap;
     gbp_rent in[GBP_RBUCKET_INLINE];
+    char pad[8];       /* 64 bytes: in the 64-byte aligned table, one line each */
 } gbp_rbucket;
 
 typedef struct gbp_rindex {
