@@ -1188,6 +1188,8 @@ static gb_status take_pending(gb_matcher *m)
     return st == GB_OK ? GB_OK : gbi_error(st, "matcher", "out of memory: a run or binding was lost (stats.nomem)");
 }
 
+#define PROBE_LEAD 4u
+
 gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
 {
     if (!m || !ev)
@@ -1209,11 +1211,14 @@ gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
     for (uint32_t i = 0; i < np; i++)
         if (m->ps[i].probe_evno == m->evno)
             gbp_rindex_probe_buckets(&m->ps[i].idx, &m->ps[i].probe);
-    for (uint32_t i = 0; i < np; i++)
-        if (m->ps[i].probe_evno == m->evno)
+    /* the last level (run blocks) PROBE_LEAD patterns before each pattern
+     * takes the event: loaded while the ones before it work */
+    for (uint32_t i = 0; i < np + PROBE_LEAD; i++) {
+        if (i < np && m->ps[i].probe_evno == m->evno)
             gbp_rindex_probe_runs(&m->ps[i].idx, &m->ps[i].probe, m->ps[i].size);
-    for (uint32_t i = 0; i < np; i++)
-        process(m, &m->ps[i], ev);
+        if (i >= PROBE_LEAD)
+            process(m, &m->ps[i - PROBE_LEAD], ev);
+    }
     return take_pending(m);
 }
 
