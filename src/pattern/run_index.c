@@ -72,7 +72,7 @@ static gbp_rent *items(gbp_rbucket *b)
 
 /* The slot of k (hash h), or the free slot where it would go (table not
  * empty; the load stays <= 1/2, so there is one). */
-static uint32_t slot_h(const gbp_rindex *x, const gbp_rkey *k, uint64_t h)
+static inline __attribute__((always_inline)) uint32_t slot_h(const gbp_rindex *x, const gbp_rkey *k, uint64_t h)
 {
     uint32_t mask = x->tabsize - 1, i = home(x, h);
     uint8_t t = tag_of(h);
