@@ -60,19 +60,29 @@ static int key_eq(const gbp_rkey *a, const gbp_rkey *b)
     return a->mask == b->mask && a->v[0] == b->v[0] && a->v[1] == b->v[1];
 }
 
+static int key_cmp(const void *pa, const void *pb)
+{
+    const gbp_rkey *a = pa, *b = pb;
+    if (a->mask != b->mask)
+        return a->mask < b->mask ? -1 : 1;
+    for (int i = 0; i < GBP_RKEY_VALUES; i++)
+        if (a->v[i] != b->v[i])
+            return a->v[i] < b->v[i] ? -1 : 1;
+    return 0;
+}
+
 /* Keyed buckets the model says must exist: distinct keys of live runs. */
 static uint32_t live_keys(void)
 {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < NRUN; i++) {
-        if (!runs[i].live || !runs[i].key.mask)
-            continue;
-        uint32_t j = 0;
-        while (j < i && !(runs[j].live && key_eq(&runs[j].key, &runs[i].key)))
-            j++;
-        n += j == i;
-    }
-    return n;
+    static gbp_rkey k[NRUN];
+    uint32_t n = 0, distinct = 0;
+    for (uint32_t i = 0; i < NRUN; i++)
+        if (runs[i].live && runs[i].key.mask)
+            k[n++] = runs[i].key;
+    qsort(k, n, sizeof *k, key_cmp);
+    for (uint32_t i = 0; i < n; i++)
+        distinct += i == 0 || !key_eq(&k[i - 1], &k[i]);
+    return distinct;
 }
 
 static int by_seq(const void *a, const void *b)
