@@ -1190,6 +1190,12 @@ static gb_status take_pending(gb_matcher *m)
 
 #define PROBE_LEAD 4u
 
+static void probe_runs(const gb_matcher *m, pstate *ps)
+{
+    if (ps->probe_evno == m->evno)
+        gbp_rindex_probe_runs(&ps->idx, &ps->probe, ps->size);
+}
+
 gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
 {
     if (!m || !ev)
@@ -1213,11 +1219,13 @@ gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
             gbp_rindex_probe_buckets(&m->ps[i].idx, &m->ps[i].probe);
     /* the last level (run blocks) PROBE_LEAD patterns before each pattern
      * takes the event: loaded while the ones before it work */
-    for (uint32_t i = 0; i < np + PROBE_LEAD; i++) {
-        if (i < np && m->ps[i].probe_evno == m->evno)
-            gbp_rindex_probe_runs(&m->ps[i].idx, &m->ps[i].probe, m->ps[i].size);
-        if (i >= PROBE_LEAD)
-            process(m, &m->ps[i - PROBE_LEAD], ev);
+    uint32_t lead = np < PROBE_LEAD ? np : PROBE_LEAD;
+    for (uint32_t i = 0; i < lead; i++)
+        probe_runs(m, &m->ps[i]);
+    for (uint32_t i = 0; i < np; i++) {
+        if (i + lead < np)
+            probe_runs(m, &m->ps[i + lead]);
+        process(m, &m->ps[i], ev);
     }
     return take_pending(m);
 }
