@@ -31,9 +31,9 @@
  * Memory latency: with many patterns and many runs, the cost is cache and
  * TLB misses, not instructions. gb_matcher_push first runs three prefetch
  * passes over the patterns (prefetch: expiring run, free block, the bucket
- * a new run will go to, the index filter words; then buckets; then the
- * first candidate blocks), so the misses of all patterns overlap, and only
- * then lets each pattern take the event. Prefetching is a hint: the result
+ * a new run will go to, the index hash bytes; then buckets; then the
+ * first candidate blocks, four patterns before each takes the event), so
+ * the misses of all patterns overlap. Prefetching is a hint: the result
  * does not depend on it.
  */
 #include <stddef.h>
