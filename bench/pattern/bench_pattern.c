@@ -13,8 +13,10 @@
  * matcher runs for at most --seconds per row on a prefix of the stream
  * (--seconds 0 skips it). --only runs one row (rapid_split, circular_flow,
  * high_frequency, velocity_change, "library(9)", "fifty(50)", lib:NAME);
- * --each 1 adds a row per library pattern alone (lib:NAME).
- * Single-threaded; one core.
+ * --each 1 adds a row per library pattern alone (lib:NAME). --latency 1
+ * adds, per row, the distribution of the time one gb_matcher_push takes
+ * (p50, p99, p99.9, max in ns; a pause inside push, e.g. an index rebuild,
+ * shows in the tail). Single-threaded; one core.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -66,6 +68,35 @@ static double run_streaming(const gb_pattern_set *set, const gb_event *ev, size_
     return (double)n * 1e9 / (double)(t1 - t0);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* --latency 1: time every push of the stream (gb_time_fast_ns around each
+ * call: the timer's own cost, some tens of ns, is included) and print the
+ * distribution. */
+static void push_latency(const char *name, const gb_pattern_set *set, const gb_event *ev, size_t n)
+{
+    uint64_t matches = 0;
+    gb_matcher_opts mo = {.on_match = count_match, .ctx = &matches};
+    gb_matcher *m;
+    int64_t *t = malloc(n * sizeof *t);
+    if (!t || gb_matcher_create(&m, set, &mo) != GB_OK)
+        exit(1);
+    for (size_t i = 0; i < n; i++) {
+        int64_t t0 = gb_time_fast_ns();
+        gb_matcher_push(m, &ev[i]);
+        t[i] = gb_time_fast_ns() - t0;
+    }
+    gb_matcher_destroy(m);
+    qsort(t, n, sizeof *t, cmp_i64);
+    printf("%-20s push ns: p50 %" PRId64 ", p99 %" PRId64 ", p99.9 %" PRId64 ", max %" PRId64 "\n", name,
+           t[n / 2], t[n * 99 / 100], t[n * 999 / 1000], t[n - 1]);
+    free(t);
+}
+
 /* Naive: for every event, a fresh matcher replays the window ending at it;
  * the matches emitted by the event itself are the ones it completes. */
 static double run_naive(const gb_pattern_set *set, int64_t window, const gb_event *ev, size_t n, double seconds,
@@ -92,6 +123,7 @@ static double run_naive(const gb_pattern_set *set, int64_t window, const gb_even
 }
 
 static const char *only; /* --only NAME: run one row */
+static int latency;      /* --latency 1: per-push time distribution */
 static int each;         /* --each 1: also each library pattern alone */
 
 static void parse_opts(int argc, char **argv, opts *o, const char **library)
@@ -109,6 +141,8 @@ static void parse_opts(int argc, char **argv, opts *o, const char **library)
             only = argv[i + 1];
         else if (strcmp(argv[i], "--each") == 0)
             each = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--latency") == 0)
+            latency = atoi(argv[i + 1]);
     }
     if (!o->events)
         o->events = 1;
@@ -125,6 +159,8 @@ static void row(const char *name, const char *src, int64_t window, gb_type_table
     uint32_t np = gb_pattern_set_count(set);
     uint64_t matches;
     double ours = run_streaming(set, ev, o->events, &matches);
+    if (latency)
+        push_latency(name, set, ev, o->events);
     size_t done = 0;
     double naive = o->seconds > 0 ? run_naive(set, window, ev, o->events, o->seconds, &done) : 0;
     if (done)
@@ -185,8 +221,9 @@ int main(int argc, char **argv)
         lib = read_text("../patterns/fraud.gbp");
     printf("gpubridge pattern matcher, %zu transfer events (~1000/s, %" PRIu64 " accounts), one core\n", o.events,
            o.accounts);
-    printf("command: %s --events %zu --accounts %" PRIu64 " --seconds %g%s%s%s\n", argv[0], o.events, o.accounts,
-           o.seconds, only ? " --only " : "", only ? only : "", each ? " --each 1" : "");
+    printf("command: %s --events %zu --accounts %" PRIu64 " --seconds %g%s%s%s%s\n", argv[0], o.events, o.accounts,
+           o.seconds, only ? " --only " : "", only ? only : "", each ? " --each 1" : "",
+           latency ? " --latency 1" : "");
     printf("%-20s %4s %9s %12s %14s %12s %9s\n", "set", "pats", "matches", "ours ev/s", "pattern-ev/s",
            "naive ev/s", "ratio");
     static const char *const names[4] = {"rapid_split", "circular_flow", "high_frequency", "velocity_change"};

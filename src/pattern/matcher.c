@@ -5,9 +5,10 @@
  * events arrive in ts order, creation order is also first-event order, so
  * the runs whose window has ended always form a prefix: closing expired runs
  * pops from the front (O(expired)). A run is a fixed-size block (per pattern)
- * holding its NFA state (current step and per-variable counts), the last
- * event bound to each variable (what `a.field` reads), its aggregate slots
- * and the ids it bound (inline, spilling to the heap for long Kleene runs).
+ * holding its NFA state (current step and per-variable counts), of the last
+ * event bound to each variable the fields some program reads as `a.field`
+ * (run_layout.h: 8 bytes each, not the whole 96-byte event), its aggregate
+ * slots and the ids it bound (inline, spilling to the heap for long Kleene runs).
  * Runs that die (match, negation, skip) are only flagged while the array is
  * walked and are unlinked and recycled (through a stack of free blocks) in
  * one compaction pass afterwards, or when they reach the head, so a `skip
@@ -30,9 +31,9 @@
  * Memory latency: with many patterns and many runs, the cost is cache and
  * TLB misses, not instructions. gb_matcher_push first runs three prefetch
  * passes over the patterns (prefetch: expiring run, free block, the bucket
- * a new run will go to, the index filter words; then buckets; then the
- * first candidate blocks), so the misses of all patterns overlap, and only
- * then lets each pattern take the event. Prefetching is a hint: the result
+ * a new run will go to, the index hash bytes; then buckets; then the
+ * first candidate blocks, four patterns before each takes the event), so
+ * the misses of all patterns overlap. Prefetching is a hint: the result
  * does not depend on it.
  */
 #include <stddef.h>
@@ -44,10 +45,11 @@
 #include "pattern/fastpred.h"
 #include "pattern/internal.h"
 #include "pattern/run_index.h"
+#include "pattern/run_layout.h"
 
 /* A run block: this header, then (per pattern layout) the per-variable
- * counts, the last event bound to each variable, the aggregate slots and
- * the inline ids. What an offered event reads first (dead, step, counts,
+ * counts, the kept fields of the last event bound to each variable (cells,
+ * run_layout.h), the aggregate slots and the inline ids. What an offered event reads first (dead, step, counts,
  * the first variable's event) sits in the block's first cache lines. */
 typedef struct run {
     uint32_t step;     /* current positive step; nsteps when all are full */
@@ -80,6 +82,7 @@ typedef struct keyreq {
 #define RECIPE_OFFS 3
 typedef struct recipe {
     uint32_t mask;
+    uint32_t vars;         /* bit v: the key reads a cell of variable v (bit 31: v >= 31) */
     uint8_t slow;
     uint8_t noff[GBP_RKEY_FIELDS];
     uint32_t off[GBP_RKEY_FIELDS][RECIPE_OFFS];
@@ -98,9 +101,11 @@ typedef struct pstate {
     int may_spill;         /* a run may bind more ids than fit inline */
     void **slabs;          /* what the run blocks are carved from (slab_grow) */
     uint32_t nslabs, capslabs;
+    gbp_layout lay;        /* the fields kept of each bound event (run_layout.h) */
     size_t size, off_last, off_slots, off_ids, off_counts;
     uint32_t inline_ids;
     uint64_t last_match_ev; /* arrival number of the last event of the latest match */
+    uint32_t resets;        /* times skip_all dropped every run at once */
     gb_matcher_stats st;
     /* partition index (p->part_field >= 0): every live run is held under
      * the key all its possible next bindings and negations require */
@@ -128,14 +133,16 @@ struct gb_matcher {
     size_t ncoll, capcoll;
     run *zero;     /* a blank run (per largest pattern) for starting-step predicates */
     run *scratch;  /* a blank run too, briefly made a run just started (start_key) */
+    gb_event *unpacked; /* a run's kept fields as events, for the VM (eval) */
     int64_t evf[GBP_RKEY_FIELDS]; /* the integer fields of the event being pushed */
 };
 
 /* ---- run blocks --------------------------------------------------------------- */
 
-static gb_event *run_last(const pstate *ps, run *r)
+/* The cells of the fields kept of the last event bound to each variable. */
+static int64_t *run_last(const pstate *ps, run *r)
 {
-    return (gb_event *)((char *)r + ps->off_last);
+    return (int64_t *)((char *)r + ps->off_last);
 }
 
 static gbp_val *run_slots(const pstate *ps, run *r)
@@ -166,7 +173,7 @@ static void layout(pstate *ps)
     ps->may_spill = most > ps->inline_ids;
     ps->off_counts = sizeof(run);
     ps->off_last = align8(ps->off_counts + p->nsteps * sizeof(uint32_t));
-    ps->off_slots = ps->off_last + p->nsteps * sizeof(gb_event);
+    ps->off_slots = ps->off_last + ps->lay.ncells * sizeof(int64_t);
     ps->off_ids = ps->off_slots + p->nslots * sizeof(gbp_val);
     ps->size = (ps->off_ids + ps->inline_ids * sizeof(uint64_t) + 63) & ~(size_t)63;
 }
@@ -245,9 +252,12 @@ static void run_kill(pstate *ps, run *r)
 
 /* ---- predicates --------------------------------------------------------------- */
 
+/* The VM reads whole events: it gets the run's kept fields unpacked (the
+ * only fields its programs read). */
 static int eval(const gb_matcher *m, const pstate *ps, run *r, uint32_t at, const gb_event *e, gbp_val *out)
 {
-    gbp_vm_ctx ctx = {.cur = e, .vars = run_last(ps, r), .slots = run_slots(ps, r), .counts = run_counts(ps, r)};
+    gbp_layout_unpack(&ps->lay, run_last(ps, r), m->unpacked);
+    gbp_vm_ctx ctx = {.cur = e, .vars = m->unpacked, .slots = run_slots(ps, r), .counts = run_counts(ps, r)};
     const gb_pattern_set *s = m->set;
     return gbp_vm_eval(s->code, s->ncode, at, s->consts, &ctx, out);
 }
@@ -260,7 +270,9 @@ static int holds(const gb_matcher *m, const pstate *ps, run *r, uint32_t type, u
     if (where == GBP_NO_CODE)
         return 1;
     if (f->nterms) {
-        gbp_vm_ctx ctx = {.cur = e, .vars = run_last(ps, r), .slots = run_slots(ps, r), .counts = run_counts(ps, r)};
+        /* decoded loads of variables address the cells (gbp_layout_remap) */
+        gbp_vm_ctx ctx = {.cur = e, .vars = (const gb_event *)(void *)run_last(ps, r), .slots = run_slots(ps, r),
+                          .counts = run_counts(ps, r)};
         return gbp_fast_holds(f, m->set->consts, &ctx);
     }
     gbp_val v;
@@ -347,7 +359,7 @@ static int bind(gb_matcher *m, pstate *ps, run *r, uint32_t v, const gb_event *e
     for (uint32_t k = 0; k < p->nslots; k++)
         if (p->slots[k].var == v)
             update_slot(&slots[k], &p->slots[k], gbp_field_value(e, p->slots[k].field), counts[v] == 0);
-    run_last(ps, r)[v] = *e;
+    gbp_layout_pack(&ps->lay, v, e, run_last(ps, r));
     counts[v]++;
     r->last_ev = m->evno;
     r->step = counts[v] == p->steps[v].nmax ? v + 1 : v;
@@ -463,7 +475,6 @@ static void reindex(gb_matcher *m, pstate *ps, run *r)
     if (r->placed && same_rkey(&key, &r->key))
         return;
     unplace(ps, r);
-    gbp_rindex_sweep(&ps->idx, ps->st.runs_open);
     if (gbp_rindex_insert(&ps->idx, &key, r, r->seq) == 0) {
         r->placed = 1;
         r->key = key;
@@ -528,15 +539,15 @@ nomem:
 }
 
 /* Walking runs[] in order (skip_past kills the runs it meets): load the
- * block AHEAD runs on, and the bucket of the run AHEAD/2 on (its block has
+ * block `ahead` runs on, and the bucket of the run ahead/2 on (its block has
  * had time to arrive), so that walking costs no miss per run. */
 #define AHEAD 16
-static void prefetch_ahead(const pstate *ps, uint32_t i)
+static void prefetch_ahead(const pstate *ps, uint32_t i, uint32_t ahead)
 {
-    if (i + AHEAD < ps->n)
-        __builtin_prefetch(ps->runs[i + AHEAD]);
-    if (i + AHEAD / 2 < ps->n) {
-        const run *o = ps->runs[i + AHEAD / 2];
+    if (i + ahead < ps->n)
+        __builtin_prefetch(ps->runs[i + ahead]);
+    if (i + ahead / 2 < ps->n) {
+        const run *o = ps->runs[i + ahead / 2];
         if (o->placed && !o->dead)
             gbp_rindex_prefetch_key(&ps->idx, &o->key);
     }
@@ -547,7 +558,7 @@ static void prefetch_ahead(const pstate *ps, uint32_t i)
 static void skip_past(pstate *ps, const run *r)
 {
     for (uint32_t i = ps->head; i < ps->n; i++) {
-        prefetch_ahead(ps, i);
+        prefetch_ahead(ps, i, AHEAD);
         run *o = ps->runs[i];
         if (o->first_ev > r->last_ev)
             break;
@@ -558,8 +569,33 @@ static void skip_past(pstate *ps, const run *r)
     }
 }
 
-/* Emit r's match at time ts and retire r. */
-static void emit_match(gb_matcher *m, pstate *ps, run *r, int64_t ts)
+/* `skip past_last` when the match's last event is the newest event a run
+ * has seen (a match emitted as it binds, not at a window close): every open
+ * run is dropped, so rather than killing them one by one (a block read and
+ * an index removal each), release every block of runs[] unread and empty
+ * the index at once (O(its table), which must then be comparable to the
+ * runs it drops). Not for runs whose ids may sit on the heap (each would
+ * have to be read). Returns 1 when done (ps->resets counts it: callers
+ * walking runs stop), 0 to take the slow path. */
+static int skip_all(pstate *ps, const run *r)
+{
+    uint64_t open = ps->st.runs_open; /* r is already out */
+    if (ps->may_spill || ps->head == ps->n || ps->runs[ps->n - 1]->first_ev > r->last_ev)
+        return 0;
+    if (ps->p->part_field >= 0 && !gbp_rindex_reset(&ps->idx, 8 * open + 64))
+        return 0;
+    for (uint32_t i = ps->head; i < ps->n; i++)
+        ps->freev[ps->nfree++] = ps->runs[i];
+    ps->head = ps->n = ps->ndead = 0;
+    ps->st.runs_skipped += open;
+    ps->st.runs_open = 0;
+    ps->resets++;
+    return 1;
+}
+
+/* Emit r's match at time ts and retire r. at_bind: r matched as it bound
+ * the newest event (skip_all may apply). */
+static void emit_match(gb_matcher *m, pstate *ps, run *r, int64_t ts, int at_bind)
 {
     const gbp_pattern *p = ps->p;
     uint32_t *counts = run_counts(ps, r);
@@ -568,7 +604,9 @@ static void emit_match(gb_matcher *m, pstate *ps, run *r, int64_t ts)
         m->mvars[v] = (gb_match_var){.name = p->vars[v], .count = counts[v], .ids = r->ids + start};
         start += counts[v];
     }
-    const gb_event *any = run_last(ps, r);
+    /* emit programs read no current event (the parser refuses bare
+     * fields there): any event will do */
+    const gb_event *any = m->unpacked;
     for (uint32_t f = 0; f < p->nfields; f++) {
         gbp_val v = {.i = 0};
         eval(m, ps, r, p->field_code[f], any, &v);
@@ -586,7 +624,8 @@ static void emit_match(gb_matcher *m, pstate *ps, run *r, int64_t ts)
     deliver(m, ps, &mt);
     if (p->past_last) {
         ps->last_match_ev = r->last_ev;
-        skip_past(ps, r);
+        if (!at_bind || !skip_all(ps, r))
+            skip_past(ps, r);
     }
 }
 
@@ -602,7 +641,7 @@ static int complete(const pstate *ps, run *r)
 static void close_run(gb_matcher *m, pstate *ps, run *r, int64_t ts)
 {
     if (complete(ps, r)) {
-        emit_match(m, ps, r, ts);
+        emit_match(m, ps, r, ts, 0);
     } else {
         run_kill(ps, r);
         ps->st.runs_expired++;
@@ -610,12 +649,27 @@ static void close_run(gb_matcher *m, pstate *ps, run *r, int64_t ts)
 }
 
 /* After a binding: emit at once unless the pattern emits at close. */
-static void after_bind(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
+static uint32_t var_bit(uint32_t v)
 {
-    if (r->step == ps->p->nsteps && !ps->p->emit_at_close)
-        emit_match(m, ps, r, e->ts_ns);
-    else
-        reindex(m, ps, r);
+    return v < 31 ? 1u << v : 1u << 31;
+}
+
+/* After a binding to variable v of a run that was in state class cls
+ * (UINT32_MAX: a new run): emit at once unless the pattern emits at
+ * close, else move the run to its new key, unless its key cannot have
+ * changed (same state class, and the class's key reads no cell of v). */
+static void after_bind(gb_matcher *m, pstate *ps, run *r, const gb_event *e, uint32_t cls, uint32_t v)
+{
+    if (r->step == ps->p->nsteps && !ps->p->emit_at_close) {
+        emit_match(m, ps, r, e->ts_ns, 1);
+        return;
+    }
+    if (r->placed && cls != UINT32_MAX && ps->p->part_field >= 0) {
+        const recipe *rc = &ps->recipes[cls];
+        if (!rc->slow && !(rc->vars & var_bit(v)) && state_class(ps, r) == cls)
+            return;
+    }
+    reindex(m, ps, r);
 }
 
 /* ---- one event, one run (Semantics 2-5) ---------------------------------------- */
@@ -628,14 +682,15 @@ static void step_run(gb_matcher *m, pstate *ps, run *r, const gb_event *e)
     if (s < k) {
         const gbp_step *st = &p->steps[s];
         /* advance first: a satisfied Kleene step yields to the next step */
+        uint32_t cls = 3 * s + (c == 0 ? 0 : c < st->nmin ? 1 : 2); /* state_class */
         if (c >= st->nmin && s + 1 < k && step_holds(m, ps, r, s + 1, e)) {
             if (bind(m, ps, r, s + 1, e) == 0)
-                after_bind(m, ps, r, e);
+                after_bind(m, ps, r, e, cls, s + 1);
             return;
         }
         if (step_holds(m, ps, r, s, e)) {
             if (bind(m, ps, r, s, e) == 0)
-                after_bind(m, ps, r, e);
+                after_bind(m, ps, r, e, cls, s);
             return;
         }
     }
@@ -736,7 +791,7 @@ static void start_run(gb_matcher *m, pstate *ps, const gb_event *e)
     ps->runs[ps->n++] = r;
     ps->st.runs_started++;
     ps->st.runs_open++;
-    after_bind(m, ps, r, e);
+    after_bind(m, ps, r, e, UINT32_MAX, 0);
     return;
 nomem:
     ps->st.nomem++;
@@ -753,6 +808,7 @@ static void prefetch_block(const pstate *ps, const void *r)
 static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     if (ps->p->part_field < 0) {
+        /* after a skip_all, n is 0 */
         for (uint32_t i = ps->head; i < ps->n; i++)
             if (!ps->runs[i]->dead)
                 step_run(m, ps, ps->runs[i], e);
@@ -769,20 +825,21 @@ static void offer_all(gb_matcher *m, pstate *ps, const gb_event *e)
      * past the header) */
     for (uint32_t i = 0; i < c->n; i++)
         prefetch_block(ps, c->v[i].run);
-    /* runs move between lists while they are offered: c is a copy */
-    for (uint32_t i = 0; i < c->n; i++) {
+    /* runs move between lists while they are offered: c is a copy; after
+     * a skip_all, every block it lists is free */
+    uint32_t resets = ps->resets;
+    for (uint32_t i = 0; i < c->n && ps->resets == resets; i++) {
         run *r = c->v[i].run;
         if (!r->dead)
             step_run(m, ps, r, e);
     }
 }
 
-static void process(gb_matcher *m, pstate *ps, const gb_event *e)
+/* A relevant event for one pattern: offered to the runs it may concern,
+ * then perhaps starting one. */
+static void take(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     const gbp_pattern *p = ps->p;
-    expire(m, ps, e->ts_ns);
-    if (!relevant(p, e->type))
-        return;
     offer_all(m, ps, e);
     /* dead runs stay flagged in runs[] until they are half of it (amortised O(1)) */
     if (ps->ndead > 16 && ps->ndead * 2 > ps->n - ps->head)
@@ -796,11 +853,22 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
         start_run(m, ps, e);
 }
 
+/* One event for one pattern; then the index buckets it emptied go, unless
+ * it refilled them (a run killed and replaced under the same key). */
+static void process(gb_matcher *m, pstate *ps, const gb_event *e)
+{
+    expire(m, ps, e->ts_ns);
+    if (relevant(ps->p, e->type))
+        take(m, ps, e);
+    if (ps->idx.npending)
+        gbp_rindex_settle(&ps->idx);
+}
+
 /* Prefetching pays once the runs no longer stay in the caches: a lone
  * pattern holding PREFETCH_ALONE bytes of runs, or a pattern holding
  * PREFETCH_SHARED bytes among others (whose runs compete for the caches). */
 #define PREFETCH_ALONE ((uint64_t)8 << 20)
-#define PREFETCH_SHARED ((uint64_t)512 << 10)
+#define PREFETCH_SHARED ((uint64_t)64 << 10)
 
 /* The key a run started by e will be placed under: run_key of m->scratch
  * made that run for a moment (first event bound, as bind() leaves it). */
@@ -809,11 +877,12 @@ static void start_key(gb_matcher *m, pstate *ps, const gb_event *e, gbp_rkey *ke
     run *r = m->scratch;
     r->step = ps->p->steps[0].nmax == 1 ? 1 : 0;
     run_counts(ps, r)[0] = 1;
-    run_last(ps, r)[0] = *e;
+    int64_t *cells = run_last(ps, r);
+    gbp_layout_pack(&ps->lay, 0, e, cells);
     run_key(ps, r, key);
     r->step = 0;
     run_counts(ps, r)[0] = 0;
-    memset(&run_last(ps, r)[0], 0, sizeof(gb_event));
+    memset(cells, 0, ps->lay.base[1] * sizeof *cells);
 }
 
 /* Before the patterns take an event one after the other, start loading what
@@ -826,12 +895,15 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
 {
     uint64_t bytes = ps->st.runs_open * (uint64_t)ps->size;
     int big = bytes >= (m->set->npatterns == 1 ? PREFETCH_ALONE : PREFETCH_SHARED);
-    if (big && ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns)) {
+    int expiring = ps->head < ps->n && window_over(ps, ps->first_ts[ps->head], e->ts_ns);
+    if (big && expiring) {
         /* expiry walks runs[] from the head, about a run per event: the
          * runs ahead of it will expire soon (their blocks, and the buckets
          * they are removed from) */
         __builtin_prefetch(ps->runs[ps->head]);
-        prefetch_ahead(ps, ps->head);
+        /* among many patterns an event takes long: lines loaded many
+         * events ahead would be evicted before use */
+        prefetch_ahead(ps, ps->head, m->set->npatterns > 4 ? 2 : AHEAD);
     }
     if (!relevant(ps->p, e->type))
         return;
@@ -846,8 +918,10 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
     }
     if (!ps->start_ok || ps->st.runs_open >= m->o.max_runs_per_pattern)
         return;
-    if (ps->nfree)
-        __builtin_prefetch(ps->freev[ps->nfree - 1], 1);
+    /* the block run_alloc will clear: the expiring run's own when one
+     * expires (released just before), else the top of the free stack */
+    if (ps->nfree && !expiring)
+        prefetch_block(ps, ps->freev[ps->nfree - 1]);
     if (keyed) {
         gbp_rkey key;
         start_key(m, ps, e, &key);
@@ -870,16 +944,23 @@ static int int_field_at(uint32_t off)
     return -1;
 }
 
-static void req_put(keyreq *q, int f, uint32_t var, int g)
+/* Require cur.f == var.g: the offset of var.g among the run's cells. A
+ * field the layout does not keep (never: the predicate reads it) is left
+ * out, which only makes the key less selective. */
+static void req_put(const gbp_layout *L, keyreq *q, int f, uint32_t var, int g)
 {
     if (f < 0 || g < 0 || (q->mask & (1u << f)))
         return;
+    int64_t off = gbp_layout_cell_off(L, var, (uint32_t)g);
+    if (off < 0)
+        return;
     q->mask |= 1u << f;
-    q->off[f] = var * (uint32_t)sizeof(gb_event) + (uint32_t)field_at[g];
+    q->off[f] = (uint32_t)off;
 }
 
-/* A decoded term `cur.F == var.G` on 8-byte integer fields, added to q. */
-static void req_from_term(keyreq *q, const gbp_fast_term *t)
+/* A decoded term `cur.F == var.G` on 8-byte integer fields (its loads as
+ * fastpred.c decodes them, before gbp_layout_remap), added to q. */
+static void req_from_term(const gbp_layout *L, keyreq *q, const gbp_fast_term *t)
 {
     const gbp_fast_opnd *c = &t->l, *v = &t->r;
     if (t->cmp != GBP_OP_EQ_I || c->arith || v->arith || c->a.i2d || v->a.i2d || !c->a.wide || !v->a.wide)
@@ -891,19 +972,19 @@ static void req_from_term(keyreq *q, const gbp_fast_term *t)
     if (c->a.base != GBP_FAST_CUR || v->a.base != GBP_FAST_VARS)
         return;
     uint32_t var = v->a.off / (uint32_t)sizeof(gb_event);
-    req_put(q, int_field_at(c->a.off), var, int_field_at(v->a.off - var * (uint32_t)sizeof(gb_event)));
+    req_put(L, q, int_field_at(c->a.off), var, int_field_at(v->a.off - var * (uint32_t)sizeof(gb_event)));
 }
 
 /* Everything an event must meet to satisfy a `where`: the compiler's key
  * and, when the fast path decoded it, every equality conjunct. */
-static keyreq make_req(const gbp_key *k, const gbp_fast *f)
+static keyreq make_req(const gbp_layout *L, const gbp_key *k, const gbp_fast *f)
 {
     keyreq q = {0};
     if (k->has && k->field < GBP_RKEY_FIELDS && k->field != GBP_F_TYPE && GBP_FIELD_IS_INT(k->vfield) &&
         k->vfield != GBP_F_TYPE)
-        req_put(&q, k->field, k->var, k->vfield);
+        req_put(L, &q, k->field, k->var, k->vfield);
     for (uint32_t i = 0; i < f->nterms; i++)
-        req_from_term(&q, &f->t[i]);
+        req_from_term(L, &q, &f->t[i]);
     return q;
 }
 
@@ -951,6 +1032,17 @@ static void recipe_add(recipe *rc, const keyreq *q, int first)
     }
 }
 
+/* The variables whose cells run_key reads for recipe rc. */
+static void recipe_vars(const gbp_layout *L, recipe *rc)
+{
+    rc->vars = 0;
+    for (uint32_t left = rc->mask; left; left &= left - 1) {
+        uint32_t f = (uint32_t)__builtin_ctz(left);
+        for (uint32_t j = 0; j < rc->noff[f]; j++)
+            rc->vars |= var_bit(gbp_layout_var_of(L, rc->off[f][j]));
+    }
+}
+
 /* One recipe per state class. -1 on ENOMEM. */
 static int make_recipes(pstate *ps)
 {
@@ -966,6 +1058,7 @@ static int make_recipes(pstate *ps)
         uint32_t n = concerning(ps, c / 3, c % 3, list);
         for (uint32_t i = 0; i < n; i++)
             recipe_add(&ps->recipes[c], list[i], i == 0);
+        recipe_vars(&ps->lay, &ps->recipes[c]);
     }
     free(list);
     return 0;
@@ -986,12 +1079,14 @@ static int decode_predicates(const gb_pattern_set *set, pstate *ps)
     for (uint32_t i = 0; i < p->nsteps; i++) {
         if (p->steps[i].where != GBP_NO_CODE)
             gbp_fast_compile(set->code, set->ncode, p->steps[i].where, &ps->fsteps[i]);
-        ps->ksteps[i] = make_req(&p->steps[i].key, &ps->fsteps[i]);
+        ps->ksteps[i] = make_req(&ps->lay, &p->steps[i].key, &ps->fsteps[i]);
+        gbp_layout_remap(&ps->lay, &ps->fsteps[i]);
     }
     for (uint32_t k = 0; k < p->nnegs; k++) {
         if (p->negs[k].where != GBP_NO_CODE)
             gbp_fast_compile(set->code, set->ncode, p->negs[k].where, &ps->fnegs[k]);
-        ps->knegs[k] = make_req(&p->negs[k].key, &ps->fnegs[k]);
+        ps->knegs[k] = make_req(&ps->lay, &p->negs[k].key, &ps->fnegs[k]);
+        gbp_layout_remap(&ps->lay, &ps->fnegs[k]);
     }
     return make_recipes(ps);
 }
@@ -1007,6 +1102,8 @@ static gb_status create_states(gb_matcher *m)
     for (uint32_t i = 0; i < set->npatterns; i++) {
         pstate *ps = &m->ps[i];
         ps->p = &set->patterns[i];
+        if (gbp_layout_build(&ps->lay, set, ps->p))
+            return GB_ENOMEM;
         layout(ps);
         if (decode_predicates(set, ps))
             return GB_ENOMEM;
@@ -1018,7 +1115,8 @@ static gb_status create_states(gb_matcher *m)
     m->mfields = calloc(maxf, sizeof *m->mfields);
     m->zero = calloc(1, maxsize);
     m->scratch = calloc(1, maxsize);
-    return m->mvars && m->mfields && m->zero && m->scratch ? GB_OK : GB_ENOMEM;
+    m->unpacked = calloc(maxv, sizeof *m->unpacked);
+    return m->mvars && m->mfields && m->zero && m->scratch && m->unpacked ? GB_OK : GB_ENOMEM;
 }
 
 gb_status gb_matcher_create(gb_matcher **out, const gb_pattern_set *set, const gb_matcher_opts *opts)
@@ -1070,6 +1168,7 @@ void gb_matcher_destroy(gb_matcher *m)
         free(m->ps[i].ksteps);
         free(m->ps[i].knegs);
         free(m->ps[i].recipes);
+        gbp_layout_free(&m->ps[i].lay);
     }
     gb_matcher_clear_matches(m);
     free(m->coll);
@@ -1078,6 +1177,7 @@ void gb_matcher_destroy(gb_matcher *m)
     free(m->mfields);
     free(m->zero);
     free(m->scratch);
+    free(m->unpacked);
     free(m);
 }
 
@@ -1086,6 +1186,14 @@ static gb_status take_pending(gb_matcher *m)
     gb_status st = m->pending;
     m->pending = GB_OK;
     return st == GB_OK ? GB_OK : gbi_error(st, "matcher", "out of memory: a run or binding was lost (stats.nomem)");
+}
+
+#define PROBE_LEAD 4u
+
+static void probe_runs(const gb_matcher *m, pstate *ps)
+{
+    if (ps->probe_evno == m->evno)
+        gbp_rindex_probe_runs(&ps->idx, &ps->probe, ps->size);
 }
 
 gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
@@ -1109,11 +1217,16 @@ gb_status gb_matcher_push(gb_matcher *m, const gb_event *ev)
     for (uint32_t i = 0; i < np; i++)
         if (m->ps[i].probe_evno == m->evno)
             gbp_rindex_probe_buckets(&m->ps[i].idx, &m->ps[i].probe);
-    for (uint32_t i = 0; i < np; i++)
-        if (m->ps[i].probe_evno == m->evno)
-            gbp_rindex_probe_runs(&m->ps[i].idx, &m->ps[i].probe, m->ps[i].size);
-    for (uint32_t i = 0; i < np; i++)
+    /* the last level (run blocks) PROBE_LEAD patterns before each pattern
+     * takes the event: loaded while the ones before it work */
+    uint32_t lead = np < PROBE_LEAD ? np : PROBE_LEAD;
+    for (uint32_t i = 0; i < lead; i++)
+        probe_runs(m, &m->ps[i]);
+    for (uint32_t i = 0; i < np; i++) {
+        if (i + lead < np)
+            probe_runs(m, &m->ps[i + lead]);
         process(m, &m->ps[i], ev);
+    }
     return take_pending(m);
 }
 
@@ -1129,6 +1242,7 @@ gb_status gb_matcher_advance(gb_matcher *m, int64_t ts)
     for (uint32_t i = 0; i < m->set->npatterns; i++) {
         pstate *ps = &m->ps[i];
         expire(m, ps, ts);
+        gbp_rindex_settle(&ps->idx);
         if (ps->ndead)
             compact(ps);
     }
@@ -1211,8 +1325,10 @@ gb_status gb_matcher_flush(gb_matcher *m)
         if (!items[j].r->dead)
             close_run(m, items[j].ps, items[j].r, m->now);
     free(buf);
-    for (uint32_t i = 0; i < m->set->npatterns; i++)
+    for (uint32_t i = 0; i < m->set->npatterns; i++) {
+        gbp_rindex_settle(&m->ps[i].idx);
         compact(&m->ps[i]);
+    }
     return take_pending(m);
 }
 

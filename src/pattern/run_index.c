@@ -1,8 +1,9 @@
 /*
  * The matcher's index of open runs by key (see run_index.h): an
  * open-addressing table of buckets keyed by (mask, values), each holding
- * its runs in creation order, plus the unkeyed runs, and the merge of the
- * lists an event may concern.
+ * its runs in creation order, with a tag byte per slot; a bucket is freed
+ * when its last run leaves (backward-shift deletion); plus the unkeyed
+ * runs, and the merge of the lists an event may concern.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #endif
 
 #include "pattern/run_index.h"
+
+_Static_assert(sizeof(gbp_rbucket) == 64, "a bucket is one cache line");
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
@@ -32,7 +35,7 @@ void *gbp_alloc_big(size_t size, int zero)
     return p;
 }
 
-/* The low 32 bits pick the home slot, the high 32 bits the filter bit. */
+/* The low 32 bits pick the home slot, the top 7 bits the slot's tag. */
 static uint64_t key_hash(const gbp_rkey *k)
 {
     uint64_t x = ((uint64_t)k->v[0] + k->mask) * 0x9E3779B97F4A7C15ull;
@@ -42,26 +45,19 @@ static uint64_t key_hash(const gbp_rkey *k)
     return x ^ (x >> 29);
 }
 
-/* The filter: 8 bits per table slot. A bucket that holds runs has its bit
- * set (set when it gets its first run, recomputed at every rebuild; a
- * bucket that empties leaves it set until then), so a clear bit proves
- * that no run waits for the key: the common case of a lookup for a key
- * with no run reads only this small array, not the table. */
-static uint64_t filter_bit(const gbp_rindex *x, uint64_t h)
+/* The tags: one byte per table slot, 0 for a free slot, else 0x80 | the
+ * top 7 bits of its key's hash. Kept exact (a slot is freed the moment its
+ * bucket empties, gbp_rindex_remove), so a lookup walks the small tag
+ * array from the home slot to the first 0 and reads a bucket only when its
+ * tag matches: a key with no run costs one tag line, not a bucket line. */
+static uint8_t tag_of(uint64_t h)
 {
-    return (h >> 32) & (8 * (uint64_t)x->tabsize - 1);
+    return (uint8_t)(0x80u | (h >> 57));
 }
 
-static int filter_has(const gbp_rindex *x, uint64_t h)
+static uint32_t home(const gbp_rindex *x, uint64_t h)
 {
-    uint64_t bit = filter_bit(x, h);
-    return (int)(x->filt[bit >> 6] >> (bit & 63)) & 1;
-}
-
-static void filter_set(gbp_rindex *x, uint64_t h)
-{
-    uint64_t bit = filter_bit(x, h);
-    x->filt[bit >> 6] |= 1ull << (bit & 63);
+    return (uint32_t)h & (x->tabsize - 1);
 }
 
 static int same_key(const gbp_rbucket *b, const gbp_rkey *k)
@@ -74,90 +70,102 @@ static gbp_rent *items(gbp_rbucket *b)
     return b->heap ? b->heap : b->in;
 }
 
-/* The bucket of k (hash h), or the free entry where it would go (table
- * not empty). */
-static gbp_rbucket *slot_h(const gbp_rindex *x, const gbp_rkey *k, uint64_t h)
+/* The slot of k (hash h), or the free slot where it would go (table not
+ * empty; the load stays <= 1/2, so there is one). */
+static inline __attribute__((always_inline)) uint32_t slot_h(const gbp_rindex *x, const gbp_rkey *k, uint64_t h)
 {
-    uint32_t mask = x->tabsize - 1, i = (uint32_t)h & mask;
-    while (x->tab[i].used && !same_key(&x->tab[i], k))
+    uint32_t mask = x->tabsize - 1, i = home(x, h);
+    uint8_t t = tag_of(h);
+    while (x->tags[i] && (x->tags[i] != t || !same_key(&x->tab[i], k)))
         i = (i + 1) & mask;
-    return &x->tab[i];
+    return i;
 }
 
-static gbp_rbucket *slot(const gbp_rindex *x, const gbp_rkey *k)
-{
-    return slot_h(x, k, key_hash(k));
-}
-
-static gbp_rbucket *find(const gbp_rindex *x, const gbp_rkey *k)
+/* The bucket of k (hash h), or NULL. */
+static gbp_rbucket *find_h(const gbp_rindex *x, const gbp_rkey *k, uint64_t h)
 {
     if (k->mask == 0)
         return (gbp_rbucket *)&x->unkeyed;
-    gbp_rbucket *b = x->tabsize ? slot(x, k) : NULL;
-    return b && b->used ? b : NULL;
+    if (!x->tabsize)
+        return NULL;
+    uint32_t i = slot_h(x, k, h);
+    return x->tags[i] ? &x->tab[i] : NULL;
 }
 
-/* Move the buckets into a table of size entries, dropping the empty ones
- * when drop_empty (their heap arrays are freed). -1 out of memory (the
+/* A key whose bucket emptied, with its hash, waiting for the settle. */
+typedef struct gbp_rpending {
+    gbp_rkey k;
+    uint64_t h;
+} gbp_rpending;
+
+/* Move the buckets into a table of size slots. -1 out of memory (the
  * table is then unchanged). */
-static int rebuild(gbp_rindex *x, uint32_t size, int drop_empty)
+static int rebuild(gbp_rindex *x, uint32_t size)
 {
     size_t bytes = (size_t)size * sizeof(gbp_rbucket); /* size < 2^32: no overflow */
-    gbp_rbucket *tab = NULL;
-    if (x->spare && x->sparesize == size) { /* a sweep: reuse the last table's memory, no page faults */
-        tab = x->spare;
-        x->spare = NULL;
-        memset(tab, 0, bytes);
-    } else {
-        tab = bytes < HUGE_PAGE ? calloc(size, sizeof *tab) : gbp_alloc_big(bytes, 1);
-    }
-    uint64_t *filt = tab ? calloc(size / 8 ? size / 8 : 1, sizeof *filt) : NULL; /* 8 bits per slot */
-    if (!filt) {
+    gbp_rbucket *tab = gbp_alloc_big(bytes, 0); /* 64-byte aligned: a bucket is one line */
+    uint8_t *tags = tab ? calloc(size, 1) : NULL;
+    if (!tags) {
         free(tab);
         return -1;
     }
-    uint32_t old = x->tabsize, n = 0;
+    uint32_t old = x->tabsize;
     gbp_rbucket *from = x->tab;
-    free(x->filt);
+    uint8_t *oldtags = x->tags;
     x->tab = tab;
-    x->filt = filt;
+    x->tags = tags;
     x->tabsize = size;
     for (uint32_t i = 0; i < old; i++) {
-        if (!from[i].used)
+        if (!oldtags[i])
             continue;
-        if (drop_empty && from[i].n == 0) {
-            free(from[i].heap);
-            continue;
-        }
-        gbp_rkey k = {.mask = from[i].mask, .v = {from[i].v[0], from[i].v[1]}};
-        uint64_t h = key_hash(&k);
-        *slot_h(x, &k, h) = from[i];
-        if (from[i].n)
-            filter_set(x, h);
-        n++;
+        uint32_t j = from[i].hash & (size - 1); /* keys are distinct: the first free slot */
+        while (tags[j])
+            j = (j + 1) & (size - 1);
+        tab[j] = from[i];
+        tags[j] = oldtags[i];
     }
-    free(x->spare);
-    x->spare = from; /* kept for the next sweep at this size */
-    x->sparesize = old;
-    x->nbuckets = n;
+    free(from);
+    free(oldtags);
     return 0;
 }
 
+/* The bucket of k, made (empty) when there is none. NULL out of memory. */
 static gbp_rbucket *get(gbp_rindex *x, const gbp_rkey *k)
 {
     if (k->mask == 0)
         return &x->unkeyed;
-    if (2 * (x->nbuckets + 1) > x->tabsize && rebuild(x, x->tabsize ? x->tabsize * 2 : 64, 0))
+    if (2 * (x->nbuckets + 1) > x->tabsize && rebuild(x, x->tabsize ? x->tabsize * 2 : 64))
         return NULL;
     uint64_t h = key_hash(k);
-    filter_set(x, h); /* the caller adds a run */
-    gbp_rbucket *b = slot_h(x, k, h);
-    if (b->used)
+    uint32_t i = slot_h(x, k, h);
+    gbp_rbucket *b = &x->tab[i];
+    if (x->tags[i])
         return b;
-    *b = (gbp_rbucket){.v = {k->v[0], k->v[1]}, .mask = (uint8_t)k->mask, .used = 1};
-    if (++x->nbuckets > x->peak)
-        x->peak = x->nbuckets;
+    *b = (gbp_rbucket){.v = {k->v[0], k->v[1]}, .mask = (uint8_t)k->mask, .hash = (uint32_t)h};
+    x->tags[i] = tag_of(h);
+    x->nbuckets++;
     return b;
+}
+
+/* Free slot i (its bucket is empty) by backward shift (linear probing
+ * without tombstones): each later bucket of the cluster whose home is not
+ * cyclically in (i, j] moves into the hole. O(cluster length), which the
+ * load of at most 1/2 keeps short. */
+static void drop_slot(gbp_rindex *x, uint32_t i)
+{
+    uint32_t mask = x->tabsize - 1;
+    free(x->tab[i].heap);
+    for (uint32_t j = (i + 1) & mask; x->tags[j]; j = (j + 1) & mask) {
+        uint32_t h = x->tab[j].hash & mask;
+        int stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+        if (stays)
+            continue;
+        x->tab[i] = x->tab[j];
+        x->tags[i] = x->tags[j];
+        i = j;
+    }
+    x->tags[i] = 0;
+    x->nbuckets--;
 }
 
 /* Room for one more entry in b. -1 out of memory. */
@@ -180,8 +188,13 @@ static int reserve(gbp_rbucket *b)
 int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq)
 {
     gbp_rbucket *b = get(x, k);
-    if (!b || reserve(b))
+    if (!b)
         return -1;
+    if (reserve(b)) {
+        if (b->n == 0 && k->mask) /* just made for this run: keep the invariant */
+            drop_slot(x, (uint32_t)(b - x->tab));
+        return -1;
+    }
     gbp_rent *it = items(b);
     uint32_t i = b->n;
     while (i > 0 && it[i - 1].seq > seq) {
@@ -189,8 +202,7 @@ int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq)
         i--;
     }
     it[i] = (gbp_rent){run, seq};
-    if (b->n++ == 0 && k->mask)
-        x->nonempty++;
+    b->n++;
     x->mask_runs[k->mask]++;
     if (k->mask)
         x->active |= 1u << k->mask;
@@ -199,7 +211,8 @@ int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq)
 
 void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run)
 {
-    gbp_rbucket *b = find(x, k);
+    uint64_t h = k->mask ? key_hash(k) : 0;
+    gbp_rbucket *b = find_h(x, k, h);
     if (!b)
         return;
     gbp_rent *it = items(b);
@@ -209,10 +222,33 @@ void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run)
     if (i == 0)
         return;
     memmove(&it[i - 1], &it[i], (size_t)(b->n - i) * sizeof *it);
-    if (--b->n == 0 && k->mask)
-        x->nonempty--;
+    b->n--;
     if (--x->mask_runs[k->mask] == 0 && k->mask)
         x->active &= ~(1u << k->mask);
+    if (b->n || !k->mask)
+        return;
+    /* the key has no run left: its slot goes at the next settle */
+    if (x->npending == x->cappending) {
+        uint32_t cap = x->cappending ? 2 * x->cappending : 16;
+        gbp_rpending *v = cap > x->cappending ? realloc(x->pending, (size_t)cap * sizeof *v) : NULL;
+        if (!v) {
+            drop_slot(x, (uint32_t)(b - x->tab));
+            return;
+        }
+        x->pending = v;
+        x->cappending = cap;
+    }
+    x->pending[x->npending++] = (gbp_rpending){*k, h};
+}
+
+void gbp_rindex_settle(gbp_rindex *x)
+{
+    for (uint32_t i = 0; i < x->npending; i++) {
+        gbp_rbucket *b = find_h(x, &x->pending[i].k, x->pending[i].h);
+        if (b && b->n == 0)
+            drop_slot(x, (uint32_t)(b - x->tab));
+    }
+    x->npending = 0;
 }
 
 /* Room for n entries in l. -1 out of memory. */
@@ -264,15 +300,14 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
 {
     int cur = 0;
     x->scratch[0].n = x->scratch[1].n = 0;
-    for (uint32_t act = x->active; act; act &= act - 1) {
-        uint32_t m = (uint32_t)__builtin_ctz(act);
+    for (uint32_t act = x->tabsize ? x->active : 0; act; act &= act - 1) {
         gbp_rkey k;
-        gbp_rkey_make(&k, m, f);
+        gbp_rkey_make(&k, (uint32_t)__builtin_ctz(act), f);
         uint64_t h = key_hash(&k);
-        if (!x->tabsize || !filter_has(x, h))
+        if (!x->tags[home(x, h)]) /* the common case: no key near it */
             continue;
-        gbp_rbucket *b = slot_h(x, &k, h);
-        if (b->used && b->n && merge_in(x, &cur, b))
+        uint32_t i = slot_h(x, &k, h);
+        if (x->tags[i] && x->tab[i].n && merge_in(x, &cur, &x->tab[i]))
             return NULL;
     }
     if (x->unkeyed.n && merge_in(x, &cur, &x->unkeyed))
@@ -290,19 +325,31 @@ void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS
         gbp_rkey_make(k, (uint32_t)__builtin_ctz(act), f);
         uint64_t h = key_hash(k);
         pr->h[pr->n++] = h;
-        __builtin_prefetch(&x->filt[filter_bit(x, h) >> 6]);
+        __builtin_prefetch(&x->tags[home(x, h)]);
     }
+}
+
+/* The slot whose tag matches h's, from its home slot to the first free
+ * one, or UINT32_MAX (reads tags only). */
+static uint32_t tag_match(const gbp_rindex *x, uint64_t h)
+{
+    uint32_t mask = x->tabsize - 1, i = home(x, h);
+    uint8_t t = tag_of(h);
+    for (; x->tags[i]; i = (i + 1) & mask)
+        if (x->tags[i] == t)
+            return i;
+    return UINT32_MAX;
 }
 
 void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < pr->n; i++) {
-        if (!filter_has(x, pr->h[i]))
+        uint32_t at = tag_match(x, pr->h[i]);
+        if (at == UINT32_MAX)
             continue;
-        const gbp_rbucket *b = &x->tab[(uint32_t)pr->h[i] & (x->tabsize - 1)];
+        const gbp_rbucket *b = &x->tab[at];
         __builtin_prefetch(b);
-        __builtin_prefetch((const char *)(b + 1) - 1);
         pr->h[n] = pr->h[i];
         pr->k[n++] = pr->k[i];
     }
@@ -312,9 +359,10 @@ void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr)
 void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t bytes)
 {
     for (uint32_t i = 0; i < pr->n; i++) {
-        gbp_rbucket *b = slot_h(x, &pr->k[i], pr->h[i]);
-        if (!b->used)
+        uint32_t at = slot_h(x, &pr->k[i], pr->h[i]);
+        if (!x->tags[at])
             continue;
+        const gbp_rbucket *b = &x->tab[at];
         const gbp_rent *it = b->heap ? b->heap : b->in;
         for (uint32_t j = 0; j < b->n && j < 4; j++)
             for (size_t off = 0; off < bytes; off += 64)
@@ -326,35 +374,38 @@ void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k)
 {
     if (!x->tabsize || !k->mask)
         return;
-    const gbp_rbucket *b = &x->tab[(uint32_t)key_hash(k) & (x->tabsize - 1)];
+    uint64_t h = key_hash(k);
+    const gbp_rbucket *b = &x->tab[home(x, h)];
+    __builtin_prefetch(&x->tags[home(x, h)], 1);
     __builtin_prefetch(b, 1);
-    __builtin_prefetch((const char *)(b + 1) - 1, 1);
 }
 
-void gbp_rindex_sweep(gbp_rindex *x, uint64_t open)
+int gbp_rindex_reset(gbp_rindex *x, uint64_t max_slots)
 {
-    if (x->nbuckets < 2 * open + 1024)
-        return;
-    /* shrink only a table mostly empty for good: not below what the
-     * buckets in use since the last sweep (peak) needed, so that a pattern
-     * whose runs are dropped all at once (skip past_last) and come back
-     * does not regrow the table, doubling by doubling, every time */
-    uint32_t size = x->tabsize;
-    while (size > 64 && size / 2 >= 16 * (uint64_t)x->nonempty && size / 2 >= 4 * (uint64_t)x->peak)
-        size /= 2;
-    if (rebuild(x, size, 1) == 0)
-        x->peak = x->nbuckets;
+    if (x->tabsize > max_slots)
+        return 0;
+    for (uint32_t i = 0; i < x->tabsize; i++)
+        if (x->tags[i])
+            free(x->tab[i].heap);
+    if (x->tabsize)
+        memset(x->tags, 0, x->tabsize);
+    x->nbuckets = 0;
+    x->npending = 0;
+    x->unkeyed.n = 0;
+    memset(x->mask_runs, 0, sizeof x->mask_runs);
+    x->active = 0;
+    return 1;
 }
 
 void gbp_rindex_clear(gbp_rindex *x)
 {
     for (uint32_t i = 0; i < x->tabsize; i++)
-        if (x->tab[i].used)
+        if (x->tags[i])
             free(x->tab[i].heap);
     free(x->tab);
-    free(x->spare);
-    free(x->filt);
+    free(x->tags);
     free(x->unkeyed.heap);
+    free(x->pending);
     free(x->scratch[0].v);
     free(x->scratch[1].v);
     memset(x, 0, sizeof *x);

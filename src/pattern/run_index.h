@@ -14,8 +14,17 @@
  *
  * List entries carry the run's creation number inline, so inserting in
  * order and merging never read a run block. Buckets live inline in an
- * open-addressing table (linear probing, load <= 1/2). Not thread-safe: a
- * matcher is used by one thread at a time.
+ * open-addressing table (linear probing, load <= 1/2) beside a byte of
+ * hash tag per slot. Invariant: a keyed bucket exists exactly while it
+ * holds runs, outside of a caller's settle window: the run that leaves
+ * last frees its slot (backward shift, no tombstones) at once, or when
+ * the caller settles the index (gbp_rindex_settle, at the end of each
+ * event: a key emptied and refilled by the same event, the common case of
+ * a run killed and replaced, then keeps its slot). Every call costs
+ * O(its lists + a probe cluster), with no periodic sweep; only growth (doubling, when the keys
+ * in use pass half the table) moves every bucket. The table never shrinks:
+ * it stays at the size the most keys in use at once needed. Not
+ * thread-safe: a matcher is used by one thread at a time.
  */
 #ifndef GBP_RUN_INDEX_H
 #define GBP_RUN_INDEX_H
@@ -51,20 +60,21 @@ typedef struct gbp_rlist {
 #define GBP_RBUCKET_INLINE 1u
 typedef struct gbp_rbucket {
     int64_t v[GBP_RKEY_VALUES];
-    uint8_t mask, used;
+    uint8_t mask;
     uint32_t n, cap;
+    uint32_t hash;     /* low 32 bits of the key's hash: its home slot */
     gbp_rent *heap;
     gbp_rent in[GBP_RBUCKET_INLINE];
+    char pad[8];       /* 64 bytes: in the 64-byte aligned table, one line each */
 } gbp_rbucket;
 
 typedef struct gbp_rindex {
     gbp_rbucket *tab;
-    uint64_t *filt;    /* 8 bits per slot of tab: see run_index.c */
-    gbp_rbucket *spare; /* the previous table (sparesize slots), reused by the next sweep */
-    uint32_t sparesize;
-    uint32_t tabsize, nbuckets;
-    uint32_t nonempty; /* buckets holding runs */
-    uint32_t peak;     /* most buckets in use since the last sweep */
+    uint8_t *tags;     /* per slot of tab: 0 free, else 0x80 | 7 bits of the key's hash */
+    uint32_t tabsize;  /* 0, or a power of two >= 64 */
+    uint32_t nbuckets; /* keyed buckets, each holding at least one run (once settled) */
+    struct gbp_rpending *pending; /* keys whose bucket emptied since the last settle */
+    uint32_t npending, cappending;
     uint32_t mask_runs[GBP_RKEY_MASKS]; /* runs held under each mask (0: unkeyed) */
     uint32_t active;                    /* bit m set when mask_runs[m] > 0, m >= 1 */
     gbp_rbucket unkeyed;
@@ -94,7 +104,9 @@ static inline void gbp_rkey_make(gbp_rkey *k, uint32_t mask, const int64_t full[
  * 0, or -1 out of memory (the index is unchanged). */
 int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq);
 
-/* Remove run from the list of key k (no-op when it is not there). */
+/* Remove run from the list of key k (no-op when it is not there); the
+ * bucket of k goes when this was its last run: at the next
+ * gbp_rindex_settle (at once if the key cannot be noted, out of memory). */
 void gbp_rindex_remove(gbp_rindex *x, const gbp_rkey *k, const void *run);
 
 /* The runs an event with integer fields f[0..4] may concern: its list for
@@ -105,8 +117,8 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
 /* Prefetching what gbp_rindex_gather(x, f) will read, in three steps so
  * that a caller with many indexes (one per pattern) can run each step over
  * all of them and overlap their cache misses: probe_start computes the
- * keys of f and loads their filter words, probe_buckets loads the buckets
- * the filter does not rule out, probe_runs reads those buckets and loads
+ * keys of f and loads their tags, probe_buckets loads the buckets whose
+ * tag matches, probe_runs reads those buckets and loads
  * the first bytes of the first run blocks they list (every line a bind
  * may write). Hints only: nothing changes. */
 #define GBP_RPROBE_KEYS 4
@@ -122,11 +134,14 @@ void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t byt
 /* The same for the bucket of key k (where a run is about to be placed). */
 void gbp_rindex_prefetch_key(const gbp_rindex *x, const gbp_rkey *k);
 
-/* Free the empty buckets once there are more than 2 * open + 1024 buckets
- * (open: the runs held): amortised O(1) per run; out of memory they simply
- * stay. The table shrinks when it is mostly empty and was since the last
- * sweep (never below 8 slots per bucket used since then). */
-void gbp_rindex_sweep(gbp_rindex *x, uint64_t open);
+/* Free the buckets emptied since the last settle that are still empty.
+ * O(keys emptied since then). */
+void gbp_rindex_settle(gbp_rindex *x);
+
+/* Drop every run at once, keeping the table, when it has at most
+ * max_slots slots (the cost is O(slots)): returns 1; else 0 and nothing
+ * changes. */
+int gbp_rindex_reset(gbp_rindex *x, uint64_t max_slots);
 
 /* Free everything; the index is empty and reusable afterwards. */
 void gbp_rindex_clear(gbp_rindex *x);

@@ -317,6 +317,23 @@ static const char extra_src[] =
     "  c: transfer+ where source == b.target and id != a.id\n"
     "  not transfer where target == a.source\nend\n";
 
+/* Patterns reading many fields of many variables (a0..a3, type, ts, id),
+ * through the fast path and (the `or`) the VM, in predicates, negations,
+ * aggregates and emit: what the matcher keeps of each bound event must be
+ * exactly what they read. */
+static const char wide_src[] =
+    "pattern wide within 1h\n"
+    "  a: transfer\n"
+    "  b: transfer where source == a.target and a0 >= a.a1\n"
+    "  c: transfer where source == b.target and (a2 < b.a3 or type == a.type) and id != a.id\n"
+    "  d: transfer where target == a.source and a3 + c.a0 > b.a2 and ts - a.ts >= 0\n"
+    "  emit v = a.value + b.value, s = c.a1 + d.a2 - a.a3, t = last(d.ts) - a.ts, i = b.id + c.source\nend\n"
+    "pattern wide_neg within 30s\n"
+    "  a: transfer where value >= 1000\n"
+    "  not transfer where source == a.source and a1 > a.a1 * 2\n"
+    "  b: transfer {2,} where source == a.source and type == a.type and a0 != a.a0\n"
+    "  emit f = first(b.a2), lo = min(b.a3), hi = max(b.a1), n = count(b), x = a.a0\nend\n";
+
 /* Long windows and many accounts: thousands of open runs, past the size
  * from which the matcher prefetches. */
 static const char big_src[] =
@@ -343,7 +360,8 @@ static void random_stream(gb_event *ev, uint32_t n, uint32_t transfer, uint64_t 
         double value = kind < 5 ? (double)(1 + rnd(5000)) : kind < 7 ? (double)(9000 + rnd(1000))
                                                          : (double)(10000 + rnd(50000));
         ev[i] = (gb_event){.id = i + 1, .type = transfer, .ts_ns = ts, .source = rnd(accounts),
-                           .target = rnd(accounts), .value = value};
+                           .target = rnd(accounts), .value = value,
+                           .a = {(double)rnd(8), (double)rnd(8), (double)rnd(8), (double)rnd(8)}};
     }
 }
 
@@ -438,6 +456,15 @@ Test(matcher_library_random, keyed_extra_patterns_agree_with_plain_reference)
     for (int round = 0; round < 100; round++) {
         rng = seed * 0x2545F4914F6CDD1Dull + (uint64_t)round * 0x9E3779B97F4A7C15ull + 7;
         compare_one(extra_src, seed, round, 0, 0);
+    }
+}
+
+Test(matcher_library_random, patterns_reading_many_fields_agree_with_plain_reference)
+{
+    uint64_t seed = test_seed("wide");
+    for (int round = 0; round < 100; round++) {
+        rng = seed * 0xD6E8FEB86659FD93ull + (uint64_t)round * 0x9E3779B97F4A7C15ull + 13;
+        compare_one(wide_src, seed, round, 0, 0);
     }
 }
 
