@@ -195,7 +195,10 @@ static int may_linger(gb_silo *s)
  * long one; an exchange of single messages with an actor on another worker
  * (a ping-pong pair split over two workers, answering within a few hundred
  * ns) shrinks it, where looking only every microsecond put a microsecond
- * on each round trip. */
+ * on each round trip; once it is at its shortest and a linger still brings
+ * one message, the pair is split over two workers and the actor is
+ * released instead (split_exchange), so that the pair comes together on
+ * one worker. */
 static int linger(gb_silo *s, gbi_actor *a, int64_t first_gap)
 {
     gbi_mpsc_node *tail = atomic_load_explicit(&a->mb_tail, memory_order_relaxed);
@@ -239,6 +242,18 @@ static int64_t linger_adapt(int64_t gap, uint32_t brought)
     return gap;
 }
 
+/* Whether the last linger shows a ping-pong split over two workers: it
+ * brought one message while already looking at the shortest gap. Lingering
+ * keeps such a pair split (each side waits on its own worker for the
+ * other's answer, a cross-core hand-off per message); releasing the actor
+ * instead lets the partner's next message schedule it on the partner's
+ * worker (senders push onto their own run queue), where the pair then
+ * runs on one core. */
+static int split_exchange(int64_t gap, uint32_t brought)
+{
+    return brought <= 1 && gap <= GBI_LINGER_FIRST_NS;
+}
+
 int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
 {
     gb_actor_ctx ctx = {.silo = s, .actor = a, .c = c};
@@ -261,6 +276,10 @@ int gbi_turn_run(gb_silo *s, gbi_actor *a, gbi_counters *c)
         } else {
             m = (gbi_msg *)(void *)gbi_mbox_pop(a);
             if (!m) {
+                if (lingered && split_exchange(gap, brought)) {
+                    gap = GBI_LINGER_STEP_NS;
+                    break; /* released: the partner's next message brings it to the partner's worker */
+                }
                 if (lingered)
                     gap = linger_adapt(gap, brought);
                 if (lingering && linger(s, a, gap)) {
