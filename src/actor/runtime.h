@@ -247,7 +247,7 @@ typedef struct gbi_worker {
     uint64_t reported_seq;     /* turn already reported */
     int64_t spin_cur;          /* this worker's adaptive spin budget */
     int helping;               /* 1 while a sender's turn runs a flooded receiver's (gbi_sched_help) */
-    uint32_t help_skip;        /* sends over help_depth to let pass after a help found nothing */
+    uint32_t help_skip;        /* sends over help_depth to let pass after a help found nothing to do */
 } gbi_worker;
 
 typedef struct gbi_directory gbi_directory;

@@ -277,14 +277,19 @@ void gbi_sched_help(gb_silo *s, gbi_actor *a)
      * flooded and no other actor is queued (others are not made to wait
      * behind it; it is queued again behind them) */
     w->helping = 1;
-    int again;
+    int again, progress;
     do {
+        uint64_t before = atomic_load_explicit(&w->c.delivered, memory_order_relaxed);
         again = gbi_turn_run(s, got, &w->c);
+        progress = atomic_load_explicit(&w->c.delivered, memory_order_relaxed) != before;
         atomic_store_explicit(&w->c.helped, atomic_load_explicit(&w->c.helped, memory_order_relaxed) + 1,
                               memory_order_relaxed);
-    } while (again && got == a && atomic_load_explicit(&a->depth, memory_order_relaxed) > s->help_depth / 2 &&
-             !any_queued(s) && !atomic_load_explicit(&s->stop_workers, memory_order_relaxed));
+    } while (again && progress && got == a &&
+             atomic_load_explicit(&a->depth, memory_order_relaxed) > s->help_depth / 2 && !any_queued(s) &&
+             !atomic_load_explicit(&s->stop_workers, memory_order_relaxed));
     w->helping = 0;
+    if (!progress) /* a sender was stopped between its two steps of a push: go on sending */
+        w->help_skip = 63;
     if (again)
         gbi_sched_push(s, got);
 }
