@@ -75,8 +75,9 @@ static gb_hlc_t physical_now(const gb_hlc *c)
     return ns > 0 ? (gb_hlc_t)ns & ~GB_HLC_LOGICAL_MASK : 0;
 }
 
-/* Advance `last` to max(floor + 1, pt) with one CAS loop; returns the value
- * stored. floor is the larger of `last` and the remote timestamp. */
+/* Advance `last` to max(floor + 1, pt) atomically (a fetch_add when that is
+ * last + 1, else a CAS loop); returns the value stored. floor is the larger
+ * of `last` and the remote timestamp. */
 static gb_hlc_t advance(gb_hlc *c, gb_hlc_t remote, gb_hlc_t pt)
 {
     /* The load may be relaxed: the CAS re-validates it. The CAS is acq_rel
@@ -84,6 +85,13 @@ static gb_hlc_t advance(gb_hlc *c, gb_hlc_t remote, gb_hlc_t pt)
      * that thread's earlier writes (the clock then orders like a lock);
      * on x86 a locked CAS costs the same either way. */
     gb_hlc_t last = atomic_load_explicit(&c->last, memory_order_relaxed);
+    /* The clock already at or past pt and remote (the common case when
+     * ticks come faster than the 4096 ns physical unit): the result is
+     * `last + 1` for whatever `last` is when we write, since other threads
+     * only raise it, so one fetch_add, which cannot fail, does the CAS
+     * loop's work without its retries under contention. */
+    if (last >= pt && last >= remote)
+        return atomic_fetch_add_explicit(&c->last, 1, memory_order_acq_rel) + 1;
     for (;;) {
         gb_hlc_t floor = last > remote ? last : remote;
         gb_hlc_t next = floor + 1 > pt ? floor + 1 : pt;
