@@ -217,3 +217,53 @@ Test(run_index, a_key_emptied_and_refilled_before_settling_keeps_its_slot)
     cr_assert_eq(x.nbuckets, 0);
     gbp_rindex_clear(&x);
 }
+
+/* Fill key k with n runs (seq 0..n-1) of the array a, then empty it and settle. */
+static void fill_and_empty(gbp_rindex *x, const gbp_rkey *k, char *a, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        cr_assert_eq(gbp_rindex_insert(x, k, &a[i], i), 0);
+    for (uint32_t i = 0; i < n; i++)
+        gbp_rindex_remove(x, k, &a[i]);
+    gbp_rindex_settle(x);
+}
+
+Test(run_index, a_spilled_array_goes_to_the_pool_and_is_reused)
+{
+    gbp_rindex x = {0};
+    int64_t f[GBP_RKEY_FIELDS] = {0, 0, 0, 7, 9};
+    gbp_rkey k;
+    gbp_rkey_make(&k, 1u << 3, f);
+    static char a[GBP_RBUCKET_SPILL * 2];
+    uint32_t c[GBP_RPOOL_CLASSES];
+    fill_and_empty(&x, &k, a, GBP_RBUCKET_SPILL * 2); /* spills to 4, grows to 8 */
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0], 1, "the outgrown array of the first class is kept");
+    cr_assert_eq(c[1], 1, "the array of the emptied bucket is kept");
+    fill_and_empty(&x, &k, a, GBP_RBUCKET_SPILL * 2);
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert(c[0] == 1 && c[1] == 1, "refilling takes the kept arrays, emptying gives them back");
+    gbp_rindex_clear(&x);
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0] + c[1], 0, "clear frees the pool");
+}
+
+Test(run_index, a_spilled_bucket_keeps_its_runs_in_order_across_growth)
+{
+    gbp_rindex x = {0};
+    int64_t f[GBP_RKEY_FIELDS] = {0, 0, 0, 7, 9};
+    gbp_rkey k;
+    gbp_rkey_make(&k, 1u << 3, f);
+    static char a[100];
+    for (uint32_t i = 0; i < 100; i++) /* every other run first, then the rest: out of order */
+        cr_assert_eq(gbp_rindex_insert(&x, &k, &a[(i * 2) % 100 + (i >= 50)], (i * 2) % 100 + (i >= 50)), 0);
+    const gbp_rlist *l = gbp_rindex_gather(&x, f);
+    cr_assert(l && l->n == 100);
+    for (uint32_t i = 0; i < 100; i++)
+        cr_assert(l->v[i].seq == i && l->v[i].run == &a[i], "entry %u out of order", i);
+    gbp_rindex_reset(&x, UINT64_MAX);
+    uint32_t c[GBP_RPOOL_CLASSES];
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0] + c[1] + c[2] + c[3], 4, "growth keeps the outgrown arrays of 4..32 entries; 64 and 128 are freed");
+    gbp_rindex_clear(&x);
+}
