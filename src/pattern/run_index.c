@@ -376,7 +376,7 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
     return &x->scratch[cur];
 }
 
-void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr)
+void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr, int eager)
 {
     pr->n = 0;
     if (!x->tabsize)
@@ -387,6 +387,8 @@ void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS
         uint64_t h = key_hash(k);
         pr->h[pr->n++] = h;
         __builtin_prefetch(&x->tags[home(x, h)]);
+        if (eager)
+            __builtin_prefetch(&x->tab[home(x, h)]);
     }
 }
 

@@ -142,7 +142,10 @@ typedef struct gbp_rprobe {
     uint64_t h[GBP_RPROBE_KEYS];
     gbp_rkey k[GBP_RPROBE_KEYS];
 } gbp_rprobe;
-void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr);
+/* eager: probe_start also loads each key's home bucket, without waiting
+ * for its tag (one dependent miss less when the keys usually have a
+ * bucket, at the cost of a line per key that has none). */
+void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr, int eager);
 void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr);
 void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t bytes);
 
