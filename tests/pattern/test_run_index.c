@@ -3,7 +3,8 @@
  * with every gather compared to a brute-force scan (also while emptied
  * buckets wait for gbp_rindex_settle), and the invariant that, once
  * settled, a keyed bucket exists exactly while it holds runs (no sweep
- * leaves empty ones behind). The seed is printed; set GB_SEED to replay one. */
+ * leaves empty ones behind); the pool of spilled arrays (reuse, its bound).
+ * The seed is printed; set GB_SEED to replay one. */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -265,5 +266,26 @@ Test(run_index, a_spilled_bucket_keeps_its_runs_in_order_across_growth)
     uint32_t c[GBP_RPOOL_CLASSES];
     gbp_rindex_pool_counts(&x, c);
     cr_assert_eq(c[0] + c[1] + c[2] + c[3], 4, "growth keeps the outgrown arrays of 4..32 entries; 64 and 128 are freed");
+    gbp_rindex_clear(&x);
+}
+
+Test(run_index, the_pool_keeps_at_most_its_bound_per_class)
+{
+    gbp_rindex x = {0};
+    static char a[2];
+    uint32_t nkeys = GBP_RPOOL_MAX + 100;
+    for (uint32_t i = 0; i < nkeys; i++) { /* two runs a key: each spills once */
+        int64_t f[GBP_RKEY_FIELDS] = {0, 0, 0, 0, (int64_t)i};
+        gbp_rkey k;
+        gbp_rkey_make(&k, 1u << 4, f);
+        cr_assert_eq(gbp_rindex_insert(&x, &k, &a[0], 2 * (uint64_t)i), 0);
+        cr_assert_eq(gbp_rindex_insert(&x, &k, &a[1], 2 * (uint64_t)i + 1), 0);
+    }
+    uint32_t c[GBP_RPOOL_CLASSES];
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0], 0, "arrays in use are not in the pool");
+    cr_assert_eq(gbp_rindex_reset(&x, UINT64_MAX), 1);
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0], GBP_RPOOL_MAX, "past the bound, freed arrays go back to the allocator");
     gbp_rindex_clear(&x);
 }
