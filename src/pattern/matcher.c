@@ -870,6 +870,12 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
 #define PREFETCH_ALONE ((uint64_t)8 << 20)
 #define PREFETCH_SHARED ((uint64_t)64 << 10)
 
+/* With few patterns, an event's index lookups are one dependent chain of
+ * misses (tag, bucket, list, run blocks) that nothing overlaps: load the
+ * home bucket with its tag (gbp_rindex_probe_start, eager). With many,
+ * most keys have no bucket and the tag spares a line each. */
+#define EAGER_PATTERNS 4u
+
 /* The key a run started by e will be placed under: run_key of m->scratch
  * made that run for a moment (first event bound, as bind() leaves it). */
 static void start_key(gb_matcher *m, pstate *ps, const gb_event *e, gbp_rkey *key)
@@ -913,7 +919,7 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
         return;
     int keyed = ps->p->part_field >= 0;
     if (keyed) {
-        gbp_rindex_probe_start(&ps->idx, m->evf, &ps->probe);
+        gbp_rindex_probe_start(&ps->idx, m->evf, &ps->probe, m->set->npatterns <= EAGER_PATTERNS);
         ps->probe_evno = m->evno;
     }
     if (!ps->start_ok || ps->st.runs_open >= m->o.max_runs_per_pattern)

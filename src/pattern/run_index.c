@@ -3,7 +3,8 @@
  * open-addressing table of buckets keyed by (mask, values), each holding
  * its runs in creation order, with a tag byte per slot; a bucket is freed
  * when its last run leaves (backward-shift deletion); plus the unkeyed
- * runs, and the merge of the lists an event may concern.
+ * runs, and the merge of the lists an event may concern; and the pool
+ * of free spilled arrays that buckets reuse.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "pattern/run_index.h"
 
 _Static_assert(sizeof(gbp_rbucket) == 64, "a bucket is one cache line");
+_Static_assert(GBP_RBUCKET_SPILL > GBP_RBUCKET_INLINE, "a bucket spills into a larger array");
+_Static_assert(sizeof(gbp_rent) >= sizeof(void *), "a free array holds its pool link");
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
@@ -147,6 +150,64 @@ static gbp_rbucket *get(gbp_rindex *x, const gbp_rkey *k)
     return b;
 }
 
+/* The pool class of an array of cap entries, or GBP_RPOOL_CLASSES when it
+ * has none (cap is GBP_RBUCKET_SPILL << c for every spilled array). */
+static uint32_t pool_class(uint32_t cap)
+{
+    uint32_t c = 0;
+    while (c < GBP_RPOOL_CLASSES && (GBP_RBUCKET_SPILL << c) != cap)
+        c++;
+    return c;
+}
+
+/* An array of cap entries: from the pool when it holds one. NULL out of
+ * memory. */
+static gbp_rent *ents_alloc(gbp_rindex *x, uint32_t cap)
+{
+    uint32_t c = pool_class(cap);
+    if (c < GBP_RPOOL_CLASSES && x->pool.head[c]) {
+        void *p = x->pool.head[c];
+        memcpy(&x->pool.head[c], p, sizeof(void *)); /* next link, first bytes */
+        x->pool.n[c]--;
+        return p;
+    }
+    return malloc((size_t)cap * sizeof(gbp_rent));
+}
+
+/* Give back array v of cap entries (NULL: nothing): to the pool while its
+ * class has room, else to the allocator. */
+static void ents_free(gbp_rindex *x, gbp_rent *v, uint32_t cap)
+{
+    if (!v)
+        return;
+    uint32_t c = pool_class(cap);
+    if (c == GBP_RPOOL_CLASSES || x->pool.n[c] >= GBP_RPOOL_MAX) {
+        free(v);
+        return;
+    }
+    memcpy(v, &x->pool.head[c], sizeof(void *));
+    x->pool.head[c] = v;
+    x->pool.n[c]++;
+}
+
+static void pool_drain(gbp_rpool *p)
+{
+    for (uint32_t c = 0; c < GBP_RPOOL_CLASSES; c++) {
+        while (p->head[c]) {
+            void *v = p->head[c];
+            memcpy(&p->head[c], v, sizeof(void *));
+            free(v);
+        }
+        p->n[c] = 0;
+    }
+}
+
+void gbp_rindex_pool_counts(const gbp_rindex *x, uint32_t counts[GBP_RPOOL_CLASSES])
+{
+    for (uint32_t c = 0; c < GBP_RPOOL_CLASSES; c++)
+        counts[c] = x->pool.n[c];
+}
+
 /* Free slot i (its bucket is empty) by backward shift (linear probing
  * without tombstones): each later bucket of the cluster whose home is not
  * cyclically in (i, j] moves into the hole. O(cluster length), which the
@@ -154,7 +215,7 @@ static gbp_rbucket *get(gbp_rindex *x, const gbp_rkey *k)
 static void drop_slot(gbp_rindex *x, uint32_t i)
 {
     uint32_t mask = x->tabsize - 1;
-    free(x->tab[i].heap);
+    ents_free(x, x->tab[i].heap, x->tab[i].cap);
     for (uint32_t j = (i + 1) & mask; x->tags[j]; j = (j + 1) & mask) {
         uint32_t h = x->tab[j].hash & mask;
         int stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
@@ -169,17 +230,17 @@ static void drop_slot(gbp_rindex *x, uint32_t i)
 }
 
 /* Room for one more entry in b. -1 out of memory. */
-static int reserve(gbp_rbucket *b)
+static int reserve(gbp_rindex *x, gbp_rbucket *b)
 {
     uint32_t have = b->heap ? b->cap : GBP_RBUCKET_INLINE;
     if (b->n < have)
         return 0;
-    uint32_t cap = have < 4 ? 4 : have * 2;
-    gbp_rent *v = realloc(b->heap, (size_t)cap * sizeof *v);
+    uint32_t cap = b->heap ? have * 2 : GBP_RBUCKET_SPILL;
+    gbp_rent *v = ents_alloc(x, cap);
     if (!v)
         return -1;
-    if (!b->heap)
-        memcpy(v, b->in, (size_t)b->n * sizeof *v);
+    memcpy(v, items(b), (size_t)b->n * sizeof *v);
+    ents_free(x, b->heap, b->cap);
     b->heap = v;
     b->cap = cap;
     return 0;
@@ -190,7 +251,7 @@ int gbp_rindex_insert(gbp_rindex *x, const gbp_rkey *k, void *run, uint64_t seq)
     gbp_rbucket *b = get(x, k);
     if (!b)
         return -1;
-    if (reserve(b)) {
+    if (reserve(x, b)) {
         if (b->n == 0 && k->mask) /* just made for this run: keep the invariant */
             drop_slot(x, (uint32_t)(b - x->tab));
         return -1;
@@ -315,7 +376,7 @@ const gbp_rlist *gbp_rindex_gather(gbp_rindex *x, const int64_t f[GBP_RKEY_FIELD
     return &x->scratch[cur];
 }
 
-void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr)
+void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr, int eager)
 {
     pr->n = 0;
     if (!x->tabsize)
@@ -326,6 +387,8 @@ void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS
         uint64_t h = key_hash(k);
         pr->h[pr->n++] = h;
         __builtin_prefetch(&x->tags[home(x, h)]);
+        if (eager)
+            __builtin_prefetch(&x->tab[home(x, h)]);
     }
 }
 
@@ -386,7 +449,7 @@ int gbp_rindex_reset(gbp_rindex *x, uint64_t max_slots)
         return 0;
     for (uint32_t i = 0; i < x->tabsize; i++)
         if (x->tags[i])
-            free(x->tab[i].heap);
+            ents_free(x, x->tab[i].heap, x->tab[i].cap);
     if (x->tabsize)
         memset(x->tags, 0, x->tabsize);
     x->nbuckets = 0;
@@ -406,6 +469,7 @@ void gbp_rindex_clear(gbp_rindex *x)
     free(x->tags);
     free(x->unkeyed.heap);
     free(x->pending);
+    pool_drain(&x->pool);
     free(x->scratch[0].v);
     free(x->scratch[1].v);
     memset(x, 0, sizeof *x);

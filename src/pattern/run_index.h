@@ -68,6 +68,20 @@ typedef struct gbp_rbucket {
     char pad[8];       /* 64 bytes: in the 64-byte aligned table, one line each */
 } gbp_rbucket;
 
+/* Spilled bucket arrays are kept for reuse, per size class (capacity
+ * GBP_RBUCKET_SPILL << c entries, c < GBP_RPOOL_CLASSES), in a singly
+ * linked list threaded through the free arrays themselves, at most
+ * GBP_RPOOL_MAX per class: a key that fills and empties over and over
+ * (the run killed and replaced under the same key) then costs no
+ * malloc/realloc/free. Larger arrays go back to the allocator. */
+#define GBP_RBUCKET_SPILL 4u
+#define GBP_RPOOL_CLASSES 4u
+#define GBP_RPOOL_MAX 4096u
+typedef struct gbp_rpool {
+    void *head[GBP_RPOOL_CLASSES];
+    uint32_t n[GBP_RPOOL_CLASSES];
+} gbp_rpool;
+
 typedef struct gbp_rindex {
     gbp_rbucket *tab;
     uint8_t *tags;     /* per slot of tab: 0 free, else 0x80 | 7 bits of the key's hash */
@@ -79,6 +93,7 @@ typedef struct gbp_rindex {
     uint32_t active;                    /* bit m set when mask_runs[m] > 0, m >= 1 */
     gbp_rbucket unkeyed;
     gbp_rlist scratch[2]; /* gathered candidates */
+    gbp_rpool pool;       /* free spilled arrays, for reuse */
 } gbp_rindex;
 
 /* size bytes, 64-byte aligned, zeroed when zero is set; from 2 MiB up,
@@ -127,7 +142,10 @@ typedef struct gbp_rprobe {
     uint64_t h[GBP_RPROBE_KEYS];
     gbp_rkey k[GBP_RPROBE_KEYS];
 } gbp_rprobe;
-void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr);
+/* eager: probe_start also loads each key's home bucket, without waiting
+ * for its tag (one dependent miss less when the keys usually have a
+ * bucket, at the cost of a line per key that has none). */
+void gbp_rindex_probe_start(const gbp_rindex *x, const int64_t f[GBP_RKEY_FIELDS], gbp_rprobe *pr, int eager);
 void gbp_rindex_probe_buckets(const gbp_rindex *x, gbp_rprobe *pr);
 void gbp_rindex_probe_runs(const gbp_rindex *x, const gbp_rprobe *pr, size_t bytes);
 
@@ -142,6 +160,10 @@ void gbp_rindex_settle(gbp_rindex *x);
  * max_slots slots (the cost is O(slots)): returns 1; else 0 and nothing
  * changes. */
 int gbp_rindex_reset(gbp_rindex *x, uint64_t max_slots);
+
+/* Free spilled arrays kept for reuse, per size class (for tests and
+ * statistics): *counts gets GBP_RPOOL_CLASSES numbers. */
+void gbp_rindex_pool_counts(const gbp_rindex *x, uint32_t counts[GBP_RPOOL_CLASSES]);
 
 /* Free everything; the index is empty and reusable afterwards. */
 void gbp_rindex_clear(gbp_rindex *x);

@@ -3,7 +3,8 @@
  * with every gather compared to a brute-force scan (also while emptied
  * buckets wait for gbp_rindex_settle), and the invariant that, once
  * settled, a keyed bucket exists exactly while it holds runs (no sweep
- * leaves empty ones behind). The seed is printed; set GB_SEED to replay one. */
+ * leaves empty ones behind); the pool of spilled arrays (reuse, its bound).
+ * The seed is printed; set GB_SEED to replay one. */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -215,5 +216,76 @@ Test(run_index, a_key_emptied_and_refilled_before_settling_keeps_its_slot)
     gbp_rindex_remove(&x, &k, b);
     gbp_rindex_settle(&x);
     cr_assert_eq(x.nbuckets, 0);
+    gbp_rindex_clear(&x);
+}
+
+/* Fill key k with n runs (seq 0..n-1) of the array a, then empty it and settle. */
+static void fill_and_empty(gbp_rindex *x, const gbp_rkey *k, char *a, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        cr_assert_eq(gbp_rindex_insert(x, k, &a[i], i), 0);
+    for (uint32_t i = 0; i < n; i++)
+        gbp_rindex_remove(x, k, &a[i]);
+    gbp_rindex_settle(x);
+}
+
+Test(run_index, a_spilled_array_goes_to_the_pool_and_is_reused)
+{
+    gbp_rindex x = {0};
+    int64_t f[GBP_RKEY_FIELDS] = {0, 0, 0, 7, 9};
+    gbp_rkey k;
+    gbp_rkey_make(&k, 1u << 3, f);
+    static char a[GBP_RBUCKET_SPILL * 2];
+    uint32_t c[GBP_RPOOL_CLASSES];
+    fill_and_empty(&x, &k, a, GBP_RBUCKET_SPILL * 2); /* spills to 4, grows to 8 */
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0], 1, "the outgrown array of the first class is kept");
+    cr_assert_eq(c[1], 1, "the array of the emptied bucket is kept");
+    fill_and_empty(&x, &k, a, GBP_RBUCKET_SPILL * 2);
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert(c[0] == 1 && c[1] == 1, "refilling takes the kept arrays, emptying gives them back");
+    gbp_rindex_clear(&x);
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0] + c[1], 0, "clear frees the pool");
+}
+
+Test(run_index, a_spilled_bucket_keeps_its_runs_in_order_across_growth)
+{
+    gbp_rindex x = {0};
+    int64_t f[GBP_RKEY_FIELDS] = {0, 0, 0, 7, 9};
+    gbp_rkey k;
+    gbp_rkey_make(&k, 1u << 3, f);
+    static char a[100];
+    for (uint32_t i = 0; i < 100; i++) /* every other run first, then the rest: out of order */
+        cr_assert_eq(gbp_rindex_insert(&x, &k, &a[(i * 2) % 100 + (i >= 50)], (i * 2) % 100 + (i >= 50)), 0);
+    const gbp_rlist *l = gbp_rindex_gather(&x, f);
+    cr_assert(l && l->n == 100);
+    for (uint32_t i = 0; i < 100; i++)
+        cr_assert(l->v[i].seq == i && l->v[i].run == &a[i], "entry %u out of order", i);
+    gbp_rindex_reset(&x, UINT64_MAX);
+    uint32_t c[GBP_RPOOL_CLASSES];
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0] + c[1] + c[2] + c[3], 4, "growth keeps the outgrown arrays of 4..32 entries; 64 and 128 are freed");
+    gbp_rindex_clear(&x);
+}
+
+Test(run_index, the_pool_keeps_at_most_its_bound_per_class)
+{
+    gbp_rindex x = {0};
+    static char a[2];
+    uint32_t nkeys = GBP_RPOOL_MAX + 100;
+    for (uint32_t i = 0; i < nkeys; i++) { /* two runs a key: each spills once */
+        int64_t f[GBP_RKEY_FIELDS] = {0, 0, 0, 0, (int64_t)i};
+        gbp_rkey k;
+        gbp_rkey_make(&k, 1u << 4, f);
+        cr_assert_eq(gbp_rindex_insert(&x, &k, &a[0], 2 * (uint64_t)i), 0);
+        cr_assert_eq(gbp_rindex_insert(&x, &k, &a[1], 2 * (uint64_t)i + 1), 0);
+    }
+    uint32_t c[GBP_RPOOL_CLASSES];
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0], 0, "arrays in use are not in the pool");
+    cr_assert_eq(gbp_rindex_reset(&x, UINT64_MAX), 1);
+    gbp_rindex_pool_counts(&x, c);
+    cr_assert_eq(c[0], GBP_RPOOL_MAX, "past the bound, freed arrays go back to the allocator");
     gbp_rindex_clear(&x);
 }
