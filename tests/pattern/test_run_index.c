@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "pattern/run_index.h"
+#include "support/pattern_random.h"
 
 #define NRUN 3000
 
@@ -22,14 +23,11 @@ typedef struct mrun {
 } mrun;
 
 static mrun runs[NRUN];
-static uint64_t rng;
+static gbt_rng rng;
 
 static uint64_t rnd(uint64_t n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng % n;
+    return gbt_rnd(&rng, (uint32_t)n);
 }
 
 static uint64_t test_seed(const char *name)
@@ -37,7 +35,7 @@ static uint64_t test_seed(const char *name)
     uint64_t seed = getenv("GB_SEED") ? strtoull(getenv("GB_SEED"), NULL, 10) : (uint64_t)time(NULL);
     printf("%s seed %llu (GB_SEED=%llu to replay)\n", name, (unsigned long long)seed, (unsigned long long)seed);
     fflush(stdout);
-    rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    gbt_rng_seed(&rng, seed);
     return seed;
 }
 
