@@ -115,30 +115,31 @@ system_cmd() {
     esac
 }
 
-# Runs workload spec $2 of system $1 `runs` times, appending RESULT lines to
-# the raw file. An activation row that times out is not run again, and the
-# larger activation sizes of that system are not run at all.
-declare -A act_timed_out=()
-run_workload() {
-    local sys=$1 name=${2%%|*} args=${2#*|} i out
+# Runs workload spec $2 of system $1 once (run $3), appending its RESULT
+# line to the raw file. Once an activation row of a system times out, the
+# row is not run again and the larger activation sizes of that system are
+# not run at all (each gets one timeout line).
+declare -A act_timed_out=() act_row_closed=()
+run_once() {
+    local sys=$1 name=${2%%|*} args=${2#*|} i=$3 out
+    [[ -z ${act_row_closed[$sys/$name]:-} ]] || return 0
     if [[ $name == activation_* && -n ${act_timed_out[$sys]:-} ]]; then
         echo "RESULT system=$sys workload=$name metric=ns_per_actor value=timeout" >>"$raw"
-        return
+        act_row_closed[$sys/$name]=1
+        return 0
     fi
-    for ((i = 1; i <= runs; i++)); do
-        # 60 s backstop; the activation rows stop themselves after 20 s.
-        # shellcheck disable=SC2086
-        out=$(timeout 60 $cmd $args 2>>"$bench/peers-stderr.txt" | grep '^RESULT ' || true)
-        if [[ -z $out && $name == activation_* ]]; then
-            out="RESULT system=$sys workload=$name metric=ns_per_actor value=timeout"
-        fi
-        [[ -n $out ]] || { notes+=("$sys $name run $i printed no result (see $bench/peers-stderr.txt)"); continue; }
-        echo "$out" >>"$raw"
-        if [[ $out == *value=timeout* ]]; then
-            act_timed_out[$sys]=1
-            break
-        fi
-    done
+    # 60 s backstop; the activation rows stop themselves after 20 s.
+    # shellcheck disable=SC2086
+    out=$(timeout 60 $cmd $args 2>>"$bench/peers-stderr.txt" | grep '^RESULT ' || true)
+    if [[ -z $out && $name == activation_* ]]; then
+        out="RESULT system=$sys workload=$name metric=ns_per_actor value=timeout"
+    fi
+    [[ -n $out ]] || { notes+=("$sys $name run $i printed no result (see $bench/peers-stderr.txt)"); return 0; }
+    echo "$out" >>"$raw"
+    if [[ $out == *value=timeout* ]]; then
+        act_timed_out[$sys]=1
+        act_row_closed[$sys/$name]=1
+    fi
 }
 
 # Median of system/workload/metric over the raw file, timeouts counting as
@@ -219,15 +220,21 @@ main() {
         system_cmd "$sys" || continue
         cmds[$sys]=$cmd
     done
-    # Workload by workload, every system in turn: on a shared machine the
-    # systems then see about the same load for the same row.
+    # Workload by workload, and within a workload run by run, every system
+    # in turn: this VM has phases of a minute or two (after heavy builds)
+    # in which flooding workloads run 2-3x slower, so five runs of one
+    # system in a row, then five of the next, can compare a slow phase with
+    # a fast one. Alternated, the systems see the same phases for a row.
+    local i
     for spec in "${specs[@]}"; do
         [[ -z $only || ",$only," == *",${spec%%|*},"* ]] || continue
-        for sys in gpubridge caf erlang; do
-            [[ -n ${cmds[$sys]:-} ]] || continue
-            cmd=${cmds[$sys]}
-            echo "bench-peers: $sys ${spec%%|*} (${runs} runs)" >&2
-            run_workload "$sys" "$spec"
+        echo "bench-peers: ${spec%%|*} (${runs} runs of each system, alternated)" >&2
+        for ((i = 1; i <= runs; i++)); do
+            for sys in gpubridge caf erlang; do
+                [[ -n ${cmds[$sys]:-} ]] || continue
+                cmd=${cmds[$sys]}
+                run_once "$sys" "$spec" "$i"
+            done
         done
     done
 

@@ -774,6 +774,10 @@ static int peer_main(int argc, char **argv)
     }
 #undef A
     fflush(stdout);
+    gb_silo_stats st;
+    gb_silo_stats_get(s, &st);
+    fprintf(stderr, "gpubridge %s: delivered %llu, helped turns %llu\n", w, (unsigned long long)st.delivered,
+            (unsigned long long)st.helped_turns);
     gb_silo_destroy(s);
     return rc;
 }
