@@ -325,6 +325,14 @@ struct gb_actor_ctx {
 extern _Thread_local gbi_worker *gbi_tl_worker;
 extern _Thread_local gb_actor_ctx *gbi_tl_ctx;
 
+/* The calling thread's worker when it is one of s's pool workers (not a
+ * caller slot), else NULL. */
+static inline gbi_worker *gbi_pool_worker(gb_silo *s)
+{
+    gbi_worker *w = gbi_tl_worker;
+    return w && w->silo == s && w->index < s->nworkers ? w : NULL;
+}
+
 /* Counters of the calling thread: its worker's, or the shared external set. */
 static inline gbi_counters *gbi_counters_here(gb_silo *s)
 {
@@ -343,6 +351,14 @@ static inline void gbi_count(_Atomic uint64_t *c, uint64_t n)
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* Add n to a counter that has a single writer, the calling thread (a
+ * worker's own counters, a run queue's pops): a relaxed load and store, no
+ * locked instruction. */
+static inline void gbi_count_own(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
 /* Count n in `field` of the calling thread's counters. A worker's counters
  * (or a caller slot's, held by one thread at a time) have a single writer:
  * a relaxed load and store, no locked instruction on every message; the
@@ -351,9 +367,7 @@ static inline void gbi_count(_Atomic uint64_t *c, uint64_t n)
     do {                                                                                                     \
         gbi_worker *w_ = gbi_tl_worker;                                                                      \
         if (w_ && w_->silo == (s))                                                                           \
-            atomic_store_explicit(&w_->c.field,                                                              \
-                                  atomic_load_explicit(&w_->c.field, memory_order_relaxed) + (n),            \
-                                  memory_order_relaxed);                                                     \
+            gbi_count_own(&w_->c.field, (n));                                                                \
         else                                                                                                 \
             gbi_count(&gbi_counters_here(s)->field, (n));                                                    \
     } while (0)

@@ -62,9 +62,9 @@ static void wake_one_if_needed(gb_silo *s)
 
 void gbi_sched_push(gb_silo *s, gbi_actor *a)
 {
-    gbi_worker *w = gbi_tl_worker;
+    gbi_worker *w = gbi_pool_worker(s);
     uint32_t q;
-    if (w && w->silo == s && w->index < s->nworkers)
+    if (w)
         q = w->index;
     else
         q = (uint32_t)(a->id % s->nworkers);
@@ -261,8 +261,8 @@ static gbi_actor *take_if_oldest(gb_silo *s, gbi_worker *w, gbi_actor *a)
 
 void gbi_sched_help(gb_silo *s, gbi_actor *a)
 {
-    gbi_worker *w = gbi_tl_worker;
-    if (!w || w->silo != s || w->index >= s->nworkers || w->helping || !gbi_tl_ctx)
+    gbi_worker *w = gbi_pool_worker(s);
+    if (!w || w->helping || !gbi_tl_ctx)
         return;
     if (w->help_skip) {
         w->help_skip--;
@@ -282,8 +282,7 @@ void gbi_sched_help(gb_silo *s, gbi_actor *a)
         uint64_t before = atomic_load_explicit(&w->c.delivered, memory_order_relaxed);
         again = gbi_turn_run(s, got, &w->c);
         progress = atomic_load_explicit(&w->c.delivered, memory_order_relaxed) != before;
-        atomic_store_explicit(&w->c.helped, atomic_load_explicit(&w->c.helped, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+        gbi_count_own(&w->c.helped, 1);
     } while (again && progress && got == a &&
              atomic_load_explicit(&a->depth, memory_order_relaxed) > s->help_depth / 2 && !any_queued(s) &&
              !atomic_load_explicit(&s->stop_workers, memory_order_relaxed));

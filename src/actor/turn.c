@@ -115,9 +115,7 @@ static void deliver_user(gb_actor_ctx *ctx, gbi_msg *m)
     /* counted before the handler runs, so that whoever its reply reaches
      * sees the count; a worker's own counters take a plain store */
     if (ctx->own_c)
-        atomic_store_explicit(&ctx->c->delivered,
-                              atomic_load_explicit(&ctx->c->delivered, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+        gbi_count_own(&ctx->c->delivered, 1);
     else
         gbi_count(&ctx->c->delivered, 1);
     gb_status st = a->type->desc.handler(ctx, a->state, &m->hdr, gbi_msg_payload(m));
@@ -179,9 +177,8 @@ static int settle(gb_silo *s, gbi_actor *a, uint32_t consumed)
  * inside a sender's turn by gbi_sched_help). */
 static int may_linger(gb_silo *s)
 {
-    gbi_worker *w = gbi_tl_worker;
-    return w && w->silo == s && w->index < s->nworkers && !w->helping &&
-           !atomic_load_explicit(&s->closing, memory_order_relaxed);
+    gbi_worker *w = gbi_pool_worker(s);
+    return w && !w->helping && !atomic_load_explicit(&s->closing, memory_order_relaxed);
 }
 
 /* The mailbox ran dry: wait up to GBI_LINGER_NS for a sender to link the
