@@ -865,9 +865,11 @@ static void process(gb_matcher *m, pstate *ps, const gb_event *e)
 }
 
 /* Prefetching pays once the runs no longer stay in the caches: a lone
- * pattern holding PREFETCH_ALONE bytes of runs, or a pattern holding
- * PREFETCH_SHARED bytes among others (whose runs compete for the caches). */
-#define PREFETCH_ALONE ((uint64_t)8 << 20)
+ * pattern holding PREFETCH_ALONE bytes of runs (half a 2 MiB L2; 8 MiB
+ * was 4-6% slower for the lone big patterns, 256 KiB no better than
+ * 1 MiB: docs/patterns.md), or a pattern holding PREFETCH_SHARED bytes
+ * among others (whose runs compete for the caches). */
+#define PREFETCH_ALONE ((uint64_t)1 << 20)
 #define PREFETCH_SHARED ((uint64_t)64 << 10)
 
 /* With few patterns, an event's index lookups are one dependent chain of
