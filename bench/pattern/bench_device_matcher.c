@@ -5,8 +5,10 @@
  * transfers. Each row checks that the three outputs are identical.
  *
  *   build/bench/bench_pattern_device_matcher [--events N] [--batch B] [--accounts A] [--shards S] [--quick]
+ *                                            [--only ROW]
  *
  * --shards: work-items per key-shardable pattern (gb_device_matcher_opts.key_shards; 0: default 8, 1: none).
+ * --only: run one row (rapid_split, circular_flow, high_frequency, velocity_change, "fifty(50)").
  *
  * Rows: the four spec examples one at a time and a 50-pattern set (the
  * library patterns/fraud.gbp plus 41 variants, as in bench_pattern_pattern).
@@ -94,8 +96,12 @@ static double device_matcher(const gb_pattern_set *set, const char *chain, const
     return st == GB_OK ? (double)o->events * 1e9 / (double)(t1 - t0) : -1;
 }
 
+static const char *only; /* --only NAME: run one row */
+
 static void row(const char *name, const char *src, gb_type_table *types, const gb_event *ev, const opts *o, int ocl)
 {
+    if (only && strcmp(only, name) != 0)
+        return;
     gb_pattern_set *set;
     if (gb_pattern_compile(&set, types, src, strlen(src)) != GB_OK) {
         printf("%-16s compile failed: %s\n", name, gb_last_error());
@@ -130,6 +136,8 @@ static void parse_opts(int argc, char **argv, opts *o)
             o->shards = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (i + 1 < argc && !strcmp(argv[i], "--accounts"))
             o->accounts = strtoull(argv[++i], NULL, 10);
+        else if (i + 1 < argc && !strcmp(argv[i], "--only"))
+            only = argv[++i];
     }
     if (!o->events)
         o->events = 1;
