@@ -31,6 +31,7 @@
 #include "gpubridge/hash.h"
 #include "gpubridge/pattern_device.h"
 #include "pattern/device_kernel.h"
+#include "pattern/fastpred.h"
 #include "pattern/internal.h"
 
 #define DEF_RUNS 256u
@@ -50,6 +51,7 @@ typedef struct dpat {
     uint32_t nshards;
     int shardable;
     uint32_t key_g;       /* sharded: the field of `a` every key conjunct names */
+    uint64_t part2;       /* the second key field (second_field), or GBPD_NO_PART */
     uint32_t cap_runs, cap_ids, match_cap;
     uint64_t meta_off;    /* in the static part */
     uint32_t unit0;       /* resident: the index of its shard 0 among the laid out units */
@@ -126,16 +128,67 @@ static size_t meta_words(const gbp_pattern *p)
            2u * p->nfields + p->ntypes;
 }
 
-static void put_meta(uint64_t *w, const gbp_pattern *p)
+/* ---- the second key field --------------------------------------------------------- */
+
+/* Does the `where` at pc have a top-level conjunct `cur.f == var.G` (8-byte
+ * integer fields, as the host fast path decodes it)? Then out = {1, G,
+ * var} and 1; else out = {0, 0, 0} and 0. */
+static int key_conjunct(const gb_pattern_set *set, uint32_t where, uint64_t f, uint64_t out[3])
+{
+    out[0] = out[1] = out[2] = 0;
+    if (where == GBP_NO_CODE || f == GBPD_NO_PART)
+        return 0;
+    gbp_fast fp;
+    gbp_fast_compile(set->code, set->ncode, where, &fp);
+    for (uint32_t i = 0; i < fp.nterms; i++) {
+        uint32_t tf, var, g;
+        if (gbp_fast_term_eq(&fp.t[i], &tf, &var, &g) && tf == f) {
+            out[0] = 1, out[1] = g, out[2] = var;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The field of a keyed pattern that the device's key index uses besides
+ * its partition field (as the CPU index keys `circular_flow`'s last step
+ * on source and target, run_index.h): of id, ts, source and target, the
+ * one that most steps and negations require by a conjunct `cur.F2 ==
+ * var.G` (GBPD_NO_PART when none does). A run is keyed on it too while
+ * every step and negation that may take its next event requires one value
+ * of it (gbpd_rekey): events with another value cannot concern the run. */
+static uint64_t second_field(const gb_pattern_set *set, const gbp_pattern *p)
+{
+    uint64_t field = GBPD_NO_PART, tmp[3];
+    uint32_t best = 0;
+    for (uint32_t f = GBP_F_ID; p->part_field >= 0 && f <= GBP_F_TARGET; f++) {
+        if (f == GBP_F_TYPE || f == (uint32_t)p->part_field)
+            continue;
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < p->nsteps; i++)
+            n += (uint32_t)key_conjunct(set, p->steps[i].where, f, tmp);
+        for (uint32_t k = 0; k < p->nnegs; k++)
+            n += (uint32_t)key_conjunct(set, p->negs[k].where, f, tmp);
+        if (n > best)
+            best = n, field = f;
+    }
+    return field;
+}
+
+static void put_meta(uint64_t *w, const gb_pattern_set *set, const gbp_pattern *p, uint64_t part2)
 {
     for (uint32_t i = 0; i < p->nsteps; i++) {
         const gbp_step *s = &p->steps[i];
         *w++ = s->type, *w++ = s->nmin, *w++ = s->nmax, *w++ = s->where;
         *w++ = s->key.has, *w++ = s->key.vfield, *w++ = s->key.var;
+        key_conjunct(set, s->where, part2, w);
+        w += 3;
     }
     for (uint32_t k = 0; k < p->nnegs; k++) {
         const gbp_neg *n = &p->negs[k];
         *w++ = n->type, *w++ = n->where, *w++ = n->after, *w++ = n->key.has, *w++ = n->key.vfield, *w++ = n->key.var;
+        key_conjunct(set, n->where, part2, w);
+        w += 3;
     }
     for (uint32_t i = 0; i <= p->nsteps; i++)
         *w++ = p->neg_begin ? p->neg_begin[i] : 0;
@@ -166,7 +219,8 @@ static gb_status build_static(gb_device_matcher *dm)
     size_t at = dm->off_consts + s->nconsts;
     for (uint32_t i = 0; i < s->npatterns; i++) {
         dm->pats[i].meta_off = at;
-        put_meta(dm->stat + at, &s->patterns[i]);
+        dm->pats[i].part2 = second_field(s, &s->patterns[i]);
+        put_meta(dm->stat + at, s, &s->patterns[i], dm->pats[i].part2);
         at += meta_words(&s->patterns[i]);
     }
     return GB_OK;
@@ -229,6 +283,7 @@ static void put_desc(uint64_t *pd, const gb_device_matcher *dm, unit u, size_t o
     pd[GBPD_PD_SHARD] = u.shard;
     pd[GBPD_PD_NSHARDS] = d->nshards;
     pd[GBPD_PD_KEY_G] = d->key_g;
+    pd[GBPD_PD_PART_FIELD2] = d->part2;
     pd[GBPD_PD_OUT_SUMMARY] = GBPD_NO_SUMMARY;
 }
 

@@ -216,3 +216,36 @@ int gbp_fast_holds(const gbp_fast *f, const gbp_val *consts, const gbp_vm_ctx *c
     }
     return 1;
 }
+
+/* The 8-byte integer field at byte offset off of an event, or -1 (`type`
+ * is 4 bytes). */
+static int int_field_at(uint32_t off)
+{
+    static const size_t at[GBP_F_TARGET + 1] = {offsetof(gb_event, id), SIZE_MAX, offsetof(gb_event, ts_ns),
+                                                offsetof(gb_event, source), offsetof(gb_event, target)};
+    for (int f = 0; f <= GBP_F_TARGET; f++)
+        if (at[f] == off)
+            return f;
+    return -1;
+}
+
+int gbp_fast_term_eq(const gbp_fast_term *t, uint32_t *field, uint32_t *var, uint32_t *vfield)
+{
+    const gbp_fast_opnd *c = &t->l, *v = &t->r;
+    if (t->cmp != GBP_OP_EQ_I || c->arith || v->arith || c->a.i2d || v->a.i2d || !c->a.wide || !v->a.wide)
+        return 0;
+    if (c->a.base != GBP_FAST_CUR) {
+        c = &t->r;
+        v = &t->l;
+    }
+    if (c->a.base != GBP_FAST_CUR || v->a.base != GBP_FAST_VARS)
+        return 0;
+    uint32_t n = v->a.off / (uint32_t)sizeof(gb_event);
+    int f = int_field_at(c->a.off), g = int_field_at(v->a.off - n * (uint32_t)sizeof(gb_event));
+    if (f < 0 || g < 0)
+        return 0;
+    *field = (uint32_t)f;
+    *var = n;
+    *vfield = (uint32_t)g;
+    return 1;
+}

@@ -59,4 +59,11 @@ void gbp_fast_compile(const uint32_t *code, uint32_t ncode, uint32_t pc, gbp_fas
  * gbp_vm_eval()'s result != 0. consts as for the VM. Thread-safe. */
 int gbp_fast_holds(const gbp_fast *f, const gbp_val *consts, const gbp_vm_ctx *ctx);
 
+/* Is term t (as decoded, before any remapping of the variable loads) the
+ * equality `cur.F == var.G` of two 8-byte integer fields (id, ts, source,
+ * target)? Then 1, with *field = F, *var and *vfield = G (GBP_F_* numbers);
+ * else 0. A top-level conjunct of this shape is a requirement every event
+ * satisfying the program meets: what the matchers' key indexes use. */
+int gbp_fast_term_eq(const gbp_fast_term *t, uint32_t *field, uint32_t *var, uint32_t *vfield);
+
 #endif

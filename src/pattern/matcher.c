@@ -939,19 +939,6 @@ static void prefetch(gb_matcher *m, pstate *ps, const gb_event *e)
 
 /* ---- public API ------------------------------------------------------------- */
 
-/* The integer field at byte offset off of an event (8-byte loads only:
- * `type` is 4 bytes), or -1. */
-static const size_t field_at[GBP_RKEY_FIELDS] = {offsetof(gb_event, id), SIZE_MAX, offsetof(gb_event, ts_ns),
-                                                  offsetof(gb_event, source), offsetof(gb_event, target)};
-
-static int int_field_at(uint32_t off)
-{
-    for (int f = 0; f < GBP_RKEY_FIELDS; f++)
-        if (field_at[f] == off)
-            return f;
-    return -1;
-}
-
 /* Require cur.f == var.g: the offset of var.g among the run's cells. A
  * field the layout does not keep (never: the predicate reads it) is left
  * out, which only makes the key less selective. */
@@ -966,21 +953,12 @@ static void req_put(const gbp_layout *L, keyreq *q, int f, uint32_t var, int g)
     q->off[f] = (uint32_t)off;
 }
 
-/* A decoded term `cur.F == var.G` on 8-byte integer fields (its loads as
- * fastpred.c decodes them, before gbp_layout_remap), added to q. */
+/* A decoded term `cur.F == var.G` on 8-byte integer fields, added to q. */
 static void req_from_term(const gbp_layout *L, keyreq *q, const gbp_fast_term *t)
 {
-    const gbp_fast_opnd *c = &t->l, *v = &t->r;
-    if (t->cmp != GBP_OP_EQ_I || c->arith || v->arith || c->a.i2d || v->a.i2d || !c->a.wide || !v->a.wide)
-        return;
-    if (c->a.base != GBP_FAST_CUR) {
-        c = &t->r;
-        v = &t->l;
-    }
-    if (c->a.base != GBP_FAST_CUR || v->a.base != GBP_FAST_VARS)
-        return;
-    uint32_t var = v->a.off / (uint32_t)sizeof(gb_event);
-    req_put(L, q, int_field_at(c->a.off), var, int_field_at(v->a.off - var * (uint32_t)sizeof(gb_event)));
+    uint32_t f, var, g;
+    if (gbp_fast_term_eq(t, &f, &var, &g))
+        req_put(L, q, (int)f, var, (int)g);
 }
 
 /* Everything an event must meet to satisfy a `where`: the compiler's key

@@ -73,7 +73,7 @@ static void conjunct(gbt_rng *r, sbuf *b, int i)
 {
     char v[8];
     var_name(v, sizeof v, i ? (int)gbt_rnd(r, (uint32_t)i) : 0);
-    uint32_t k = gbt_rnd(r, i ? 9 : 4);
+    uint32_t k = gbt_rnd(r, i ? 11 : 4);
     switch (k) {
     case 0: put(b, "value > %u", gbt_rnd(r, 10)); break;
     case 1: put(b, "a0 * 2 <= value + %u.5", gbt_rnd(r, 8)); break;
@@ -83,6 +83,9 @@ static void conjunct(gbt_rng *r, sbuf *b, int i)
     case 5: put(b, "source == %s.source", v); break;
     case 6: put(b, "value >= %s.value / 2", v); break;
     case 7: put(b, "ts - %s.ts >= %u", v, gbt_rnd(r, 4)); break;
+    /* a second key field beside `source` (two-field keys, run_index.h and the device's key2) */
+    case 9: put(b, "target == %s.source", v); break;
+    case 10: put(b, "target == %s.target", v); break;
     default: put(b, "count(%s) + %u > %s.%s - %s", v, gbt_rnd(r, 3), v, int_fields[gbt_rnd(r, 2)], int_fields[gbt_rnd(r, 2)]);
         break;
     }
