@@ -350,11 +350,14 @@ _Static_assert(sizeof(gbp_val) == 8, "gbp_val is one word");
 
 /* ---- capacity overflow: rerun one pattern on the host with more room ---------------- */
 
-static gb_status grow(dpat *d, const gbp_pattern *p, uint64_t flags)
+/* Double the capacities that overflowed; a work-item never holds more
+ * live runs than the pattern's cap (max_runs: open runs, the kernel
+ * compacts before it refuses), so its run capacity stops there. */
+static gb_status grow(dpat *d, const gbp_pattern *p, uint64_t flags, uint64_t max_runs)
 {
     uint64_t runs = d->cap_runs, ids = d->cap_ids, mw = d->match_cap;
     if (flags & GBPD_OVF_RUNS)
-        runs *= 2;
+        runs = runs < max_runs && 2 * runs > max_runs ? max_runs : 2 * runs;
     if (flags & GBPD_OVF_IDS)
         ids *= 2;
     if (flags & GBPD_OVF_MATCHES)
@@ -375,7 +378,7 @@ static gb_status rerun(gb_device_matcher *dm, unit u, uint64_t flags, const gb_e
     for (;;) {
         if (flags & GBPD_OVF_BADPROG)
             return gbi_error(GB_EINVAL, "device_matcher", "pattern %u: inconsistent kernel descriptor", u.pat);
-        gb_status st = grow(&dm->pats[u.pat], &dm->set->patterns[u.pat], flags);
+        gb_status st = grow(&dm->pats[u.pat], &dm->set->patterns[u.pat], flags, dm->o.max_runs_per_pattern);
         if (st == GB_OK)
             st = build(dm, l, &u, 1, ev, n, op, ts);
         if (st != GB_OK)
