@@ -105,6 +105,8 @@ struct gb_device_matcher {
     size_t img_words, off_sum, off_ev, ev_cap; /* words; events come last */
     uint64_t *mbuf, **ma;    /* the last launch's match areas (records read back) */
     size_t mbuf_cap;
+    uint64_t *hb[2];         /* a host batch's launch buffers (in, out), kept for the next one */
+    size_t hb_cap[2];        /* their sizes, words */
     gb_event *log_ev;        /* the events of the logged batches */
     size_t log_n, log_cap;
     logrec *log;
@@ -118,6 +120,7 @@ typedef struct launch {
     size_t in_words, out_words;
     uint32_t npat;                       /* descriptors (units) */
     uint64_t *st_off, *ma_off, *cap_ids; /* per descriptor: in out; the ids capacity it ran with */
+    int kept;                            /* in and out are the matcher's kept buffers (dm->hb) */
 } launch;
 
 /* ---- the static part ------------------------------------------------------------ */
@@ -289,16 +292,36 @@ static void put_desc(uint64_t *pd, const gb_device_matcher *dm, unit u, size_t o
 
 static void launch_free(launch *l)
 {
-    free(l->in);
-    free(l->out);
+    if (!l->kept) {
+        free(l->in);
+        free(l->out);
+    }
     free(l->st_off);
     l->in = l->out = NULL;
     l->st_off = l->ma_off = l->cap_ids = NULL;
 }
 
-/* Lay out the launch of units u[0..npat) over events[0..n) then op. */
+/* Kept buffer k (dm->hb) of at least words words: grown (contents not
+ * kept) when smaller. NULL out of memory (the old one stays). A host
+ * batch reuses the same large buffers instead of fresh ones whose pages
+ * the kernel must fault in and zero each time. */
+static uint64_t *kept_buf(gb_device_matcher *dm, int k, size_t words)
+{
+    if (dm->hb_cap[k] >= words)
+        return dm->hb[k];
+    uint64_t *b = malloc(words * sizeof *b);
+    if (!b)
+        return NULL;
+    free(dm->hb[k]);
+    dm->hb[k] = b;
+    dm->hb_cap[k] = words;
+    return b;
+}
+
+/* Lay out the launch of units u[0..npat) over events[0..n) then op; keep:
+ * in the matcher's kept buffers (one such launch at a time). */
 static gb_status build(gb_device_matcher *dm, launch *l, const unit *u, uint32_t npat, const gb_event *events,
-                       size_t n, int op, int64_t op_ts)
+                       size_t n, int op, int64_t op_ts, int keep)
 {
     memset(l, 0, sizeof *l);
     l->npat = npat;
@@ -320,8 +343,9 @@ static gb_status build(gb_device_matcher *dm, launch *l, const unit *u, uint32_t
         l->ma_off[j] = out_words;
         out_words += GBPD_MA_WORDS + (size_t)d->match_cap;
     }
-    l->in = malloc(in_words * sizeof *l->in);
-    l->out = malloc(out_words * sizeof *l->out);
+    l->kept = keep;
+    l->in = keep ? kept_buf(dm, 0, in_words) : malloc(in_words * sizeof *l->in);
+    l->out = keep ? kept_buf(dm, 1, out_words) : malloc(out_words * sizeof *l->out);
     if (!l->in || !l->out) {
         launch_free(l);
         return GB_ENOMEM;
@@ -380,7 +404,7 @@ static gb_status rerun(gb_device_matcher *dm, unit u, uint64_t flags, const gb_e
             return gbi_error(GB_EINVAL, "device_matcher", "pattern %u: inconsistent kernel descriptor", u.pat);
         gb_status st = grow(&dm->pats[u.pat], &dm->set->patterns[u.pat], flags, dm->o.max_runs_per_pattern);
         if (st == GB_OK)
-            st = build(dm, l, &u, 1, ev, n, op, ts);
+            st = build(dm, l, &u, 1, ev, n, op, ts, 0);
         if (st != GB_OK)
             return st == GB_ENOMEM ? gbi_error(st, "device_matcher", "out of memory") : st;
         gbp_match_kernel((const uint8_t *)l->in, (uint8_t *)l->out, 1);
@@ -653,7 +677,7 @@ static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, c
     launch *re = calloc(nu, sizeof *re), l = {0};
     uint64_t **st = calloc(2 * (size_t)nu, sizeof *st), *caps = calloc(nu, sizeof *caps);
     gb_status s = re && st && caps ? GB_OK : GB_ENOMEM;
-    if (s == GB_OK && (s = build(dm, &l, u, nu, ev, n, op, ts)) == GB_OK)
+    if (s == GB_OK && (s = build(dm, &l, u, nu, ev, n, op, ts, 1)) == GB_OK)
         gbp_match_kernel((const uint8_t *)l.in, (uint8_t *)l.out, l.npat);
     for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
         st[j] = l.out + l.st_off[j];
@@ -1237,6 +1261,7 @@ void gb_device_matcher_destroy(gb_device_matcher *dm)
     }
     resident_drop(dm);
     free(dm->rd), free(dm->mbuf), free(dm->ma), free(dm->log_ev), free(dm->log);
+    free(dm->hb[0]), free(dm->hb[1]);
     for (uint32_t i = 0; dm->pats && i < dm->set->npatterns; i++)
         for (uint32_t s = 0; s < dm->pats[i].nshards; s++)
             free(dm->pats[i].states[s]);
