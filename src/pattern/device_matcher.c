@@ -1109,14 +1109,101 @@ static gb_status commit_resident(gb_device_matcher *dm, const gb_event *ev, size
     return deliver(dm, dm->ru, dm->rnu, dm->ma);
 }
 
+/* What a launch that overflowed leaves to keep: the units that did not
+ * overflow, their new states and match areas read from the output buffer
+ * (own[j], dm->ma[j]), and each unit's overflow flags. */
+typedef struct partial {
+    unit *u;
+    uint32_t nu;
+    uint64_t *flags, *caps;
+    uint64_t **own;
+} partial;
+
+static void partial_free(partial *pt)
+{
+    for (uint32_t j = 0; pt->own && j < pt->nu; j++)
+        free(pt->own[j]);
+    free(pt->u), free(pt->flags), free(pt->caps), free(pt->own);
+}
+
+/* Read from entry i's output buffer the matches of every unit and the new
+ * states of the units that did not overflow (their layout's ids capacity
+ * in caps). Nothing of the matcher's state changes. */
+static gb_status keep_good_units(gb_device_matcher *dm, uint32_t i, partial *pt)
+{
+    uint32_t nu = pt->nu = dm->rnu, k = 0;
+    pt->u = malloc(nu * sizeof *pt->u);
+    pt->flags = calloc(nu, sizeof *pt->flags);
+    pt->caps = calloc(nu, sizeof *pt->caps);
+    pt->own = calloc(nu, sizeof *pt->own);
+    gbi_buf_range *rg = calloc(nu, sizeof *rg);
+    gb_status st = pt->u && pt->flags && pt->caps && pt->own && rg ? read_matches(dm, i) : GB_ENOMEM;
+    for (uint32_t j = 0; st == GB_OK && j < nu; j++) {
+        const uint64_t *sum = dm->sum_new + (size_t)j * GBPD_SUM_WORDS;
+        const gbp_pattern *p = &dm->set->patterns[dm->ru[j].pat];
+        pt->u[j] = dm->ru[j];
+        pt->flags[j] = sum[GBPD_MA_FLAGS];
+        pt->caps[j] = dm->pats[dm->ru[j].pat].cap_ids;
+        if (pt->flags[j])
+            continue;
+        uint64_t words = GBPD_ST_WORDS + sum[GBPD_SUM_ST + GBPD_ST_NRUNS] *
+                                             (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + pt->caps[j]);
+        if (!(pt->own[j] = malloc(words * sizeof *pt->own[j])))
+            st = GB_ENOMEM;
+        else
+            rg[k++] = (gbi_buf_range){dm->roff[2 * (size_t)j] * 8, words * 8, pt->own[j]};
+    }
+    if (st == GB_OK && k)
+        st = dm->be[i]->buf_read(dm->inst[i], dm->rd[i].b[1 - dm->parity], rg, k);
+    free(rg);
+    return st;
+}
+
+/* The batch's outcome from the kept units and, for the others, a rerun on
+ * the host (from the state before the batch, now on the host) with more
+ * room: commit, deliver. */
+static gb_status finish_partial(gb_device_matcher *dm, partial *pt, const gb_event *ev, size_t n, int op,
+                                int64_t ts)
+{
+    uint32_t nu = pt->nu;
+    launch *re = calloc(nu, sizeof *re);
+    uint64_t **st = calloc(2 * (size_t)nu, sizeof *st);
+    gb_status s = re && st ? GB_OK : GB_ENOMEM;
+    for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
+        st[j] = pt->own[j];
+        st[nu + j] = dm->ma[j];
+        if (pt->flags[j] && (s = rerun(dm, pt->u[j], pt->flags[j], ev, n, op, ts, &re[j])) == GB_OK) {
+            st[j] = re[j].out + re[j].st_off[0];
+            st[nu + j] = re[j].out + re[j].ma_off[0];
+            pt->caps[j] = re[j].cap_ids[0];
+        }
+    }
+    if (s == GB_OK)
+        s = commit(dm, pt->u, nu, st, pt->caps);
+    if (s == GB_OK)
+        s = deliver(dm, pt->u, nu, st + nu);
+    for (uint32_t j = 0; re && j < nu; j++)
+        launch_free(&re[j]);
+    free(re), free(st);
+    return s;
+}
+
 /* A unit overflowed its capacities: the state before the batch is intact
- * on the device; bring it to the host and run the batch there (reruns
- * with more room); the next batch moves the state back with the larger
- * capacities. */
+ * on the device (the input buffer), and the units that did not overflow
+ * have their new state and matches in the output buffer. Keep those, bring
+ * the state before the batch to the host and rerun only the units that
+ * overflowed there, with more room; the next batch moves the state back
+ * with the larger capacities. When the output cannot be read, the whole
+ * batch runs on the host instead. */
 static gb_status rerun_on_host(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
 {
+    partial pt = {0};
+    int kept = keep_good_units(dm, (uint32_t)dm->home, &pt) == GB_OK;
     gb_status st = sync_down(dm);
-    return st == GB_OK ? host_batch(dm, ev, n, op, ts) : st;
+    if (st == GB_OK)
+        st = kept ? finish_partial(dm, &pt, ev, n, op, ts) : host_batch(dm, ev, n, op, ts);
+    partial_free(&pt);
+    return st;
 }
 
 static gb_status run_chain(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
