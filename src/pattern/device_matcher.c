@@ -374,38 +374,57 @@ _Static_assert(sizeof(gbp_val) == 8, "gbp_val is one word");
 
 /* ---- capacity overflow: rerun one pattern on the host with more room ---------------- */
 
-/* Double the capacities that overflowed; a work-item never holds more
- * live runs than the pattern's cap (max_runs: open runs, the kernel
- * compacts before it refuses), so its run capacity stops there. */
-static gb_status grow(dpat *d, const gbp_pattern *p, uint64_t flags, uint64_t max_runs)
+/* A pattern's capacities (dpat cap_runs, cap_ids, match_cap). */
+typedef struct dcaps {
+    uint64_t runs, ids, mw;
+} dcaps;
+
+static dcaps caps_of(const dpat *d)
 {
-    uint64_t runs = d->cap_runs, ids = d->cap_ids, mw = d->match_cap;
-    if (flags & GBPD_OVF_RUNS)
-        runs = runs < max_runs && 2 * runs > max_runs ? max_runs : 2 * runs;
-    if (flags & GBPD_OVF_IDS)
-        ids *= 2;
-    if (flags & GBPD_OVF_MATCHES)
-        mw *= 2;
-    if (runs > UINT32_MAX || ids > UINT32_MAX || mw > MAX_WORDS || state_words(p, runs, ids) > MAX_WORDS)
+    return (dcaps){d->cap_runs, d->cap_ids, d->match_cap};
+}
+
+/* The capacities that overflowed in a launch that ran with `ran`,
+ * doubled, unless the pattern already has more (another key shard of the
+ * same launch grew them first: the shards share them, and each doubling
+ * them again would grow them by 2^shards). A work-item never holds more
+ * live runs than the pattern's cap (max_runs: the kernel compacts before
+ * it refuses), so a run capacity stops there. */
+static gb_status grow(dpat *d, const gbp_pattern *p, uint64_t flags, uint64_t max_runs, dcaps ran)
+{
+    dcaps c = caps_of(d);
+    uint64_t runs = ran.runs < max_runs && 2 * ran.runs > max_runs ? max_runs : 2 * ran.runs;
+    if ((flags & GBPD_OVF_RUNS) && runs > c.runs)
+        c.runs = runs;
+    if ((flags & GBPD_OVF_IDS) && 2 * ran.ids > c.ids)
+        c.ids = 2 * ran.ids;
+    if ((flags & GBPD_OVF_MATCHES) && 2 * ran.mw > c.mw)
+        c.mw = 2 * ran.mw;
+    if (c.runs > UINT32_MAX || c.ids > UINT32_MAX || c.mw > MAX_WORDS ||
+        state_words(p, c.runs, c.ids) > MAX_WORDS)
         return gbi_error(GB_ENOMEM, "device_matcher", "pattern '%s' needs more than %llu words of run or match "
                          "memory", p->name, (unsigned long long)MAX_WORDS);
-    d->cap_runs = (uint32_t)runs;
-    d->cap_ids = (uint32_t)ids;
-    d->match_cap = (uint32_t)mw;
+    d->cap_runs = (uint32_t)c.runs;
+    d->cap_ids = (uint32_t)c.ids;
+    d->match_cap = (uint32_t)c.mw;
     return GB_OK;
 }
 
-static gb_status rerun(gb_device_matcher *dm, unit u, uint64_t flags, const gb_event *ev, size_t n, int op,
-                       int64_t ts, launch *l)
+/* Rerun unit u, which overflowed (flags) in a launch whose capacities for
+ * its pattern were `ran`, on the host with more room until it fits. */
+static gb_status rerun(gb_device_matcher *dm, unit u, uint64_t flags, dcaps ran, const gb_event *ev, size_t n,
+                       int op, int64_t ts, launch *l)
 {
     dm->overflows++;
     for (;;) {
         if (flags & GBPD_OVF_BADPROG)
             return gbi_error(GB_EINVAL, "device_matcher", "pattern %u: inconsistent kernel descriptor", u.pat);
-        gb_status st = grow(&dm->pats[u.pat], &dm->set->patterns[u.pat], flags, dm->o.max_runs_per_pattern);
-        if (st == GB_OK)
-            st = build(dm, l, &u, 1, ev, n, op, ts, 0);
+        dpat *d = &dm->pats[u.pat];
+        gb_status st = grow(d, &dm->set->patterns[u.pat], flags, dm->o.max_runs_per_pattern, ran);
         if (st != GB_OK)
+            return st; /* grow said which pattern and limit */
+        ran = caps_of(d);
+        if ((st = build(dm, l, &u, 1, ev, n, op, ts, 0)) != GB_OK)
             return st == GB_ENOMEM ? gbi_error(st, "device_matcher", "out of memory") : st;
         gbp_match_kernel((const uint8_t *)l->in, (uint8_t *)l->out, 1);
         flags = l->out[l->ma_off[0] + GBPD_MA_FLAGS];
@@ -413,6 +432,16 @@ static gb_status rerun(gb_device_matcher *dm, unit u, uint64_t flags, const gb_e
             return GB_OK;
         launch_free(l);
     }
+}
+
+/* Every pattern's capacities now, before the reruns of a launch change
+ * them (NULL out of memory). */
+static dcaps *caps_snapshot(const gb_device_matcher *dm)
+{
+    dcaps *c = malloc((dm->set->npatterns ? dm->set->npatterns : 1) * sizeof *c);
+    for (uint32_t i = 0; c && i < dm->set->npatterns; i++)
+        c[i] = caps_of(&dm->pats[i]);
+    return c;
 }
 
 /* ---- merging the matches into emission order ------------------------------------------ */
@@ -676,7 +705,8 @@ static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, c
 {
     launch *re = calloc(nu, sizeof *re), l = {0};
     uint64_t **st = calloc(2 * (size_t)nu, sizeof *st), *caps = calloc(nu, sizeof *caps);
-    gb_status s = re && st && caps ? GB_OK : GB_ENOMEM;
+    dcaps *ran = caps_snapshot(dm);
+    gb_status s = re && st && caps && ran ? GB_OK : GB_ENOMEM;
     if (s == GB_OK && (s = build(dm, &l, u, nu, ev, n, op, ts, 1)) == GB_OK)
         gbp_match_kernel((const uint8_t *)l.in, (uint8_t *)l.out, l.npat);
     for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
@@ -684,7 +714,7 @@ static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, c
         st[nu + j] = l.out + l.ma_off[j];
         caps[j] = l.cap_ids[j];
         uint64_t flags = st[nu + j][GBPD_MA_FLAGS];
-        if (flags && (s = rerun(dm, u[j], flags, ev, n, op, ts, &re[j])) == GB_OK) {
+        if (flags && (s = rerun(dm, u[j], flags, ran[u[j].pat], ev, n, op, ts, &re[j])) == GB_OK) {
             st[j] = re[j].out + re[j].st_off[0];
             st[nu + j] = re[j].out + re[j].ma_off[0];
             caps[j] = re[j].cap_ids[0];
@@ -697,7 +727,7 @@ static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, c
     for (uint32_t j = 0; re && j < nu; j++)
         launch_free(&re[j]);
     launch_free(&l);
-    free(re), free(st), free(caps);
+    free(re), free(st), free(caps), free(ran);
     return s;
 }
 
@@ -829,11 +859,26 @@ static gb_status ensure_bufs(gb_device_matcher *dm, uint32_t i)
     return st;
 }
 
+/* Room in the layout for every run of every host state: key shards
+ * merged into one work-item (regroup) may hold more runs together than
+ * one shard's capacity, and a state is written whole into its region of
+ * the resident buffer. */
+static void fit_runs(gb_device_matcher *dm)
+{
+    for (uint32_t p = 0; p < dm->set->npatterns; p++) {
+        dpat *d = &dm->pats[p];
+        for (uint32_t s = 0; s < d->nshards; s++)
+            if (d->states[s][GBPD_ST_NRUNS] > d->cap_runs)
+                d->cap_runs = (uint32_t)d->states[s][GBPD_ST_NRUNS]; /* at most the run cap */
+    }
+}
+
 /* Move the host states to entry i: layout, buffers, the image into both,
  * the states into b[0]; the host states become the checkpoint. */
 static gb_status upload(gb_device_matcher *dm, uint32_t i)
 {
     gb_status st = gb_broker_fault_check(dm->broker, i, GB_OP_ALLOC);
+    fit_runs(dm);
     for (uint32_t p = 0; st == GB_OK && p < dm->set->npatterns; p++)
         for (uint32_t s = 0; st == GB_OK && s < dm->pats[p].nshards; s++)
             st = relayout(dm, p, s);
@@ -1168,11 +1213,13 @@ static gb_status finish_partial(gb_device_matcher *dm, partial *pt, const gb_eve
     uint32_t nu = pt->nu;
     launch *re = calloc(nu, sizeof *re);
     uint64_t **st = calloc(2 * (size_t)nu, sizeof *st);
-    gb_status s = re && st ? GB_OK : GB_ENOMEM;
+    dcaps *ran = caps_snapshot(dm);
+    gb_status s = re && st && ran ? GB_OK : GB_ENOMEM;
     for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
         st[j] = pt->own[j];
         st[nu + j] = dm->ma[j];
-        if (pt->flags[j] && (s = rerun(dm, pt->u[j], pt->flags[j], ev, n, op, ts, &re[j])) == GB_OK) {
+        if (pt->flags[j] &&
+            (s = rerun(dm, pt->u[j], pt->flags[j], ran[pt->u[j].pat], ev, n, op, ts, &re[j])) == GB_OK) {
             st[j] = re[j].out + re[j].st_off[0];
             st[nu + j] = re[j].out + re[j].ma_off[0];
             pt->caps[j] = re[j].cap_ids[0];
@@ -1184,7 +1231,7 @@ static gb_status finish_partial(gb_device_matcher *dm, partial *pt, const gb_eve
         s = deliver(dm, pt->u, nu, st + nu);
     for (uint32_t j = 0; re && j < nu; j++)
         launch_free(&re[j]);
-    free(re), free(st);
+    free(re), free(st), free(ran);
     return s;
 }
 
@@ -1251,10 +1298,11 @@ static gb_status host_batch(gb_device_matcher *dm, const gb_event *ev, size_t n,
 
 static gb_status batch(gb_device_matcher *dm, const gb_event *ev, size_t n, int op, int64_t ts)
 {
+    gb_clear_error();
     gb_status s = reshard(dm, n);
     if (s == GB_OK)
         s = run_chain(dm, ev, n, op, ts);
-    if (s == GB_ENOMEM)
+    if (s == GB_ENOMEM && !gb_last_error()[0]) /* a bare allocation failure; keep a detailed one */
         return gbi_error(s, "device_matcher", "out of memory");
     return s;
 }

@@ -177,3 +177,45 @@ Test(device_matcher, tiny_capacities_on_pocl_overflow_and_rerun_exactly)
     random_rounds("opencl", 3, 2, &sum);
     cr_assert_gt(sum.overflows, 0);
 }
+
+/* Key shards merged back into one work-item (the run cap comes near) may
+ * hold more runs together than one shard's run capacity: the merged state
+ * must get room for all of them before it goes to the device (it used to
+ * be written past its region of the resident buffer, corrupting the state
+ * and the next pattern's). Runs here never complete, so they pile up. */
+Test(device_matcher, merged_key_shards_get_room_for_all_their_runs)
+{
+    static const char src[] = "pattern pile within 24h\n"
+                              "  a: t\n"
+                              "  b: u where source == a.target and value > 1000000000\n"
+                              "end\n"
+                              "pattern other within 24h\n"
+                              "  a: t where value > 5\n"
+                              "  b: u {2} where source == a.target\n"
+                              "end\n";
+    gb_pattern_set *set;
+    cr_assert_eq(gb_pattern_compile(&set, NULL, src, strlen(src)), GB_OK, "%s", gb_last_error());
+    for (uint32_t shards = 4; shards <= 8; shards *= 2)
+        for (uint32_t caps = 8; caps <= 16; caps *= 2) {
+            uint64_t s = 7000u + shards * 100u + caps;
+            gbt_rng r;
+            gbt_rng_seed(&r, s);
+            size_t n = 1200;
+            gb_event *ev = gbt_random_stream(&r, gb_pattern_set_types(set), n, 3, 256);
+            cr_assert_not_null(ev);
+            script sc = {.ev = ev, .n = n, .seed = s};
+            outcome a = {0}, b = {0};
+            cpu_run(set, &sc, 250, &a);
+            gb_device_matcher_opts o = {.chain = "cpu",
+                                        .max_runs_per_pattern = 250,
+                                        .run_capacity = caps,
+                                        .match_capacity = 64,
+                                        .key_shards = shards};
+            gb_device_matcher_stats ds;
+            dev_run(set, &sc, &o, &b, &ds);
+            same_outcome(&a, &b, s, src);
+            cr_assert_gt(ds.overflows, 0, "the shards should outgrow their capacity");
+            free(a.text.s), free(b.text.s), free(ev);
+        }
+    gb_pattern_set_destroy(set);
+}
