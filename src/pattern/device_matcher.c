@@ -387,15 +387,14 @@ static dcaps caps_of(const dpat *d)
 /* The capacities that overflowed in a launch that ran with `ran`,
  * doubled, unless the pattern already has more (another key shard of the
  * same launch grew them first: the shards share them, and each doubling
- * them again would grow them by 2^shards). A work-item never holds more
- * live runs than the pattern's cap (max_runs: the kernel compacts before
- * it refuses), so a run capacity stops there. */
-static gb_status grow(dpat *d, const gbp_pattern *p, uint64_t flags, uint64_t max_runs, dcaps ran)
+ * them again would grow them by 2^shards). The run capacity is not capped
+ * at the pattern's run cap: the room above the live runs is what lets the
+ * kernel compact dead runs away in bulk rather than at every new run. */
+static gb_status grow(dpat *d, const gbp_pattern *p, uint64_t flags, dcaps ran)
 {
     dcaps c = caps_of(d);
-    uint64_t runs = ran.runs < max_runs && 2 * ran.runs > max_runs ? max_runs : 2 * ran.runs;
-    if ((flags & GBPD_OVF_RUNS) && runs > c.runs)
-        c.runs = runs;
+    if ((flags & GBPD_OVF_RUNS) && 2 * ran.runs > c.runs)
+        c.runs = 2 * ran.runs;
     if ((flags & GBPD_OVF_IDS) && 2 * ran.ids > c.ids)
         c.ids = 2 * ran.ids;
     if ((flags & GBPD_OVF_MATCHES) && 2 * ran.mw > c.mw)
@@ -420,7 +419,7 @@ static gb_status rerun(gb_device_matcher *dm, unit u, uint64_t flags, dcaps ran,
         if (flags & GBPD_OVF_BADPROG)
             return gbi_error(GB_EINVAL, "device_matcher", "pattern %u: inconsistent kernel descriptor", u.pat);
         dpat *d = &dm->pats[u.pat];
-        gb_status st = grow(d, &dm->set->patterns[u.pat], flags, dm->o.max_runs_per_pattern, ran);
+        gb_status st = grow(d, &dm->set->patterns[u.pat], flags, ran);
         if (st != GB_OK)
             return st; /* grow said which pattern and limit */
         ran = caps_of(d);
@@ -619,12 +618,20 @@ static gb_status regroup(gb_device_matcher *dm, uint32_t i, uint32_t ns)
     }
     for (uint32_t s = 0; s < d->nshards; s++)
         free(d->states[s]);
+    uint64_t most = 0;
     for (uint32_t s = 0; s < ns; s++) {
         fresh[s][GBPD_ST_OPEN] = fresh[s][GBPD_ST_NRUNS];
         d->states[s] = fresh[s];
         d->st_cap_ids[s] = d->cap_ids;
+        most = cnt[s] > most ? cnt[s] : most;
     }
     d->nshards = ns;
+    /* the run capacity is per work-item: after a split, twice the fullest
+     * shard (not what one work-item holding every run needed); after a
+     * merge, room for twice them all (upload checks it too, fit_runs) */
+    uint64_t cap = 2 * most;
+    if (ns > 1 || cap > d->cap_runs)
+        d->cap_runs = (uint32_t)(cap > dm->o.run_capacity ? cap : dm->o.run_capacity);
     return GB_OK;
 }
 
@@ -643,7 +650,10 @@ static gb_status reshard(gb_device_matcher *dm, size_t n)
         uint64_t open = 0;
         for (uint32_t s = 0; s < d->nshards; s++)
             open += counters(dm, i, s)[GBPD_ST_OPEN];
-        uint32_t want = open + n < dm->o.max_runs_per_pattern ? dm->o.key_shards : 1;
+        /* split again only well below the cap: near it, runs come and go
+         * around the line, and each regroup moves the state through the host */
+        uint64_t line = d->nshards == 1 ? dm->o.max_runs_per_pattern / 2 : dm->o.max_runs_per_pattern;
+        uint32_t want = open + n < line ? dm->o.key_shards : 1;
         if (want == d->nshards)
             continue;
         gb_status st = sync_down(dm); /* regrouping works on the host states */
@@ -862,14 +872,16 @@ static gb_status ensure_bufs(gb_device_matcher *dm, uint32_t i)
 /* Room in the layout for every run of every host state: key shards
  * merged into one work-item (regroup) may hold more runs together than
  * one shard's capacity, and a state is written whole into its region of
- * the resident buffer. */
+ * the resident buffer. Twice the runs, so that compaction stays in bulk. */
 static void fit_runs(gb_device_matcher *dm)
 {
     for (uint32_t p = 0; p < dm->set->npatterns; p++) {
         dpat *d = &dm->pats[p];
         for (uint32_t s = 0; s < d->nshards; s++)
-            if (d->states[s][GBPD_ST_NRUNS] > d->cap_runs)
-                d->cap_runs = (uint32_t)d->states[s][GBPD_ST_NRUNS]; /* at most the run cap */
+            if (d->states[s][GBPD_ST_NRUNS] > d->cap_runs) /* runs <= the run cap, a uint32_t */
+                d->cap_runs = (uint32_t)(2 * d->states[s][GBPD_ST_NRUNS] <= UINT32_MAX
+                                             ? 2 * d->states[s][GBPD_ST_NRUNS]
+                                             : d->states[s][GBPD_ST_NRUNS]);
     }
 }
 
