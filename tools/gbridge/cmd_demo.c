@@ -282,7 +282,7 @@ static int setup(demo_run *r, demo_result *res)
     r->limit = r->window;
     snprintf(res->backend, sizeof res->backend, "%s", demo_bank_backend(r->bank));
     snprintf(res->device, sizeof res->device, "%s", demo_bank_device(r->bank));
-    if (demo_detect_create(&r->det, r->gen, r->submit_ns, r->window) != 0) {
+    if (demo_detect_create(&r->det, r->gen, r->submit_ns, r->window, r->o.accounts) != 0) {
         fprintf(stderr, "gbridge demo: cannot set up detection: %s\n", gb_last_error());
         return 1;
     }

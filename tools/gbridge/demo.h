@@ -123,7 +123,10 @@ typedef struct demo_result {
     char fallback[512];
 } demo_result;
 
-int demo_detect_create(demo_detect **out, demo_gen *gen, const int64_t *submit_ns, uint32_t window);
+/* accounts: the bank's size, which sizes the matcher's open-run cap
+ * (velocity_change keeps a run per sending account for 2 h). */
+int demo_detect_create(demo_detect **out, demo_gen *gen, const int64_t *submit_ns, uint32_t window,
+                       uint32_t accounts);
 void demo_detect_destroy(demo_detect *d);
 /* Hand over one acknowledged transfer (any order); in-order ones are matched. */
 int demo_detect_accept(demo_detect *d, const demo_tx *tx, uint64_t hlc);

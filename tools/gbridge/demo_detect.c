@@ -161,7 +161,19 @@ static int process(demo_detect *d, const slot *s)
     return find_cycle(d, &s->tx);
 }
 
-int demo_detect_create(demo_detect **out, demo_gen *gen, const int64_t *submit_ns, uint32_t window)
+/* The open-run cap for a bank of `accounts`: velocity_change holds one
+ * run per account that sent in the last 2 h (each transfer replaces the
+ * sender's run), the other patterns' windows are seconds long; the
+ * default cap would stop runs, and so miss cases, from ~100 K active
+ * accounts on. */
+static uint32_t run_cap(uint32_t accounts)
+{
+    uint64_t cap = (uint64_t)accounts + accounts / 4;
+    return cap > GB_MATCHER_DEFAULT_MAX_RUNS ? (uint32_t)cap : GB_MATCHER_DEFAULT_MAX_RUNS;
+}
+
+int demo_detect_create(demo_detect **out, demo_gen *gen, const int64_t *submit_ns, uint32_t window,
+                       uint32_t accounts)
 {
     demo_detect *d = calloc(1, sizeof *d);
     char *src = select_patterns();
@@ -171,7 +183,7 @@ int demo_detect_create(demo_detect **out, demo_gen *gen, const int64_t *submit_n
     d->submit_ns = submit_ns;
     d->mask = window - 1;
     d->reorder = calloc(window, sizeof *d->reorder);
-    gb_matcher_opts mo = {.on_match = on_match, .ctx = d};
+    gb_matcher_opts mo = {.on_match = on_match, .ctx = d, .max_runs_per_pattern = run_cap(accounts)};
     gb_tgraph_opts go = {.horizon_ns = DEMO_CYCLE_WINDOW_NS};
     if (!d->reorder || gb_pattern_compile(&d->set, NULL, src, strlen(src)) != GB_OK ||
         gb_type_intern(gb_pattern_set_types(d->set), "transfer", &d->transfer_type) != GB_OK ||
