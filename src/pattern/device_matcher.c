@@ -566,7 +566,7 @@ static int by_first(const void *a, const void *b)
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
-/* Gather pattern i's runs from every shard in creation order, with the
+/* Gather pattern i's live runs from every shard in creation order, with the
  * shard each belongs to among ns. NULL on ENOMEM. */
 static run_ref *gather(const gb_device_matcher *dm, uint32_t i, uint32_t ns, uint64_t *total)
 {
@@ -576,15 +576,17 @@ static run_ref *gather(const gb_device_matcher *dm, uint32_t i, uint32_t ns, uin
     for (uint32_t s = 0; s < d->nshards; s++)
         n += d->states[s][GBPD_ST_NRUNS];
     run_ref *v = malloc((n ? n : 1) * sizeof *v);
-    for (uint32_t s = 0, k = 0; v && s < d->nshards; s++)
+    uint64_t k = 0;
+    for (uint32_t s = 0; v && s < d->nshards; s++)
         for (uint64_t q = 0; q < d->states[s][GBPD_ST_NRUNS]; q++) {
             const uint64_t *r = d->states[s] + GBPD_ST_WORDS + q * (fixed + d->st_cap_ids[s]);
             const gb_event *a = (const gb_event *)(r + off_last);
-            v[k++] = (run_ref){r, r[GBPD_R_FIRST_EV], gb_hash_u64((uint64_t)event_int(a, d->key_g)) % ns};
+            if (!r[GBPD_R_DEAD]) /* a launch leaves its dead runs in place */
+                v[k++] = (run_ref){r, r[GBPD_R_FIRST_EV], gb_hash_u64((uint64_t)event_int(a, d->key_g)) % ns};
         }
     if (v)
-        qsort(v, n, sizeof *v, by_first);
-    *total = n;
+        qsort(v, k, sizeof *v, by_first);
+    *total = k;
     return v;
 }
 
