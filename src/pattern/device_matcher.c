@@ -236,9 +236,15 @@ static uint64_t state_words(const gbp_pattern *p, uint64_t cap_runs, uint64_t ca
     return GBPD_STATE_WORDS((uint64_t)p->nsteps, (uint64_t)p->nslots, cap_runs, cap_ids);
 }
 
+/* Words of a state of nruns runs laid out with ids capacity cap_ids. */
+static uint64_t runs_words(const gbp_pattern *p, uint64_t nruns, uint64_t cap_ids)
+{
+    return GBPD_ST_WORDS + nruns * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + cap_ids);
+}
+
 static uint64_t stored_words(const gbp_pattern *p, const uint64_t *state, uint64_t cap_ids)
 {
-    return GBPD_ST_WORDS + state[GBPD_ST_NRUNS] * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + cap_ids);
+    return runs_words(p, state[GBPD_ST_NRUNS], cap_ids);
 }
 
 static void put_header(uint64_t *h, const launch *l, size_t n, int op, int64_t op_ts, uint64_t evno0,
@@ -711,35 +717,53 @@ static unit *units_of(const gb_device_matcher *dm, uint32_t *nu)
     return u;
 }
 
-/* Run every unit on the host; rerun the ones that overflowed; commit; deliver. */
-static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, const gb_event *ev, size_t n, int op,
-                            int64_t ts)
+/* The outcome of a launch of units u[0..nu): st[j] and st[nu + j] the
+ * state and match area each left, caps[j] the ids capacity of that state.
+ * Each unit that overflowed (flags[j]) is rerun on the host with more room
+ * and its entries replaced; then every state is committed and the matches
+ * delivered. */
+static gb_status settle(gb_device_matcher *dm, const unit *u, uint32_t nu, const uint64_t *flags, uint64_t **st,
+                        uint64_t *caps, const gb_event *ev, size_t n, int op, int64_t ts)
 {
-    launch *re = calloc(nu, sizeof *re), l = {0};
-    uint64_t **st = calloc(2 * (size_t)nu, sizeof *st), *caps = calloc(nu, sizeof *caps);
+    launch *re = calloc(nu, sizeof *re);
     dcaps *ran = caps_snapshot(dm);
-    gb_status s = re && st && caps && ran ? GB_OK : GB_ENOMEM;
-    if (s == GB_OK && (s = build(dm, &l, u, nu, ev, n, op, ts, 1)) == GB_OK)
-        gbp_match_kernel((const uint8_t *)l.in, (uint8_t *)l.out, l.npat);
-    for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
-        st[j] = l.out + l.st_off[j];
-        st[nu + j] = l.out + l.ma_off[j];
-        caps[j] = l.cap_ids[j];
-        uint64_t flags = st[nu + j][GBPD_MA_FLAGS];
-        if (flags && (s = rerun(dm, u[j], flags, ran[u[j].pat], ev, n, op, ts, &re[j])) == GB_OK) {
+    gb_status s = re && ran ? GB_OK : GB_ENOMEM;
+    for (uint32_t j = 0; s == GB_OK && j < nu; j++)
+        if (flags[j] && (s = rerun(dm, u[j], flags[j], ran[u[j].pat], ev, n, op, ts, &re[j])) == GB_OK) {
             st[j] = re[j].out + re[j].st_off[0];
             st[nu + j] = re[j].out + re[j].ma_off[0];
             caps[j] = re[j].cap_ids[0];
         }
-    }
     if (s == GB_OK)
         s = commit(dm, u, nu, st, caps);
     if (s == GB_OK)
         s = deliver(dm, u, nu, st + nu);
     for (uint32_t j = 0; re && j < nu; j++)
         launch_free(&re[j]);
+    free(re), free(ran);
+    return s;
+}
+
+/* Run every unit on the host, then settle (reruns, commit, delivery). */
+static gb_status launch_all(gb_device_matcher *dm, const unit *u, uint32_t nu, const gb_event *ev, size_t n, int op,
+                            int64_t ts)
+{
+    launch l = {0};
+    uint64_t **st = calloc(2 * (size_t)nu, sizeof *st), *caps = calloc(nu, sizeof *caps);
+    uint64_t *flags = calloc(nu, sizeof *flags);
+    gb_status s = st && caps && flags ? GB_OK : GB_ENOMEM;
+    if (s == GB_OK && (s = build(dm, &l, u, nu, ev, n, op, ts, 1)) == GB_OK)
+        gbp_match_kernel((const uint8_t *)l.in, (uint8_t *)l.out, l.npat);
+    for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
+        st[j] = l.out + l.st_off[j];
+        st[nu + j] = l.out + l.ma_off[j];
+        caps[j] = l.cap_ids[j];
+        flags[j] = st[nu + j][GBPD_MA_FLAGS];
+    }
+    if (s == GB_OK)
+        s = settle(dm, u, nu, flags, st, caps, ev, n, op, ts);
     launch_free(&l);
-    free(re), free(st), free(caps), free(ran);
+    free(st), free(caps), free(flags);
     return s;
 }
 
@@ -942,8 +966,7 @@ static gb_status read_states(gb_device_matcher *dm)
         const gbp_pattern *p = &dm->set->patterns[dm->ru[j].pat];
         const dpat *d = &dm->pats[dm->ru[j].pat];
         uint64_t nruns = dm->sum[(size_t)j * GBPD_SUM_WORDS + GBPD_SUM_ST + GBPD_ST_NRUNS];
-        uint64_t words =
-            GBPD_ST_WORDS + nruns * (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + d->cap_ids);
+        uint64_t words = runs_words(p, nruns, d->cap_ids);
         if (!(fresh[j] = malloc(words * sizeof **fresh)))
             st = GB_ENOMEM;
         else
@@ -1205,8 +1228,7 @@ static gb_status keep_good_units(gb_device_matcher *dm, uint32_t i, partial *pt)
         pt->caps[j] = dm->pats[dm->ru[j].pat].cap_ids;
         if (pt->flags[j])
             continue;
-        uint64_t words = GBPD_ST_WORDS + sum[GBPD_SUM_ST + GBPD_ST_NRUNS] *
-                                             (GBPD_RUN_FIXED((uint64_t)p->nsteps, p->nslots) + pt->caps[j]);
+        uint64_t words = runs_words(p, sum[GBPD_SUM_ST + GBPD_ST_NRUNS], pt->caps[j]);
         if (!(pt->own[j] = malloc(words * sizeof *pt->own[j])))
             st = GB_ENOMEM;
         else
@@ -1224,28 +1246,15 @@ static gb_status keep_good_units(gb_device_matcher *dm, uint32_t i, partial *pt)
 static gb_status finish_partial(gb_device_matcher *dm, partial *pt, const gb_event *ev, size_t n, int op,
                                 int64_t ts)
 {
-    uint32_t nu = pt->nu;
-    launch *re = calloc(nu, sizeof *re);
-    uint64_t **st = calloc(2 * (size_t)nu, sizeof *st);
-    dcaps *ran = caps_snapshot(dm);
-    gb_status s = re && st && ran ? GB_OK : GB_ENOMEM;
-    for (uint32_t j = 0; s == GB_OK && j < nu; j++) {
+    uint64_t **st = calloc(2 * (size_t)pt->nu, sizeof *st);
+    if (!st)
+        return GB_ENOMEM;
+    for (uint32_t j = 0; j < pt->nu; j++) {
         st[j] = pt->own[j];
-        st[nu + j] = dm->ma[j];
-        if (pt->flags[j] &&
-            (s = rerun(dm, pt->u[j], pt->flags[j], ran[pt->u[j].pat], ev, n, op, ts, &re[j])) == GB_OK) {
-            st[j] = re[j].out + re[j].st_off[0];
-            st[nu + j] = re[j].out + re[j].ma_off[0];
-            pt->caps[j] = re[j].cap_ids[0];
-        }
+        st[pt->nu + j] = dm->ma[j];
     }
-    if (s == GB_OK)
-        s = commit(dm, pt->u, nu, st, pt->caps);
-    if (s == GB_OK)
-        s = deliver(dm, pt->u, nu, st + nu);
-    for (uint32_t j = 0; re && j < nu; j++)
-        launch_free(&re[j]);
-    free(re), free(st), free(ran);
+    gb_status s = settle(dm, pt->u, pt->nu, pt->flags, st, pt->caps, ev, n, op, ts);
+    free(st);
     return s;
 }
 
